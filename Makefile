@@ -1,0 +1,48 @@
+# Pactum's entry points. Every target installs what is missing first (scripts/install-deps).
+#   make run       build Release and start the server on embedded defaults
+#   make test      build and run the whole suite through ctest
+#   make bench     benchmarks against nginx in the same run (docs/benchmarks.md)
+#   make lint      clang-format check, clang-tidy, cppcheck: zero findings
+#   make sanitize  ASan+UBSan build running the suite
+
+BUILD ?= build
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: deps build build-release run test bench lint format sanitize clean
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+build-release: deps
+	@cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DPACTUM_BUILD_TESTS=OFF >/dev/null
+	@cmake --build build-release -j $(JOBS) --target pactum
+
+run: build-release
+	@./build-release/src/cli/pactum serve
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
+
+bench: build-release
+	@cmake --build build-release -j $(JOBS) --target pactum_bench_server
+	@scripts/bench-http
+
+lint: build
+	@scripts/lint
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+sanitize: deps
+	@cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPACTUM_SANITIZE=ON >/dev/null
+	@cmake --build build-sanitize -j $(JOBS)
+	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		ctest --output-on-failure -j 2 --timeout 1800
+
+clean:
+	rm -rf $(BUILD) build-release build-sanitize

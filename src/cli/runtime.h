@@ -1,0 +1,43 @@
+#pragma once
+
+// The composition root's shared pieces: options every command takes, loading the typed
+// config from defaults + file + environment + flags, and opening the data directory.
+
+#include <memory>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/metrics.h"
+#include "config/config.h"
+#include "store/database.h"
+
+namespace pactum::cli {
+
+// Flags every command has (DESIGN §6).
+struct CommonOptions {
+  std::string config_file;
+  std::string data_dir;  // overrides config and PACTUM_DATA_DIR when set
+  bool json = false;
+};
+
+void AddCommonOptions(CLI::App& cmd, CommonOptions& options);
+
+// Exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;  // bad flags or configuration
+
+// One line on stderr: "pactum: <message>".
+void PrintError(std::string_view message);
+
+// Defaults <- --config file <- PACTUM_* <- flags (data dir). On a bad value prints the
+// key and returns nullopt; the caller exits kExitUsage.
+std::optional<config::Config> LoadConfig(const CommonOptions& options,
+                                         const std::function<void(config::Config&)>& flags = {});
+
+// Creates the data directory (0700) and opens the database in it.
+Result<std::unique_ptr<store::Database>> OpenDataDirectory(const config::Config& config,
+                                                           MetricsRegistry* metrics);
+
+}  // namespace pactum::cli

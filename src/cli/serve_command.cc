@@ -1,0 +1,143 @@
+#include <pthread.h>
+#include <sys/resource.h>
+#include <csignal>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "api/system_routes.h"
+#include "cli/commands.h"
+#include "cli/runtime.h"
+#include "common/files.h"
+#include "common/ip_network.h"
+#include "common/log.h"
+#include "common/version.h"
+#include "http/server.h"
+#include "http/tls.h"
+
+namespace pactum::cli {
+namespace {
+
+constexpr const char* kComponent = "serve";
+
+struct ServeFlags {
+  CommonOptions common;
+  std::string listen;
+  std::string ready_file;
+};
+
+// Allows as many open files as the hard limit permits: every connection is a descriptor.
+void RaiseFileLimit() {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+Result<http::SslCtxPtr> LoadTls(const config::Config& cfg, bool* generated) {
+  ASSIGN_OR_RETURN(auto files, http::ResolveTlsFiles(cfg.data_dir, cfg.server.tls_cert_file,
+                                                     cfg.server.tls_key_file));
+  if (generated != nullptr) *generated = files.generated;
+  return http::MakeServerTlsContext(files.cert_file, files.key_file);
+}
+
+int Serve(const ServeFlags& flags) {
+  auto cfg = LoadConfig(flags.common, [&](config::Config& c) {
+    if (!flags.listen.empty()) c.server.listen = flags.listen;
+    if (!flags.ready_file.empty()) c.server.ready_file = flags.ready_file;
+  });
+  if (!cfg) return kExitUsage;
+  log::Level level{};
+  log::ParseLevel(cfg->log_level, &level);
+  log::SetLevel(level);
+
+  // Signals are taken by sigwait() below: block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  RaiseFileLimit();
+
+  MetricsRegistry metrics;
+  auto db = OpenDataDirectory(*cfg, &metrics);
+  if (!db.ok()) {
+    PrintError(db.status().message());
+    return kExitFailure;
+  }
+  bool generated = false;
+  auto tls = LoadTls(*cfg, &generated);
+  if (!tls.ok()) {
+    PrintError(tls.status().message());
+    return kExitFailure;
+  }
+  if (generated) {
+    log::Info(kComponent, "created a self-signed TLS certificate",
+              {{"path", cfg->data_dir + "/tls/cert.pem"}});
+  }
+
+  std::vector<IpNetwork> allow;
+  for (const auto& n : cfg->server.metrics_allowlist) allow.push_back(*IpNetwork::Parse(n));
+  http::Router router;
+  api::RegisterSystemRoutes(router, {**db, metrics, std::move(allow)});
+
+  http::Server server(cfg->server, cfg->limits, router, metrics);
+  if (Status s = server.Start(*tls); !s.ok()) {
+    PrintError(s.message());
+    return kExitFailure;
+  }
+  const std::string url = server.BaseUrl();
+  if (!cfg->server.ready_file.empty()) {
+    if (Status s = WriteFileAtomic(cfg->server.ready_file, url + "\n", 0644); !s.ok()) {
+      PrintError("cannot write ready file " + cfg->server.ready_file);
+      server.Shutdown();
+      return kExitFailure;
+    }
+  }
+  log::Info(kComponent, "serving",
+            {{"url", url}, {"version", kVersion}, {"environment", cfg->environment}});
+  if (flags.common.json) {
+    std::cout << nlohmann::json{{"url", url}, {"version", kVersion}} << std::endl;
+  } else {
+    std::cout << "Pactum " << kVersion << " is serving at " << url << "/  (Ctrl-C stops it)"
+              << std::endl;
+  }
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) continue;
+    if (sig == SIGHUP) {
+      auto fresh = LoadTls(*cfg, nullptr);
+      if (fresh.ok()) {
+        server.SetTls(*fresh);
+        log::Info(kComponent, "reloaded TLS certificate");
+      } else {
+        log::Error(kComponent, "TLS reload failed; keeping the current certificate",
+                   {{"error", fresh.status().ToString()}});
+      }
+      continue;
+    }
+    log::Info(kComponent, "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    const bool drained = server.Shutdown();
+    log::Info(kComponent, "stopped", {{"drained", drained}});
+    log::Flush();
+    return kExitOk;
+  }
+}
+
+}  // namespace
+
+void AddServeCommand(CLI::App& app, std::function<int()>& run) {
+  auto flags = std::make_shared<ServeFlags>();
+  auto* serve = app.add_subcommand("serve", "Run the HTTPS server");
+  AddCommonOptions(*serve, flags->common);
+  serve->add_option("--listen", flags->listen, "HOST:PORT to listen on (env PACTUM_LISTEN)");
+  serve->add_option("--ready-file", flags->ready_file,
+                    "Write the base URL to this file once accepting connections");
+  serve->callback([&run, flags] { run = [flags] { return Serve(*flags); }; });
+}
+
+}  // namespace pactum::cli

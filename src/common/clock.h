@@ -1,0 +1,25 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+namespace pactum {
+
+// Wall-clock time, injected so tests never read the real clock. Thread-safe.
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual std::chrono::system_clock::time_point Now() const = 0;
+};
+
+class SystemClock final : public Clock {
+ public:
+  std::chrono::system_clock::time_point Now() const override {
+    return std::chrono::system_clock::now();
+  }
+};
+
+// RFC 3339 in UTC with second precision: "2026-11-27T06:32:18Z".
+std::string FormatRfc3339(std::chrono::system_clock::time_point t);
+
+}  // namespace pactum

@@ -1,0 +1,98 @@
+#include "common/files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cerrno>
+#include <filesystem>
+#include <system_error>
+
+namespace pactum {
+namespace {
+
+std::string Errno(std::string_view what, const std::string& path) {
+  return std::string(what) + " " + path + ": " +
+         std::error_code(errno, std::generic_category()).message();
+}
+
+Status FsyncDirectoryOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Internal(Errno("open directory", dir));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Internal(Errno("fsync directory", dir));
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  std::string tmp = path + ".tmp-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) return Internal(Errno("create temporary file for", path));
+  auto fail = [&](const std::string& why) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Internal(why);
+  };
+  if (::fchmod(fd, mode) != 0) return fail(Errno("chmod", tmp));
+  size_t off = 0;
+  while (off < data.size()) {
+    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail(Errno("write", tmp));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) return fail(Errno("fsync", tmp));
+  if (::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    return Internal(Errno("close", tmp));
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Internal(Errno("rename to", path));
+  }
+  return FsyncDirectoryOf(path);
+}
+
+Result<std::string> ReadFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFound("file not found: " + path);
+    return Internal(Errno("open", path));
+  }
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return Internal(Errno("read", path));
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+Status MakeDirectories(const std::string& path, mode_t mode) {
+  std::error_code ec;
+  std::filesystem::path p(path);
+  std::filesystem::path so_far;
+  for (const auto& part : p) {
+    so_far /= part;
+    if (so_far.string().empty() || std::filesystem::exists(so_far, ec)) continue;
+    if (::mkdir(so_far.c_str(), mode) != 0 && errno != EEXIST) {
+      return Internal(Errno("mkdir", so_far.string()));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace pactum

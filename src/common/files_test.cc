@@ -1,0 +1,51 @@
+#include "common/files.h"
+
+#include <sys/stat.h>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+namespace pactum {
+namespace {
+
+std::string TempDir() {
+  std::string tmpl = testing::TempDir() + "files_test_XXXXXX";
+  return ::mkdtemp(tmpl.data());
+}
+
+TEST(Files, AtomicWriteSetsModeAndReplaces) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/secret";
+  ASSERT_TRUE(WriteFileAtomic(path, "one", 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(path, "two", 0600).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  EXPECT_EQ(*ReadFile(path), "two");
+  // No temporary files are left behind.
+  int entries = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir)) ++entries;
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(Files, AtomicWriteIntoMissingDirectoryFailsWithoutCreatingIt) {
+  const std::string dir = TempDir() + "/missing";
+  EXPECT_FALSE(WriteFileAtomic(dir + "/f", "x", 0600).ok());
+  EXPECT_FALSE(std::filesystem::exists(dir));
+}
+
+TEST(Files, ReadMissingIsNotFound) {
+  EXPECT_EQ(ReadFile(TempDir() + "/nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST(Files, MakeDirectoriesCreatesParentsWithMode) {
+  const std::string dir = TempDir() + "/a/b/c";
+  ASSERT_TRUE(MakeDirectories(dir, 0700).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700);
+  EXPECT_TRUE(MakeDirectories(dir, 0700).ok());  // idempotent
+}
+
+}  // namespace
+}  // namespace pactum

@@ -1,0 +1,86 @@
+#pragma once
+
+// Pactum's one typed configuration. Every field has its default next to it; a TOML file
+// (--config), PACTUM_* environment variables and command-line flags override it, in that
+// order. Validate() refuses bad values with a message naming the key.
+//
+// Keys in the file are "<section>.<field>" (top-level fields have no section); the
+// environment variable of a key is PACTUM_ + the key upper-cased with '.' -> '_', e.g.
+// server.listen -> PACTUM_SERVER_LISTEN. Two short aliases exist as DESIGN §6 promises:
+// PACTUM_DATA_DIR (data_dir) and PACTUM_LISTEN (server.listen).
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace pactum::config {
+
+struct LimitsConfig {
+  int64_t max_header_bytes = 16 * 1024LL;  // request line + headers
+  int64_t max_body_bytes = 1024 * 1024LL;  // default for routes with buffered bodies
+  int64_t max_upload_bytes = 1LL << 30;    // default for routes that stream bodies
+  int64_t header_timeout_ms = 10'000;      // whole request head must arrive within this
+  int64_t body_timeout_ms = 30'000;        // max pause between body bytes
+  int64_t idle_timeout_ms = 75'000;        // keep-alive wait for the next request
+  int64_t write_timeout_ms = 30'000;       // max pause while sending a response
+  int64_t max_connections = 10'000;        // open connections, all clients together
+  int64_t max_connections_per_ip = 256;    // open connections from one address
+};
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8443";  // HTTPS listener, HOST:PORT (port 0: any)
+  std::string redirect_listen;            // optional plain-HTTP listener that only redirects
+  std::string tls_cert_file;              // PEM chain; empty: self-signed in <data>/tls
+  std::string tls_key_file;               // PEM private key; with tls_cert_file
+  int64_t io_threads = 0;                 // 0: one per core
+  int64_t worker_threads = 0;             // blocking work (database, hashing); 0: 2 per core
+  int64_t shutdown_deadline_ms = 30'000;  // in-flight requests get this long on SIGTERM
+  std::vector<std::string> metrics_allowlist = {"127.0.0.1/32", "::1/128"};  // who may GET /metrics
+  std::string ready_file;  // written with the base URL once listening
+};
+
+struct DatabaseConfig {
+  int64_t busy_timeout_ms = 5'000;   // wait for a lock held by another process
+  int64_t read_connections = 4;      // pooled read-only connections
+  std::string synchronous = "full";  // SQLite synchronous: "full" or "normal"
+};
+
+struct Config {
+  std::string data_dir = "./pactum-data";  // database, keys, TLS material
+  std::string environment = "dev";         // prod | staging | dev
+  std::string log_level = "info";          // debug | info | warn | error
+  ServerConfig server;
+  LimitsConfig limits;
+  DatabaseConfig database;
+};
+
+// Applies a TOML document (text) onto `config`. Unknown keys and wrong types are errors
+// naming the key. `origin` names the file in messages.
+Status ApplyToml(std::string_view toml_text, std::string_view origin, Config& config);
+
+// Applies PACTUM_* variables from `env` (name -> value) onto `config`.
+Status ApplyEnvironment(const std::map<std::string, std::string>& env, Config& config);
+
+// The process environment's PACTUM_* variables.
+std::map<std::string, std::string> ProcessEnvironment();
+
+// Checks every value; the first bad one is reported as "<key>: <reason>".
+Status Validate(const Config& config);
+
+// Loads defaults, then the file at `path` (if not empty), then the environment.
+Result<Config> Load(const std::string& path, const std::map<std::string, std::string>& env);
+
+// Splits "host:port" or "[v6]:port". Port 0 is allowed (any free port).
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// Every key with its environment variable and default, for --help and the docs.
+std::vector<std::pair<std::string, std::string>> DescribeKeys();
+
+}  // namespace pactum::config

@@ -1,0 +1,127 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+
+namespace pactum::config {
+namespace {
+
+TEST(Config, DefaultsAreValidAndEmbedded) {
+  Config c;
+  EXPECT_TRUE(Validate(c).ok());
+  EXPECT_EQ(c.data_dir, "./pactum-data");
+  EXPECT_EQ(c.server.listen, "127.0.0.1:8443");
+  EXPECT_EQ(c.limits.max_header_bytes, 16 * 1024);
+  EXPECT_EQ(c.environment, "dev");
+}
+
+TEST(Config, TomlOverridesDefaults) {
+  Config c;
+  ASSERT_TRUE(ApplyToml(R"(
+data_dir = "/srv/pactum"
+[server]
+listen = "[::1]:9443"
+metrics_allowlist = ["10.0.0.0/8"]
+[limits]
+max_header_bytes = 8192
+)",
+                        "test.toml", c)
+                  .ok());
+  EXPECT_EQ(c.data_dir, "/srv/pactum");
+  EXPECT_EQ(c.server.listen, "[::1]:9443");
+  EXPECT_EQ(c.server.metrics_allowlist, std::vector<std::string>{"10.0.0.0/8"});
+  EXPECT_EQ(c.limits.max_header_bytes, 8192);
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(Config, UnknownKeyIsNamed) {
+  Config c;
+  Status s = ApplyToml("[server]\nlisten_port = 1\n", "f.toml", c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("server.listen_port"), std::string::npos) << s.message();
+}
+
+TEST(Config, WrongTypeIsNamed) {
+  Config c;
+  Status s = ApplyToml("[limits]\nmax_header_bytes = \"big\"\n", "f.toml", c);
+  EXPECT_NE(s.message().find("limits.max_header_bytes"), std::string::npos) << s.message();
+}
+
+TEST(Config, SyntaxErrorNamesFileAndLine) {
+  Config c;
+  Status s = ApplyToml("a = 1\n[server\n", "f.toml", c);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("f.toml:2"), std::string::npos) << s.message();
+}
+
+TEST(Config, EnvironmentOverridesFileAndAliasesWork) {
+  Config c;
+  ASSERT_TRUE(ApplyToml("[server]\nlisten = \"127.0.0.1:1\"\n", "f", c).ok());
+  ASSERT_TRUE(ApplyEnvironment({{"PACTUM_LISTEN", "127.0.0.1:2"},
+                                {"PACTUM_DATA_DIR", "/d"},
+                                {"PACTUM_LIMITS_IDLE_TIMEOUT_MS", "1234"},
+                                {"PACTUM_SERVER_METRICS_ALLOWLIST", "10.0.0.0/8,::1"}},
+                               c)
+                  .ok());
+  EXPECT_EQ(c.server.listen, "127.0.0.1:2");
+  EXPECT_EQ(c.data_dir, "/d");
+  EXPECT_EQ(c.limits.idle_timeout_ms, 1234);
+  EXPECT_EQ(c.server.metrics_allowlist, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
+}
+
+TEST(Config, BadEnvironmentIntegerIsNamed) {
+  Config c;
+  Status s = ApplyEnvironment({{"PACTUM_LIMITS_MAX_CONNECTIONS", "12abc"}}, c);
+  EXPECT_NE(s.message().find("PACTUM_LIMITS_MAX_CONNECTIONS"), std::string::npos) << s.message();
+}
+
+TEST(Config, ValidateNamesTheBadKey) {
+  struct Case {
+    void (*mutate)(Config&);
+    const char* key;
+  };
+  const Case cases[] = {
+      {[](Config& c) { c.server.listen = "nonsense"; }, "server.listen"},
+      {[](Config& c) { c.server.listen = "127.0.0.1:70000"; }, "server.listen"},
+      {[](Config& c) { c.server.listen = "::1:8443"; }, "server.listen"},
+      {[](Config& c) { c.environment = "production"; }, "environment"},
+      {[](Config& c) { c.limits.max_header_bytes = 10; }, "limits.max_header_bytes"},
+      {[](Config& c) { c.limits.max_connections = 0; }, "limits.max_connections"},
+      {[](Config& c) { c.server.metrics_allowlist = {"10.0.0.0/99"}; }, "server.metrics_allowlist"},
+      {[](Config& c) { c.server.tls_cert_file = "/c.pem"; }, "server.tls_key_file"},
+      {[](Config& c) { c.database.synchronous = "off"; }, "database.synchronous"},
+      {[](Config& c) { c.log_level = "trace"; }, "log_level"},
+  };
+  for (const auto& tc : cases) {
+    Config c;
+    tc.mutate(c);
+    Status s = Validate(c);
+    ASSERT_FALSE(s.ok()) << tc.key;
+    EXPECT_TRUE(s.message().starts_with(std::string(tc.key) + ":")) << s.message();
+  }
+}
+
+TEST(Config, ParseHostPortHandlesV6AndPortZero) {
+  auto hp = ParseHostPort("[::1]:0");
+  ASSERT_TRUE(hp.ok());
+  EXPECT_EQ(hp->host, "::1");
+  EXPECT_EQ(hp->port, 0);
+  EXPECT_FALSE(ParseHostPort("127.0.0.1").ok());
+  EXPECT_FALSE(ParseHostPort("127.0.0.1:").ok());
+  EXPECT_FALSE(ParseHostPort("example.com:443").ok());
+}
+
+TEST(Config, EveryKeyIsDescribedWithItsEnvironmentVariable) {
+  const auto keys = DescribeKeys();
+  EXPECT_GE(keys.size(), 20U);
+  bool found = false;
+  for (const auto& [k, v] : keys) {
+    if (k == "limits.max_header_bytes (PACTUM_LIMITS_MAX_HEADER_BYTES)") {
+      found = true;
+      EXPECT_EQ(v, "16384");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+}  // namespace
+}  // namespace pactum::config

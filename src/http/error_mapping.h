@@ -1,0 +1,16 @@
+#pragma once
+
+// The one mapping from Status codes to HTTP statuses.
+
+#include <string>
+
+#include "common/status.h"
+
+namespace pactum::http {
+
+int HttpStatusFor(StatusCode code);
+
+// {"error":{"code":"<slug>","message":"<text>"}}; internal detail is never included.
+std::string ErrorBody(const Status& s);
+
+}  // namespace pactum::http

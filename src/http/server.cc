@@ -1,0 +1,780 @@
+#include "http/server.h"
+
+// <utility> before asio's awaitable.hpp (Boost 1.74 + GCC 12 + C++20).
+#include <utility>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include "common/ip_network.h"
+#include "common/log.h"
+#include "crypto/random.h"
+#include "http/error_mapping.h"
+#include "http/path.h"
+
+namespace pactum::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+namespace {
+
+constexpr const char* kComponent = "http";
+constexpr size_t kMaxStatus = 600;
+constexpr size_t kStreamChunk = size_t{64} * 1024;
+constexpr size_t kIdleBufferKeep = 4096;
+
+bool IsValidRequestId(std::string_view id) {
+  if (id.size() < 8 || id.size() > 128) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+std::string NormalizedIp(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  }
+  return a.to_string();
+}
+
+bool IsClosedByPeer(const beast::error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::ssl::error::stream_truncated || ec == asio::error::connection_reset ||
+         ec == asio::error::operation_aborted || ec == beast::error::timeout ||
+         ec == asio::error::broken_pipe;
+}
+
+// Maps a Beast parse error to the client-facing Status.
+Status ParseErrorStatus(const beast::error_code& ec) {
+  if (ec == bhttp::error::header_limit) {
+    return {StatusCode::kRequestHeadersTooLarge, "request headers too large"};
+  }
+  if (ec == bhttp::error::body_limit)
+    return {StatusCode::kPayloadTooLarge, "request body too large"};
+  return InvalidArgument("malformed HTTP request");
+}
+
+// Per-connection state visible to Shutdown(); touched only on the connection's io_context.
+struct ConnectionState {
+  beast::tcp_stream* stream = nullptr;
+  bool busy = false;  // between a complete request head and the end of its response
+};
+
+struct ContextSlot {
+  asio::io_context io{1};
+  std::unordered_set<ConnectionState*> connections;  // only on io's thread
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(const config::ServerConfig& s, const config::LimitsConfig& l, const Router& r,
+       MetricsRegistry& m)
+      : server_config(s),
+        limits(l),
+        router(r),
+        metrics(m),
+        workers(static_cast<size_t>(s.worker_threads > 0
+                                        ? s.worker_threads
+                                        : std::max(2U, 2 * std::thread::hardware_concurrency()))),
+        open_gauge(m.GetGauge("pactum_http_open_connections", "Open client connections")),
+        rejected(m.GetCounter("pactum_http_rejected_connections_total",
+                              "Connections closed at accept because of connection limits")),
+        route_metrics(r.routes().size() + 1) {
+    const size_t n = s.io_threads > 0 ? static_cast<size_t>(s.io_threads)
+                                      : std::max(1U, std::thread::hardware_concurrency());
+    for (size_t i = 0; i < n; ++i) slots.push_back(std::make_unique<ContextSlot>());
+    for (size_t i = 0; i < route_metrics.size(); ++i) {
+      const std::string label =
+          "route=\"" +
+          MetricsRegistry::EscapeLabel(i < r.routes().size() ? r.routes()[i]->pattern
+                                                             : std::string("unmatched")) +
+          "\"";
+      route_metrics[i].label = label;
+      route_metrics[i].latency =
+          &m.GetHistogram("pactum_http_request_seconds", "Request latency in seconds", label);
+    }
+  }
+
+  struct RouteMetrics {
+    std::string label;
+    Histogram* latency = nullptr;
+    std::array<std::atomic<Counter*>, kMaxStatus> by_status{};
+  };
+
+  void Record(size_t route_index, int status, SteadyClock::time_point start) {
+    auto& rm = route_metrics[route_index];
+    rm.latency->Observe(std::chrono::duration<double>(SteadyClock::now() - start).count());
+    const auto s = static_cast<size_t>(std::clamp(status, 0, static_cast<int>(kMaxStatus) - 1));
+    Counter* c = rm.by_status[s].load(std::memory_order_acquire);
+    if (c == nullptr) {
+      c = &metrics.GetCounter("pactum_http_requests_total", "HTTP requests by route and status",
+                              rm.label + ",status=\"" + std::to_string(status) + "\"");
+      rm.by_status[s].store(c, std::memory_order_release);
+    }
+    c->Add();
+  }
+
+  std::shared_ptr<asio::ssl::context> CurrentTls() {
+    std::lock_guard lock(tls_mu);
+    return tls;
+  }
+
+  bool AcquireConnection(const std::string& ip) {
+    std::lock_guard lock(ip_mu);
+    if (open_connections.load() >= limits.max_connections) return false;
+    int64_t& count = per_ip[ip];
+    if (count >= limits.max_connections_per_ip) {
+      if (count == 0) per_ip.erase(ip);
+      return false;
+    }
+    ++count;
+    open_connections.fetch_add(1);
+    open_gauge.Add(1);
+    return true;
+  }
+
+  void ReleaseConnection(const std::string& ip) {
+    std::lock_guard lock(ip_mu);
+    if (auto it = per_ip.find(ip); it != per_ip.end() && --it->second <= 0) per_ip.erase(it);
+    open_connections.fetch_sub(1);
+    open_gauge.Add(-1);
+  }
+
+  // Adds the headers every response carries.
+  template <class Fields>
+  void AddStandardHeaders(Fields& f, const Request& req, const Response& res) const {
+    f.set(bhttp::field::strict_transport_security, "max-age=63072000; includeSubDomains");
+    f.set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    f.set("X-Content-Type-Options", "nosniff");
+    f.set("Referrer-Policy", "no-referrer");
+    f.set(bhttp::field::cache_control, "no-store");
+    f.set("X-Request-Id", req.request_id);
+    f.set(bhttp::field::content_type, res.content_type);
+    for (const auto& h : res.headers) f.set(h.name, h.value);
+  }
+
+  Response SafeDispatch(const Route& route, Request& req) const {
+    try {
+      return router.Dispatch(route, req);
+    } catch (const std::exception& e) {
+      Response r = Response::Error(Internal(std::string("handler threw: ") + e.what()));
+      return r;
+    }
+  }
+
+  // Runs the route's handler on the worker pool and resumes on the connection's executor.
+  awaitable<Response> RunOnWorker(const Route& route, Request& req) {
+    auto ex = co_await asio::this_coro::executor;
+    co_return co_await asio::async_initiate<decltype(use_awaitable), void(Response)>(
+        [this, &route, &req, ex](auto handler) {
+          asio::post(workers, [this, &route, &req, ex, handler = std::move(handler)]() mutable {
+            Response r = SafeDispatch(route, req);
+            asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
+              handler(std::move(r));
+            });
+          });
+        },
+        use_awaitable);
+  }
+
+  awaitable<Response> Invoke(const Route& route, Request& req) {
+    if (route.options.execution == Execution::kInline) co_return SafeDispatch(route, req);
+    co_return co_await RunOnWorker(route, req);
+  }
+
+  awaitable<void> AcceptLoop();
+  awaitable<void> Linger(TlsStream& stream, beast::flat_buffer& buffer);
+  awaitable<void> RunConnection(tcp::socket socket, ContextSlot& slot, std::string ip,
+                                std::shared_ptr<asio::ssl::context> tls_ctx);
+  awaitable<void> RedirectLoop();
+  awaitable<void> RunRedirect(tcp::socket socket);
+  awaitable<void> WriteResponse(TlsStream& stream, const Request& req, Response& res,
+                                bool keep_alive, bool head, beast::error_code& ec);
+
+  const config::ServerConfig server_config;
+  const config::LimitsConfig limits;
+  const Router& router;
+  MetricsRegistry& metrics;
+
+  std::vector<std::unique_ptr<ContextSlot>> slots;
+  std::vector<std::thread> threads;
+  asio::thread_pool workers;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<tcp::acceptor> redirect_acceptor;
+  uint16_t bound_port = 0;
+  uint16_t bound_redirect_port = 0;
+  std::string bound_host;
+
+  std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls;  // GUARDED_BY(tls_mu)
+
+  std::atomic<bool> stopping{false};
+  std::atomic<bool> stopped{false};
+  std::atomic<int64_t> open_connections{0};
+  std::mutex ip_mu;
+  std::unordered_map<std::string, int64_t> per_ip;  // GUARDED_BY(ip_mu)
+
+  Gauge& open_gauge;
+  Counter& rejected;
+  std::vector<RouteMetrics> route_metrics;  // one per route, plus "unmatched" last
+};
+
+namespace {
+
+// A BodyReader that pulls body bytes through the connection's parser. Read() runs on a
+// worker thread and hands each read to the connection's I/O thread.
+class StreamedBodyReader final : public BodyReader {
+ public:
+  StreamedBodyReader(TlsStream& stream, beast::flat_buffer& buffer,
+                     bhttp::request_parser<bhttp::buffer_body>& parser, asio::any_io_executor ex,
+                     milliseconds timeout, const std::atomic<bool>& stopped)
+      : stream_(stream),
+        buffer_(buffer),
+        parser_(parser),
+        ex_(std::move(ex)),
+        timeout_(timeout),
+        stopped_(stopped) {}
+
+  Result<size_t> Read(std::span<char> out) override {
+    if (failed_) return Status(StatusCode::kInvalidArgument, "request body already failed");
+    if (out.empty()) return size_t{0};
+    auto promise = std::make_shared<std::promise<Result<size_t>>>();
+    auto future = promise->get_future();
+    asio::post(ex_, [this, out, promise] { ReadSome(out, promise); });
+    while (future.wait_for(milliseconds(100)) != std::future_status::ready) {
+      if (stopped_.load()) {
+        failed_ = true;
+        return Unavailable("server is stopping");
+      }
+    }
+    auto r = future.get();
+    if (!r.ok()) failed_ = true;
+    return r;
+  }
+
+ private:
+  // On the I/O thread.
+  void ReadSome(std::span<char> out, std::shared_ptr<std::promise<Result<size_t>>> promise) {
+    if (parser_.is_done()) {
+      promise->set_value(size_t{0});
+      return;
+    }
+    parser_.get().body().data = out.data();
+    parser_.get().body().size = out.size();
+    stream_.next_layer().expires_after(timeout_);
+    bhttp::async_read(
+        stream_, buffer_, parser_, [this, out, promise](beast::error_code ec, size_t) {
+          if (ec == bhttp::error::need_buffer) ec = {};
+          const size_t n = out.size() - parser_.get().body().size;
+          if (ec) {
+            if (ec == bhttp::error::body_limit) {
+              promise->set_value(Status(StatusCode::kPayloadTooLarge, "request body too large"));
+            } else if (ec == beast::error::timeout) {
+              promise->set_value(Status(StatusCode::kRequestTimeout, "request body timed out"));
+            } else {
+              promise->set_value(InvalidArgument("request body is malformed"));
+            }
+            return;
+          }
+          if (n == 0 && !parser_.is_done()) {
+            ReadSome(out, promise);  // only framing arrived; read on
+            return;
+          }
+          promise->set_value(n);
+        });
+  }
+
+  TlsStream& stream_;
+  beast::flat_buffer& buffer_;
+  bhttp::request_parser<bhttp::buffer_body>& parser_;
+  asio::any_io_executor ex_;
+  milliseconds timeout_;
+  const std::atomic<bool>& stopped_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& req, Response& res,
+                                            bool keep_alive, bool head, beast::error_code& ec) {
+  stream.next_layer().expires_after(milliseconds(limits.write_timeout_ms));
+  const auto status = static_cast<bhttp::status>(res.status);
+  if (!res.stream || head) {
+    if (head) {
+      bhttp::response<bhttp::empty_body> out{status, 11};
+      AddStandardHeaders(out, req, res);
+      out.content_length(res.stream ? res.stream_length.value_or(0) : res.body.size());
+      out.keep_alive(keep_alive);
+      co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+      co_return;
+    }
+    bhttp::response<bhttp::string_body> out{status, 11};
+    AddStandardHeaders(out, req, res);
+    out.body() = std::move(res.body);
+    out.keep_alive(keep_alive);
+    out.prepare_payload();
+    co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+    co_return;
+  }
+  bhttp::response<bhttp::buffer_body> out{status, 11};
+  AddStandardHeaders(out, req, res);
+  out.keep_alive(keep_alive);
+  if (res.stream_length) {
+    out.content_length(*res.stream_length);
+  } else {
+    out.chunked(true);
+  }
+  out.body().data = nullptr;
+  out.body().more = true;
+  bhttp::response_serializer<bhttp::buffer_body> sr{out};
+  co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return;
+  std::vector<char> chunk(kStreamChunk);
+  for (;;) {
+    auto n = res.stream->Read(chunk);
+    if (!n.ok()) {
+      // Headers are out: the only honest signal left is to cut the connection.
+      log::Error(kComponent, "response stream failed",
+                 {{"request_id", req.request_id}, {"error", n.status().ToString()}});
+      ec = asio::error::connection_aborted;
+      co_return;
+    }
+    out.body().data = *n > 0 ? chunk.data() : nullptr;
+    out.body().size = *n;
+    out.body().more = *n > 0;
+    stream.next_layer().expires_after(milliseconds(limits.write_timeout_ms));
+    co_await bhttp::async_write(stream, sr, asio::redirect_error(use_awaitable, ec));
+    if (ec == bhttp::error::need_buffer) ec = {};
+    if (ec || *n == 0) co_return;
+  }
+}
+
+awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slot, std::string ip,
+                                            std::shared_ptr<asio::ssl::context> tls_ctx) {
+  ConnectionState state;
+  slot.connections.insert(&state);
+  struct Cleanup {
+    Impl* impl;
+    ContextSlot& slot;
+    ConnectionState* state;
+    const std::string& ip;
+    ~Cleanup() {
+      slot.connections.erase(state);
+      impl->ReleaseConnection(ip);
+    }
+  } cleanup{this, slot, &state, ip};
+
+  TlsStream stream(std::move(socket), *tls_ctx);
+  state.stream = &stream.next_layer();
+  beast::error_code ec;
+  stream.next_layer().expires_after(milliseconds(limits.header_timeout_ms));
+  co_await stream.async_handshake(asio::ssl::stream_base::server,
+                                  asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return;
+
+  beast::flat_buffer buffer;
+  bool first = true;
+  const size_t unmatched = route_metrics.size() - 1;
+  for (;;) {
+    if (stopping.load()) break;
+    if (buffer.size() == 0) {
+      // Idle: give back a grown read buffer (idle keep-alive connections can number tens
+      // of thousands) and wait for the first byte of the next request.
+      if (buffer.capacity() > kIdleBufferKeep) buffer.shrink_to_fit();
+      stream.next_layer().expires_after(
+          milliseconds(first ? limits.header_timeout_ms : limits.idle_timeout_ms));
+      const size_t n = co_await stream.async_read_some(buffer.prepare(2048),
+                                                       asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    first = false;
+    const auto start = SteadyClock::now();
+    stream.next_layer().expires_after(milliseconds(limits.header_timeout_ms));
+    bhttp::request_parser<bhttp::empty_body> head_parser;
+    head_parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    // Checked per route below. Not boost::none: Beast 1.74 compares a Content-Length against an
+    // empty optional as "greater" and fails every request with a body.
+    head_parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+    co_await bhttp::async_read_header(stream, buffer, head_parser,
+                                      asio::redirect_error(use_awaitable, ec));
+    Request req;
+    if (ec) {
+      if (IsClosedByPeer(ec)) break;
+      // Malformed or oversized head: answer once, then close.
+      req.request_id = crypto::RandomHex(16);
+      Response res = Response::Error(ParseErrorStatus(ec));
+      beast::error_code wec;
+      co_await WriteResponse(stream, req, res, false, false, wec);
+      Record(unmatched, res.status, start);
+      break;
+    }
+    state.busy = true;
+    auto& head = head_parser.get();
+    req.method_text = std::string(head.method_string());
+    req.method = ParseMethod(req.method_text);
+    req.target = std::string(head.target());
+    req.remote_ip = ip;
+    for (const auto& f : head) {
+      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    }
+    const std::string_view incoming_id = req.Header("X-Request-Id");
+    req.request_id =
+        IsValidRequestId(incoming_id) ? std::string(incoming_id) : crypto::RandomHex(16);
+    if (auto len = head_parser.content_length()) req.content_length = *len;
+    const bool has_body = head_parser.chunked() || req.content_length.value_or(0) > 0;
+    bool keep_alive = head.keep_alive();
+    bool body_consumed = !has_body;
+    size_t route_index = unmatched;
+    Response res;
+
+    auto target = ParseTarget(req.target);
+    const Route* route = nullptr;
+    if (!target.ok()) {
+      res = Response::Error(target.status());
+    } else if (head.version() != 11 && head.version() != 10) {
+      res = Response::Error(InvalidArgument("unsupported HTTP version"));
+    } else {
+      req.path = std::move(target->path);
+      req.query = std::move(target->query);
+      auto match = router.Find(req.method, req.path, req);
+      if (match.route == nullptr) {
+        res = Response::Error(match.status);
+        if (!match.allow.empty()) res.headers.push_back({"Allow", match.allow});
+      } else {
+        route = match.route;
+        route_index = route->index;
+      }
+    }
+    if (route != nullptr) {
+      const bool streamed = route->options.body == BodyMode::kStreamed;
+      const int64_t limit = route->options.max_body_bytes >= 0 ? route->options.max_body_bytes
+                            : streamed                         ? limits.max_upload_bytes
+                                                               : limits.max_body_bytes;
+      const std::string_view expect = req.Header("Expect");
+      const bool expect_continue =
+          beast::iequals(beast::string_view(expect.data(), expect.size()), "100-continue");
+      if (req.content_length && *req.content_length > static_cast<uint64_t>(limit)) {
+        res = Response::Error({StatusCode::kPayloadTooLarge, "request body too large"});
+      } else if (!has_body) {
+        res = co_await Invoke(*route, req);
+      } else {
+        if (expect_continue) {
+          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+          co_await bhttp::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
+          if (ec) break;
+        }
+        if (!streamed) {
+          bhttp::request_parser<bhttp::string_body> body_parser(std::move(head_parser));
+          body_parser.body_limit(static_cast<std::uint64_t>(limit));
+          stream.next_layer().expires_after(milliseconds(limits.body_timeout_ms));
+          co_await bhttp::async_read(stream, buffer, body_parser,
+                                     asio::redirect_error(use_awaitable, ec));
+          if (ec) {
+            if (IsClosedByPeer(ec) && ec != beast::error::timeout) break;
+            log::Debug(kComponent, "body read failed", {{"error", ec.message()}});
+            res = ec == beast::error::timeout
+                      ? Response::Error({StatusCode::kRequestTimeout, "request body timed out"})
+                      : Response::Error(ParseErrorStatus(ec));
+          } else {
+            body_consumed = true;
+            req.body = std::move(body_parser.get().body());
+            res = co_await Invoke(*route, req);
+          }
+        } else {
+          bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(head_parser));
+          body_parser.body_limit(static_cast<std::uint64_t>(limit));
+          StreamedBodyReader reader(stream, buffer, body_parser, co_await asio::this_coro::executor,
+                                    milliseconds(limits.body_timeout_ms), stopped);
+          req.body_reader = &reader;
+          res = co_await Invoke(*route, req);
+          req.body_reader = nullptr;
+          body_consumed = body_parser.is_done();
+        }
+      }
+    }
+    if (!body_consumed || stopping.load() || res.status == 408) keep_alive = false;
+    if (!res.log_detail.empty() || res.status >= 500) {
+      log::Error(kComponent, "request failed",
+                 {{"request_id", req.request_id},
+                  {"method", req.method_text},
+                  {"route", route != nullptr ? route->pattern : std::string("unmatched")},
+                  {"status", res.status},
+                  {"detail", res.log_detail}});
+    }
+    co_await WriteResponse(stream, req, res, keep_alive, req.method == Method::kHead, ec);
+    Record(route_index, res.status, start);
+    state.busy = false;
+    if (log::Enabled(log::Level::kDebug)) {
+      log::Debug(kComponent, "request",
+                 {{"request_id", req.request_id},
+                  {"method", req.method_text},
+                  {"route", route != nullptr ? route->pattern : std::string("unmatched")},
+                  {"status", res.status},
+                  {"ip", ip}});
+    }
+    if (!ec && !body_consumed) co_await Linger(stream, buffer);
+    if (ec || !keep_alive) break;
+  }
+  // Best-effort close_notify; the peer may already be gone.
+  stream.next_layer().expires_after(milliseconds(1000));
+  co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+}
+
+// After answering early (413, 4xx) to a request whose body is still arriving, read and
+// discard for a short while before closing, so the client finishes sending and reads the
+// answer instead of hitting a reset (nginx's lingering close). Bounded in time and bytes.
+awaitable<void> Server::Impl::Linger(TlsStream& stream, beast::flat_buffer& buffer) {
+  constexpr size_t kMaxBytes = 64 << 20;
+  const auto deadline = SteadyClock::now() + milliseconds(2000);
+  size_t total = 0;
+  beast::error_code ec;
+  buffer.consume(buffer.size());
+  while (total < kMaxBytes && SteadyClock::now() < deadline) {
+    stream.next_layer().expires_at(deadline);
+    const size_t n = co_await stream.async_read_some(buffer.prepare(kStreamChunk),
+                                                     asio::redirect_error(use_awaitable, ec));
+    if (ec) break;
+    total += n;
+  }
+  buffer.consume(buffer.size());
+}
+
+awaitable<void> Server::Impl::AcceptLoop() {
+  size_t next = 0;
+  for (;;) {
+    ContextSlot& slot = *slots[next++ % slots.size()];
+    tcp::socket socket(slot.io);
+    beast::error_code ec;
+    co_await acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
+    if (stopping.load() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      // Typically EMFILE: back off instead of spinning.
+      log::Warn(kComponent, "accept failed", {{"error", ec.message()}});
+      asio::steady_timer t(co_await asio::this_coro::executor, milliseconds(50));
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    auto endpoint = socket.remote_endpoint(ec);
+    if (ec) continue;
+    std::string ip = NormalizedIp(endpoint.address());
+    if (!AcquireConnection(ip)) {
+      rejected.Add();
+      socket.close(ec);
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    asio::co_spawn(slot.io, RunConnection(std::move(socket), slot, std::move(ip), CurrentTls()),
+                   [](const std::exception_ptr& e) {
+                     if (!e) return;
+                     try {
+                       std::rethrow_exception(e);
+                     } catch (const std::exception& ex) {
+                       log::Error(kComponent, "connection failed", {{"error", ex.what()}});
+                     }
+                   });
+  }
+}
+
+awaitable<void> Server::Impl::RunRedirect(tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  stream.expires_after(milliseconds(limits.header_timeout_ms));
+  bhttp::request_parser<bhttp::empty_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  co_await bhttp::async_read_header(stream, buffer, parser,
+                                    asio::redirect_error(use_awaitable, ec));
+  if (ec && IsClosedByPeer(ec)) co_return;
+  bhttp::response<bhttp::string_body> res;
+  res.version(11);
+  std::string host(parser.get()[bhttp::field::host]);
+  // Strip a port; accept only host names and IP literals.
+  if (!host.empty() && host.front() == '[') {
+    host.resize(host.find(']') + 1);  // no ']': npos + 1 == 0, an empty (refused) host
+  } else if (auto colon = host.find(':'); colon != std::string::npos) {
+    host.resize(colon);
+  }
+  bool host_ok = !host.empty() && host.size() <= 253;
+  for (char c : host) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == '[' || c == ']' || c == ':';
+    host_ok = host_ok && ok;
+  }
+  auto target = ParseTarget(std::string(parser.get().target()));
+  if (ec || !host_ok || !target.ok()) {
+    res.result(bhttp::status::bad_request);
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = ErrorBody(InvalidArgument("bad request"));
+  } else {
+    std::string location = "https://" + host;
+    if (bound_port != 443) location += ":" + std::to_string(bound_port);
+    location += std::string(parser.get().target());
+    res.result(bhttp::status::permanent_redirect);
+    res.set(bhttp::field::location, location);
+    res.set(bhttp::field::content_type, "application/json");
+    res.body() = R"({"redirect":"https"})";
+  }
+  res.set(bhttp::field::cache_control, "no-store");
+  res.set("X-Content-Type-Options", "nosniff");
+  res.keep_alive(false);
+  res.prepare_payload();
+  stream.expires_after(milliseconds(limits.write_timeout_ms));
+  co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+awaitable<void> Server::Impl::RedirectLoop() {
+  for (;;) {
+    ContextSlot& slot = *slots.front();
+    tcp::socket socket(slot.io);
+    beast::error_code ec;
+    co_await redirect_acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
+    if (stopping.load() || ec == asio::error::operation_aborted) co_return;
+    if (ec) {
+      asio::steady_timer t(co_await asio::this_coro::executor, milliseconds(50));
+      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    asio::co_spawn(slot.io, RunRedirect(std::move(socket)), asio::detached);
+  }
+}
+
+Server::Server(const config::ServerConfig& server, const config::LimitsConfig& limits,
+               const Router& router, MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>(server, limits, router, metrics)) {}
+
+Server::~Server() { Shutdown(); }
+
+namespace {
+
+Result<std::unique_ptr<tcp::acceptor>> Bind(asio::io_context& io, const std::string& listen) {
+  auto hp = config::ParseHostPort(listen);
+  if (!hp.ok()) return hp.status();
+  beast::error_code ec;
+  const std::string host = hp->host == "localhost" ? "127.0.0.1" : hp->host;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return InvalidArgument("invalid listen address " + listen);
+  const tcp::endpoint endpoint(address, hp->port);
+  auto acceptor = std::make_unique<tcp::acceptor>(io);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Unavailable("cannot listen on " + listen + ": " + ec.message());
+  return acceptor;
+}
+
+}  // namespace
+
+Status Server::Start(SslCtxPtr tls) {
+  Impl& d = *impl_;
+  SetTls(std::move(tls));
+  ASSIGN_OR_RETURN(d.acceptor, Bind(d.slots.front()->io, d.server_config.listen));
+  d.bound_port = d.acceptor->local_endpoint().port();
+  d.bound_host = d.acceptor->local_endpoint().address().to_string();
+  if (d.acceptor->local_endpoint().address().is_v6()) d.bound_host = "[" + d.bound_host + "]";
+  if (!d.server_config.redirect_listen.empty()) {
+    ASSIGN_OR_RETURN(d.redirect_acceptor,
+                     Bind(d.slots.front()->io, d.server_config.redirect_listen));
+    d.bound_redirect_port = d.redirect_acceptor->local_endpoint().port();
+    asio::co_spawn(d.slots.front()->io, d.RedirectLoop(), asio::detached);
+  }
+  asio::co_spawn(d.slots.front()->io, d.AcceptLoop(), asio::detached);
+  for (auto& slot : d.slots) {
+    d.threads.emplace_back([&io = slot->io] {
+      auto guard = asio::make_work_guard(io);
+      io.run();
+    });
+  }
+  return Status::Ok();
+}
+
+std::string Server::BaseUrl() const {
+  return "https://" + impl_->bound_host + ":" + std::to_string(impl_->bound_port);
+}
+uint16_t Server::port() const { return impl_->bound_port; }
+uint16_t Server::redirect_port() const { return impl_->bound_redirect_port; }
+int64_t Server::open_connections() const { return impl_->open_connections.load(); }
+
+void Server::SetTls(SslCtxPtr tls) {
+  SSL_CTX_up_ref(tls.get());  // asio's context takes ownership of one reference
+  auto ctx = std::make_shared<asio::ssl::context>(tls.get());
+  std::lock_guard lock(impl_->tls_mu);
+  impl_->tls = std::move(ctx);
+}
+
+bool Server::Shutdown() {
+  Impl& d = *impl_;
+  if (d.stopped.load() || d.threads.empty()) return true;
+  d.stopping.store(true);
+  std::promise<void> closed;
+  asio::post(d.slots.front()->io, [&d, &closed] {
+    beast::error_code ec;
+    if (d.acceptor) d.acceptor->close(ec);
+    if (d.redirect_acceptor) d.redirect_acceptor->close(ec);
+    closed.set_value();
+  });
+  closed.get_future().wait();
+  // Idle connections (and ones still sending a request head) are closed now; requests in
+  // flight finish and their connections close after the response.
+  for (auto& slot : d.slots) {
+    asio::post(slot->io, [s = slot.get()] {
+      for (ConnectionState* c : s->connections) {
+        if (!c->busy && c->stream != nullptr) c->stream->cancel();
+      }
+    });
+  }
+  const auto deadline = SteadyClock::now() + milliseconds(d.server_config.shutdown_deadline_ms);
+  while (d.open_connections.load() > 0 && SteadyClock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  const bool drained = d.open_connections.load() == 0;
+  if (!drained) {
+    // Past the deadline: close what is left so clients see an end instead of a hang.
+    for (auto& slot : d.slots) {
+      asio::post(slot->io, [s = slot.get()] {
+        for (ConnectionState* c : s->connections) {
+          if (c->stream != nullptr) c->stream->close();
+        }
+      });
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  d.stopped.store(true);
+  for (auto& slot : d.slots) slot->io.stop();
+  for (auto& t : d.threads) t.join();
+  d.workers.join();
+  if (!drained) {
+    log::Warn(kComponent, "shutdown deadline passed with open connections",
+              {{"open", d.open_connections.load()}});
+  }
+  return drained;
+}
+
+}  // namespace pactum::http

@@ -1,0 +1,59 @@
+#pragma once
+
+// The HTTPS server: Boost.Beast over Asio with C++20 coroutines, one io_context and thread
+// per core, TLS through OpenSSL (tls.h), plus an optional plain-HTTP listener that only
+// redirects. Handlers run inline on the I/O thread or on a worker pool (RouteOptions).
+//
+// Every response carries the security headers (HSTS, CSP, nosniff, Referrer-Policy,
+// Cache-Control: no-store) and X-Request-Id. Limits from config::LimitsConfig: header
+// bytes, per-route body bytes, header/body/idle/write timeouts, connections overall and
+// per client address.
+//
+// Thread-safety: Start, SetTls and Shutdown may be called from any one controlling thread;
+// the Router must outlive the Server and not change after Start.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/metrics.h"
+#include "common/status.h"
+#include "config/config.h"
+#include "http/router.h"
+#include "http/tls.h"
+
+namespace pactum::http {
+
+class Server {
+ public:
+  Server(const config::ServerConfig& server, const config::LimitsConfig& limits,
+         const Router& router, MetricsRegistry& metrics);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds the listeners and starts the I/O and worker threads. Errors: kUnavailable when
+  // an address cannot be bound (in use, not local), kInvalidArgument for a bad address.
+  Status Start(SslCtxPtr tls);
+
+  // "https://127.0.0.1:43123" — the bound address, so port 0 works.
+  std::string BaseUrl() const;
+  uint16_t port() const;
+  uint16_t redirect_port() const;  // 0 when there is no redirect listener
+
+  // New connections use `tls` from now on; open ones keep theirs.
+  void SetTls(SslCtxPtr tls);
+
+  // Graceful stop: close the listeners, close idle connections, let requests in flight
+  // finish until shutdown_deadline_ms, then stop the threads. Blocks; returns true when
+  // every connection finished before the deadline. Idempotent.
+  bool Shutdown();
+
+  int64_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pactum::http

@@ -1,0 +1,331 @@
+#include "store/sqlite_database.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <unordered_map>
+
+#include <sqlite3.h>
+
+#include "common/clock.h"
+#include "store/migrations.h"
+
+namespace pactum::store {
+namespace {
+
+Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
+  const int primary = rc & 0xff;
+  const std::string detail =
+      std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  switch (primary) {
+    case SQLITE_CONSTRAINT:
+      if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
+        return {StatusCode::kAlreadyExists, "already exists", detail};
+      }
+      return {StatusCode::kInvalidArgument, "constraint violated", detail};
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Unavailable("database busy, try again", detail);
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return DataLoss("database is corrupt", detail);
+    case SQLITE_FULL:
+      return Unavailable("storage full", detail);
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+      return Unavailable("storage error", detail);
+    default:
+      return Internal(detail);
+  }
+}
+
+// One SQLite connection with its statement cache. Not thread-safe: owned by whoever
+// holds it (the writer mutex or a pool checkout).
+class Connection final : public Session {
+ public:
+  Connection() = default;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection() override {
+    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    if (db_ != nullptr) sqlite3_close_v2(db_);
+  }
+
+  Status Open(const SqliteOptions& o, bool read_only) {
+    const int flags =
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
+    const int rc = sqlite3_open_v2(o.path.c_str(), &db_, flags, nullptr);
+    if (rc != SQLITE_OK) return FromSqlite(rc, db_, "open " + o.path);
+    sqlite3_extended_result_codes(db_, 1);
+    sqlite3_busy_timeout(db_, o.busy_timeout_ms);
+    RETURN_IF_ERROR(
+        Exec("PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA trusted_schema=OFF;"));
+    RETURN_IF_ERROR(
+        Exec(o.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"));
+    if (read_only) RETURN_IF_ERROR(Exec("PRAGMA query_only=ON;"));
+    return Status::Ok();
+  }
+
+  // Runs constant SQL text without parameters (pragmas, migrations, transaction control).
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    sqlite3_free(err);
+    if (rc != SQLITE_OK) return FromSqlite(rc, db_, "exec");
+    return Status::Ok();
+  }
+
+  Result<std::vector<Row>> Query(Sql sql, std::initializer_list<Value> params) override {
+    std::vector<Row> rows;
+    RETURN_IF_ERROR(Run(sql, params, &rows));
+    return rows;
+  }
+
+  Result<int64_t> Execute(Sql sql, std::initializer_list<Value> params) override {
+    RETURN_IF_ERROR(Run(sql, params, nullptr));
+    return static_cast<int64_t>(sqlite3_changes64(db_));
+  }
+
+  sqlite3* db() const { return db_; }
+
+ private:
+  Result<sqlite3_stmt*> Prepare(std::string_view text) {
+    if (auto it = cache_.find(text); it != cache_.end()) return it->second;
+    sqlite3_stmt* stmt = nullptr;
+    const char* tail = nullptr;
+    const int rc = sqlite3_prepare_v3(db_, text.data(), static_cast<int>(text.size()),
+                                      SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
+    if (rc != SQLITE_OK) return FromSqlite(rc, db_, "prepare");
+    if (stmt == nullptr) return Internal("empty SQL statement");
+    cache_.emplace(text, stmt);
+    return stmt;
+  }
+
+  Status Bind(sqlite3_stmt* stmt, std::initializer_list<Value> params) {
+    if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size())) {
+      return Internal("statement expects " + std::to_string(sqlite3_bind_parameter_count(stmt)) +
+                      " parameters, got " + std::to_string(params.size()));
+    }
+    int n = 0;
+    for (const Value& v : params) {
+      ++n;
+      const std::string name = "$" + std::to_string(n);
+      const int idx = sqlite3_bind_parameter_index(stmt, name.c_str());
+      if (idx == 0) return Internal("statement has no parameter " + name);
+      int rc = SQLITE_OK;
+      if (std::holds_alternative<std::monostate>(v)) {
+        rc = sqlite3_bind_null(stmt, idx);
+      } else if (const auto* i = std::get_if<int64_t>(&v)) {
+        rc = sqlite3_bind_int64(stmt, idx, *i);
+      } else if (const auto* d = std::get_if<double>(&v)) {
+        rc = sqlite3_bind_double(stmt, idx, *d);
+      } else if (const auto* s = std::get_if<std::string>(&v)) {
+        rc = sqlite3_bind_text64(stmt, idx, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
+      } else if (const auto* b = std::get_if<Blob>(&v)) {
+        rc = sqlite3_bind_blob64(stmt, idx, b->data(), b->size(), SQLITE_STATIC);
+      }
+      if (rc != SQLITE_OK) return FromSqlite(rc, db_, "bind");
+    }
+    return Status::Ok();
+  }
+
+  Status Run(const Sql& sql, std::initializer_list<Value> params, std::vector<Row>* rows) {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql.text()));
+    struct Reset {
+      sqlite3_stmt* s;
+      ~Reset() {
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+      }
+    } reset{stmt};
+    RETURN_IF_ERROR(Bind(stmt, params));
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return Status::Ok();
+      if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "step");
+      if (rows == nullptr) continue;
+      const int cols = sqlite3_column_count(stmt);
+      std::vector<Value> values;
+      values.reserve(static_cast<size_t>(cols));
+      for (int c = 0; c < cols; ++c) {
+        switch (sqlite3_column_type(stmt, c)) {
+          case SQLITE_INTEGER:
+            values.emplace_back(sqlite3_column_int64(stmt, c));
+            break;
+          case SQLITE_FLOAT:
+            values.emplace_back(sqlite3_column_double(stmt, c));
+            break;
+          case SQLITE_TEXT: {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt, c));
+            values.emplace_back(std::string(p, static_cast<size_t>(sqlite3_column_bytes(stmt, c))));
+            break;
+          }
+          case SQLITE_BLOB: {
+            const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt, c));
+            values.emplace_back(Blob(p, p + sqlite3_column_bytes(stmt, c)));
+            break;
+          }
+          default:
+            values.emplace_back(std::monostate{});
+            break;
+        }
+      }
+      rows->emplace_back(std::move(values));
+    }
+  }
+
+  sqlite3* db_ = nullptr;
+  std::unordered_map<std::string_view, sqlite3_stmt*> cache_;  // keys point at literals
+};
+
+class SqliteDatabase final : public Database {
+ public:
+  explicit SqliteDatabase(SqliteOptions options) : options_(std::move(options)) {
+    if (options_.metrics != nullptr) {
+      read_seconds_ = &options_.metrics->GetHistogram(
+          "pactum_db_seconds", "Database transaction time in seconds", R"(op="read")");
+      write_seconds_ = &options_.metrics->GetHistogram(
+          "pactum_db_seconds", "Database transaction time in seconds", R"(op="write")");
+    }
+  }
+
+  Status Open() {
+    writer_ = std::make_unique<Connection>();
+    RETURN_IF_ERROR(writer_->Open(options_, /*read_only=*/false));
+    RETURN_IF_ERROR(CheckApplicationId());
+    // journal_mode=WAL persists in the file; setting it needs no transaction.
+    RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode=WAL;"));
+    RETURN_IF_ERROR(Migrate());
+    for (int i = 0; i < options_.read_connections; ++i) {
+      auto c = std::make_unique<Connection>();
+      RETURN_IF_ERROR(c->Open(options_, /*read_only=*/true));
+      idle_readers_.push_back(c.get());
+      readers_.push_back(std::move(c));
+    }
+    return Status::Ok();
+  }
+
+  Status Read(const std::function<Status(Session&)>& fn) override {
+    const auto start = std::chrono::steady_clock::now();
+    Connection* c = nullptr;
+    {
+      std::unique_lock lock(pool_mu_);
+      pool_cv_.wait(lock, [&] { return !idle_readers_.empty(); });
+      c = idle_readers_.back();
+      idle_readers_.pop_back();
+    }
+    Status s = Transaction(*c, "BEGIN;", fn);
+    {
+      std::lock_guard lock(pool_mu_);
+      idle_readers_.push_back(c);
+    }
+    pool_cv_.notify_one();
+    Observe(read_seconds_, start);
+    return s;
+  }
+
+  Status Write(const std::function<Status(Session&)>& fn) override {
+    const auto start = std::chrono::steady_clock::now();
+    std::lock_guard lock(writer_mu_);
+    Status s = Transaction(*writer_, "BEGIN IMMEDIATE;", fn);
+    Observe(write_seconds_, start);
+    return s;
+  }
+
+  Status Ping() override {
+    return Read([](Session& s) -> Status {
+      ASSIGN_OR_RETURN(auto rows, s.Query("SELECT 1"));
+      if (rows.size() != 1 || rows[0].Int(0) != 1) return Unavailable("database ping failed");
+      return Status::Ok();
+    });
+  }
+
+  DatabaseInfo Info() const override { return {"sqlite", schema_version_}; }
+
+ private:
+  static void Observe(Histogram* h, std::chrono::steady_clock::time_point start) {
+    if (h == nullptr) return;
+    h->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+
+  static Status Transaction(Connection& c, const char* begin,
+                            const std::function<Status(Session&)>& fn) {
+    RETURN_IF_ERROR(c.Exec(begin));
+    Status s = fn(c);
+    if (s.ok()) s = c.Exec("COMMIT;");
+    if (!s.ok() && sqlite3_get_autocommit(c.db()) == 0) {
+      (void)c.Exec("ROLLBACK;");
+    }
+    return s;
+  }
+
+  Status CheckApplicationId() {
+    ASSIGN_OR_RETURN(auto rows, writer_->Query("PRAGMA application_id", {}));
+    const int64_t id = rows.empty() ? 0 : rows[0].Int(0);
+    if (id == kSqliteApplicationId) return Status::Ok();
+    if (id != 0) {
+      return FailedPrecondition("database file " + options_.path + " is not a Pactum database");
+    }
+    ASSIGN_OR_RETURN(auto tables, writer_->Query("SELECT count(*) FROM sqlite_schema", {}));
+    if (!tables.empty() && tables[0].Int(0) != 0) {
+      return FailedPrecondition("database file " + options_.path + " is not a Pactum database");
+    }
+    return writer_->Exec("PRAGMA application_id=1346589745;");
+  }
+
+  Status Migrate() {
+    static_assert(kSqliteApplicationId == 1346589745);
+    RETURN_IF_ERROR(
+        writer_->Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                      "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;"));
+    ASSIGN_OR_RETURN(auto rows,
+                     writer_->Query("SELECT coalesce(max(version), 0) FROM schema_migrations", {}));
+    int current = rows.empty() ? 0 : static_cast<int>(rows[0].Int(0));
+    const auto migrations = SqliteMigrations();
+    const int latest = migrations.empty() ? 0 : migrations.back().version;
+    if (current > latest) {
+      return FailedPrecondition("database schema version " + std::to_string(current) +
+                                " is newer than this pactum supports (" + std::to_string(latest) +
+                                "); run a newer pactum");
+    }
+    for (const Migration& m : migrations) {
+      if (m.version <= current) continue;
+      const std::string now = FormatRfc3339(std::chrono::system_clock::now());
+      RETURN_IF_ERROR(Transaction(*writer_, "BEGIN IMMEDIATE;", [&](Session& s) -> Status {
+        RETURN_IF_ERROR(writer_->Exec(m.sql));
+        return s
+            .Execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+                {int64_t{m.version}, std::string(m.name), now})
+            .status();
+      }));
+      current = m.version;
+    }
+    schema_version_ = current;
+    return Status::Ok();
+  }
+
+  SqliteOptions options_;
+  Histogram* read_seconds_ = nullptr;
+  Histogram* write_seconds_ = nullptr;
+  int schema_version_ = 0;
+
+  std::mutex writer_mu_;
+  std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_) after Open()
+
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<std::unique_ptr<Connection>> readers_;
+  std::vector<Connection*> idle_readers_;  // GUARDED_BY(pool_mu_)
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Database>> OpenSqliteDatabase(const SqliteOptions& options) {
+  auto db = std::make_unique<SqliteDatabase>(options);
+  RETURN_IF_ERROR(db->Open());
+  return std::unique_ptr<Database>(std::move(db));
+}
+
+}  // namespace pactum::store

@@ -1,0 +1,188 @@
+#include "store/sqlite_database.h"
+
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include "store/migrations.h"
+#include "tests/support/temp_dir.h"
+
+namespace pactum::store {
+namespace {
+
+using testing_support::TempDir;
+
+std::unique_ptr<Database> Open(const std::string& path) {
+  SqliteOptions o;
+  o.path = path;
+  auto db = OpenSqliteDatabase(o);
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return db.ok() ? std::move(db).value() : nullptr;
+}
+
+TEST(SqliteDatabase, AppliesAndRecordsEveryMigrationOnce) {
+  TempDir dir;
+  const auto latest = SqliteMigrations().back().version;
+  {
+    auto db = Open(dir.File("p.db"));
+    EXPECT_EQ(db->Info().schema_version, latest);
+  }
+  auto db = Open(dir.File("p.db"));  // reopening applies nothing twice
+  int64_t rows = -1;
+  ASSERT_TRUE(db->Read([&](Session& s) -> Status {
+                  ASSIGN_OR_RETURN(auto r, s.Query("SELECT count(*) FROM schema_migrations"));
+                  rows = r[0].Int(0);
+                  return Status::Ok();
+                }).ok());
+  EXPECT_EQ(rows, latest);
+}
+
+TEST(SqliteDatabase, RefusesADatabaseNewerThanTheBinary) {
+  TempDir dir;
+  { Open(dir.File("p.db")); }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("p.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw,
+                         "INSERT INTO schema_migrations VALUES (999, 'future', "
+                         "'2030-01-01T00:00:00Z')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  SqliteOptions o;
+  o.path = dir.File("p.db");
+  auto db = OpenSqliteDatabase(o);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find("999"), std::string::npos) << db.status().message();
+}
+
+TEST(SqliteDatabase, RefusesAFileOfAnotherApplication) {
+  TempDir dir;
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.File("other.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  SqliteOptions o;
+  o.path = dir.File("other.db");
+  EXPECT_EQ(OpenSqliteDatabase(o).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteDatabase, GarbageFileIsReportedNotCrashed) {
+  TempDir dir;
+  std::ofstream(dir.File("junk.db")) << std::string(8192, 'x');
+  SqliteOptions o;
+  o.path = dir.File("junk.db");
+  auto db = OpenSqliteDatabase(o);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kDataLoss);
+}
+
+TEST(SqliteDatabase, FailedWriteRollsBackEverything) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  Status s = db->Write([](Session& s) -> Status {
+    RETURN_IF_ERROR(s.Execute("INSERT INTO tenants (slug, created_at) VALUES ($1, $2)",
+                              {std::string("acme"), std::string("t")})
+                        .status());
+    return InvalidArgument("changed my mind");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  int64_t n = -1;
+  ASSERT_TRUE(db->Read([&](Session& s) -> Status {
+                  ASSIGN_OR_RETURN(auto r, s.Query("SELECT count(*) FROM tenants"));
+                  n = r[0].Int(0);
+                  return Status::Ok();
+                }).ok());
+  EXPECT_EQ(n, 0);
+}
+
+TEST(SqliteDatabase, UniqueViolationIsAlreadyExists) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  auto insert = [&] {
+    return db->Write([](Session& s) -> Status {
+      return s
+          .Execute("INSERT INTO tenants (slug, created_at) VALUES ($1, $2)",
+                   {std::string("acme"), std::string("t")})
+          .status();
+    });
+  };
+  EXPECT_TRUE(insert().ok());
+  EXPECT_EQ(insert().code(), StatusCode::kAlreadyExists);
+}
+
+TEST(SqliteDatabase, BindsEveryTypeAndParametersByNumberNotPosition) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  ASSERT_TRUE(db->Read([](Session& s) -> Status {
+                  // $2 appears before $1: binding must follow the numbers.
+                  ASSIGN_OR_RETURN(auto r, s.Query("SELECT $2, $1, $3, $4, $5",
+                                                   {int64_t{7}, std::string("two"), 2.5,
+                                                    Blob{0, 1, 2}, std::monostate{}}));
+                  EXPECT_EQ(r[0].Text(0), "two");
+                  EXPECT_EQ(r[0].Int(1), 7);
+                  EXPECT_DOUBLE_EQ(r[0].Real(2), 2.5);
+                  EXPECT_EQ(r[0].Bytes(3), (Blob{0, 1, 2}));
+                  EXPECT_TRUE(r[0].IsNull(4));
+                  return Status::Ok();
+                }).ok());
+}
+
+TEST(SqliteDatabase, WrongParameterCountIsAnErrorNotACrash) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  Status s = db->Read([](Session& s) { return s.Query("SELECT $1", {}).status(); });
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+}
+
+TEST(SqliteDatabase, ReadConnectionsCannotWrite) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  Status s = db->Read([](Session& s) {
+    return s.Execute("INSERT INTO tenants (slug, created_at) VALUES ('ab', 't')").status();
+  });
+  EXPECT_FALSE(s.ok());
+}
+
+TEST(SqliteDatabase, ConcurrentWritersFromThreadsAndASecondProcessHandleAllSucceed) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  auto other = Open(dir.File("p.db"));  // as the CLI does while a server runs
+  std::vector<std::thread> threads;
+  threads.reserve(4);
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Database& target = t % 2 == 0 ? *db : *other;
+      for (int i = 0; i < 50; ++i) {
+        Status s = target.Write([&](Session& s) {
+          return s
+              .Execute("INSERT INTO tenants (slug, created_at) VALUES ($1, 'x')",
+                       {"t" + std::to_string(t) + "-" + std::to_string(i)})
+              .status();
+        });
+        if (!s.ok()) failures++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  int64_t n = 0;
+  ASSERT_TRUE(db->Read([&](Session& s) -> Status {
+                  ASSIGN_OR_RETURN(auto r, s.Query("SELECT count(*) FROM tenants"));
+                  n = r[0].Int(0);
+                  return Status::Ok();
+                }).ok());
+  EXPECT_EQ(n, 200);
+}
+
+TEST(SqliteDatabase, PingAnswers) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  EXPECT_TRUE(db->Ping().ok());
+}
+
+}  // namespace
+}  // namespace pactum::store

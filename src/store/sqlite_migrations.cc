@@ -1,0 +1,21 @@
+#include "store/migrations.h"
+
+namespace pactum::store {
+namespace {
+
+constexpr Migration kMigrations[] = {
+    {1, "tenants",
+     R"sql(
+CREATE TABLE tenants (
+  id         INTEGER PRIMARY KEY,
+  slug       TEXT NOT NULL UNIQUE CHECK (length(slug) BETWEEN 2 AND 40),
+  created_at TEXT NOT NULL
+) STRICT;
+)sql"},
+};
+
+}  // namespace
+
+std::span<const Migration> SqliteMigrations() { return kMigrations; }
+
+}  // namespace pactum::store

@@ -1,0 +1,63 @@
+#include "tenant/tenant_service.h"
+
+namespace pactum::tenant {
+namespace {
+
+Tenant FromRow(const store::Row& r) { return {r.Int(0), r.Text(1), r.Text(2)}; }
+
+}  // namespace
+
+bool IsValidSlug(std::string_view slug) {
+  if (slug.size() < 2 || slug.size() > 40) return false;
+  for (char c : slug) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  }
+  return true;
+}
+
+Result<Tenant> TenantService::Create(std::string_view slug) {
+  if (!IsValidSlug(slug)) {
+    return InvalidArgument("tenant slug must be 2-40 characters of a-z, 0-9 and '-'");
+  }
+  Tenant out;
+  Status s = db_.Write([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows,
+                     session.Query("INSERT INTO tenants (slug, created_at) VALUES ($1, $2) "
+                                   "RETURNING id, slug, created_at",
+                                   {std::string(slug), FormatRfc3339(clock_.Now())}));
+    if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
+    out = FromRow(rows[0]);
+    return Status::Ok();
+  });
+  if (s.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists("tenant '" + std::string(slug) + "' already exists");
+  }
+  RETURN_IF_ERROR(s);
+  return out;
+}
+
+Result<Tenant> TenantService::FindBySlug(std::string_view slug) {
+  std::optional<Tenant> found;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, slug, created_at FROM tenants "
+                                              "WHERE slug = $1",
+                                              {std::string(slug)}));
+    if (!rows.empty()) found = FromRow(rows[0]);
+    return Status::Ok();
+  }));
+  if (!found) return NotFound("no such tenant");
+  return *found;
+}
+
+Result<std::vector<Tenant>> TenantService::List() {
+  std::vector<Tenant> out;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows,
+                     session.Query("SELECT id, slug, created_at FROM tenants ORDER BY slug"));
+    for (const auto& r : rows) out.push_back(FromRow(r));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+}  // namespace pactum::tenant

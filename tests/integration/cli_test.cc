@@ -1,0 +1,282 @@
+// The `pactum` binary as users and supervisors run it.
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sqlite3.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <csignal>
+
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "crypto/self_signed.h"
+#include "tests/support/https_client.h"
+#include "tests/support/pactum_process.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/tls_client.h"
+
+namespace pactum {
+namespace {
+
+using namespace testing_support;  // NOLINT(google-build-using-namespace)
+using std::chrono::seconds;
+
+uint16_t PortOf(const std::string& url) {
+  return static_cast<uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+uint16_t FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return 0;
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+size_t Lines(const std::string& s) {
+  size_t n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  std::string Data() const { return dir_.File("data"); }
+  // Starts `pactum serve` on port 0 and returns its base URL.
+  std::string Serve(PactumProcess& p, const std::map<std::string, std::string>& env = {}) {
+    std::vector<std::string> args = {
+        "serve", "--data", Data(), "--listen", "127.0.0.1:0", "--ready-file", dir_.File("ready")};
+    ::unlink(dir_.File("ready").c_str());
+    EXPECT_TRUE(p.Start(args, env, dir_.path()));
+    std::string url = p.WaitReady(dir_.File("ready"));
+    EXPECT_FALSE(url.empty()) << p.Stderr();
+    return url;
+  }
+  TempDir dir_;
+};
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  auto top = RunPactum({"--help"});
+  EXPECT_EQ(top.exit_code, 0);
+  EXPECT_NE(top.out.find("serve"), std::string::npos);
+  EXPECT_NE(top.out.find("tenant"), std::string::npos);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"serve", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"}}) {
+    auto r = RunPactum(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    for (const char* flag : {"--config", "--data", "--json"}) {
+      EXPECT_NE(r.out.find(flag), std::string::npos) << args[0] << " lacks " << flag;
+    }
+  }
+  EXPECT_NE(RunPactum({"serve", "--help"}).out.find("--ready-file"), std::string::npos);
+  EXPECT_EQ(RunPactum({"--version"}).exit_code, 0);
+}
+
+TEST_F(CliTest, UnknownCommandOrFlagIsOneLineAndExit2) {
+  auto r = RunPactum({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  auto f = RunPactum({"serve", "--no-such-flag"});
+  EXPECT_EQ(f.exit_code, 2);
+  EXPECT_EQ(Lines(f.err), 1U) << f.err;
+}
+
+TEST_F(CliTest, ServeOnPortZeroWritesReadyFileCreatesPrivateKeyAndServes) {
+  PactumProcess p;
+  const std::string url = Serve(p);
+  ASSERT_EQ(url.rfind("https://127.0.0.1:", 0), 0U) << url;
+  // The self-signed certificate verifies for 127.0.0.1; its key is 0600.
+  HttpRequest req;
+  req.url = url + "/healthz";
+  req.ca_file = Data() + "/tls/cert.pem";
+  auto r = Perform(req);
+  EXPECT_EQ(r.status, 200) << r.error;
+  struct stat st {};
+  ASSERT_EQ(::stat((Data() + "/tls/key.pem").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
+  ASSERT_EQ(::stat(Data().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0) << "data directory must be private";
+  ASSERT_EQ(::stat((Data() + "/pactum.db").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0) << "database must be private";
+  // The operator log is JSON lines.
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+  std::istringstream log(p.Stderr());
+  std::string line;
+  int lines = 0;
+  while (std::getline(log, line)) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << line;
+    EXPECT_TRUE(j.contains("ts") && j.contains("level") && j.contains("msg")) << line;
+    EXPECT_EQ(line.find("PRIVATE KEY"), std::string::npos);
+    ++lines;
+  }
+  EXPECT_GE(lines, 2);
+  EXPECT_NE(p.Stdout().find(url), std::string::npos);  // the URL for the person who ran it
+}
+
+TEST_F(CliTest, SecondStartReusesTheCertificate) {
+  std::string first_fp, second_fp;
+  for (std::string* fp : {&first_fp, &second_fp}) {
+    PactumProcess p;
+    const std::string url = Serve(p);
+    TlsClient c;
+    ASSERT_TRUE(c.Connect(PortOf(url)));
+    *fp = c.PeerFingerprint();
+    p.Signal(SIGTERM);
+    EXPECT_EQ(p.Wait(), 0);
+  }
+  EXPECT_EQ(first_fp, second_fp);
+}
+
+TEST_F(CliTest, BadConfigurationExits2NamingTheKey) {
+  auto env = RunPactum({"serve", "--data", Data()}, {{"PACTUM_LIMITS_MAX_HEADER_BYTES", "lots"}});
+  EXPECT_EQ(env.exit_code, 2);
+  EXPECT_EQ(Lines(env.err), 1U) << env.err;
+  EXPECT_NE(env.err.find("PACTUM_LIMITS_MAX_HEADER_BYTES"), std::string::npos) << env.err;
+
+  std::ofstream(dir_.File("bad.toml")) << "[server]\nlisten = \"not-an-address\"\n";
+  auto file = RunPactum({"serve", "--data", Data(), "--config", dir_.File("bad.toml")});
+  EXPECT_EQ(file.exit_code, 2);
+  EXPECT_EQ(Lines(file.err), 1U) << file.err;
+  EXPECT_NE(file.err.find("server.listen"), std::string::npos) << file.err;
+
+  std::ofstream(dir_.File("typo.toml")) << "[limits]\nmax_header_byte = 1\n";
+  auto typo = RunPactum({"serve", "--data", Data(), "--config", dir_.File("typo.toml")});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("limits.max_header_byte"), std::string::npos) << typo.err;
+
+  auto missing = RunPactum({"serve", "--data", Data(), "--config", dir_.File("none.toml")});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(Lines(missing.err), 1U);
+}
+
+TEST_F(CliTest, ListenAddressInUseIsAOneLineError) {
+  PactumProcess first;
+  const std::string url = Serve(first);
+  auto second = RunPactum({"serve", "--data", dir_.File("other"), "--listen",
+                           "127.0.0.1:" + std::to_string(PortOf(url))});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("cannot listen"), std::string::npos) << second.err;
+}
+
+TEST_F(CliTest, SighupReloadsAConfiguredCertificate) {
+  auto a = crypto::GenerateSelfSigned({"localhost"}, {"127.0.0.1"}, std::chrono::hours(1));
+  auto b = crypto::GenerateSelfSigned({"localhost"}, {"127.0.0.1"}, std::chrono::hours(1));
+  ASSERT_TRUE(a.ok() && b.ok());
+  const std::string cert = dir_.File("cert.pem"), key = dir_.File("key.pem");
+  ASSERT_TRUE(WriteFileAtomic(cert, a->certificate_pem, 0644).ok());
+  ASSERT_TRUE(WriteFileAtomic(key, a->private_key_pem, 0600).ok());
+  PactumProcess p;
+  const std::string url =
+      Serve(p, {{"PACTUM_SERVER_TLS_CERT_FILE", cert}, {"PACTUM_SERVER_TLS_KEY_FILE", key}});
+  TlsClient before;
+  ASSERT_TRUE(before.Connect(PortOf(url)));
+  EXPECT_EQ(before.PeerFingerprint(), *crypto::CertificateFingerprint(a->certificate_pem));
+  EXPECT_FALSE(std::filesystem::exists(Data() + "/tls/cert.pem"));  // used as given
+
+  ASSERT_TRUE(WriteFileAtomic(key, b->private_key_pem, 0600).ok());
+  ASSERT_TRUE(WriteFileAtomic(cert, b->certificate_pem, 0644).ok());
+  p.Signal(SIGHUP);
+  const std::string want = *crypto::CertificateFingerprint(b->certificate_pem);
+  std::string got;
+  for (int i = 0; i < 100 && got != want; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    TlsClient after;
+    ASSERT_TRUE(after.Connect(PortOf(url)));
+    got = after.PeerFingerprint();
+  }
+  EXPECT_EQ(got, want);
+  // The connection made before the reload keeps working.
+  EXPECT_EQ(StatusOf(before.RoundTrip("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), 200);
+
+  // A broken certificate on reload keeps the current one and the server up.
+  std::ofstream(cert) << "garbage";
+  p.Signal(SIGHUP);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  TlsClient still;
+  ASSERT_TRUE(still.Connect(PortOf(url)));
+  EXPECT_EQ(still.PeerFingerprint(), want);
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(), 0);
+  EXPECT_NE(p.Stderr().find("TLS reload failed"), std::string::npos);
+}
+
+TEST_F(CliTest, SigtermWithIdleConnectionsExitsZeroPromptly) {
+  PactumProcess p;
+  const std::string url = Serve(p);
+  TlsClient idle;
+  ASSERT_TRUE(idle.Connect(PortOf(url)));
+  EXPECT_EQ(StatusOf(idle.RoundTrip("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")), 200);
+  const auto start = std::chrono::steady_clock::now();
+  p.Signal(SIGTERM);
+  EXPECT_EQ(p.Wait(seconds(20)), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(10));  // not the idle timeout
+}
+
+TEST_F(CliTest, RedirectListenerOnlyRedirectsToHttps) {
+  const uint16_t port = FreePort();
+  PactumProcess p;
+  const std::string url =
+      Serve(p, {{"PACTUM_SERVER_REDIRECT_LISTEN", "127.0.0.1:" + std::to_string(port)}});
+  HttpRequest req;
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/api/v1/contracts?x=1";
+  auto r = Perform(req);
+  EXPECT_EQ(r.status, 308) << r.error;
+  EXPECT_EQ(r.headers["location"],
+            "https://127.0.0.1:" + std::to_string(PortOf(url)) + "/api/v1/contracts?x=1");
+  EXPECT_EQ(r.body.find("healthz"), std::string::npos);
+  // Nothing is served over plain HTTP, not even health.
+  req.url = "http://127.0.0.1:" + std::to_string(port) + "/healthz";
+  EXPECT_EQ(Perform(req).status, 308);
+  req.headers = {"Host: evil\r\nX: y"};
+  EXPECT_NE(Perform(req).status, 200);
+}
+
+TEST_F(CliTest, TenantCreateWorksWhileTheServerRuns) {
+  PactumProcess p;
+  Serve(p);
+  auto created = RunPactum({"tenant", "create", "acme", "--data", Data(), "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto j = nlohmann::json::parse(created.out);
+  EXPECT_EQ(j["tenant"], "acme");
+  EXPECT_TRUE(j["id"].is_number());
+  auto dup = RunPactum({"tenant", "create", "acme", "--data", Data()});
+  EXPECT_EQ(dup.exit_code, 1);
+  EXPECT_EQ(Lines(dup.err), 1U);
+  EXPECT_NE(dup.err.find("already exists"), std::string::npos) << dup.err;
+  auto bad = RunPactum({"tenant", "create", "Bad_Slug", "--data", Data()});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(Lines(bad.err), 1U);
+  auto list = RunPactum({"tenant", "list", "--data", Data(), "--json"});
+  EXPECT_EQ(nlohmann::json::parse(list.out)["tenants"][0]["tenant"], "acme");
+  // PACTUM_DATA_DIR works like --data.
+  auto via_env = RunPactum({"tenant", "list", "--json"}, {{"PACTUM_DATA_DIR", Data()}});
+  EXPECT_EQ(nlohmann::json::parse(via_env.out)["tenants"].size(), 1U);
+}
+
+TEST_F(CliTest, DatabaseNewerThanTheBinaryIsRefused) {
+  ASSERT_EQ(RunPactum({"tenant", "list", "--data", Data()}).exit_code, 0);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((Data() + "/pactum.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (9999, 'x', 'y')", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto r = RunPactum({"serve", "--data", Data(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("newer"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace pactum

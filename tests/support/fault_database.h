@@ -1,0 +1,34 @@
+#pragma once
+
+// A Database that forwards to a real one, except where a test switches a fault on.
+
+#include <atomic>
+
+#include "store/database.h"
+
+namespace pactum::testing_support {
+
+class FaultDatabase final : public store::Database {
+ public:
+  explicit FaultDatabase(store::Database& inner) : inner_(inner) {}
+  std::atomic<bool> fail_all{false};  // every call answers kUnavailable
+
+  Status Read(const std::function<Status(store::Session&)>& fn) override {
+    if (fail_all) return Unavailable("injected fault", "FaultDatabase");
+    return inner_.Read(fn);
+  }
+  Status Write(const std::function<Status(store::Session&)>& fn) override {
+    if (fail_all) return Unavailable("injected fault", "FaultDatabase");
+    return inner_.Write(fn);
+  }
+  Status Ping() override {
+    if (fail_all) return Unavailable("injected fault", "FaultDatabase");
+    return inner_.Ping();
+  }
+  store::DatabaseInfo Info() const override { return inner_.Info(); }
+
+ private:
+  store::Database& inner_;
+};
+
+}  // namespace pactum::testing_support

@@ -1,0 +1,44 @@
+#pragma once
+
+// Runs a real http::Server in-process on port 0 with a self-signed certificate in a
+// temporary data directory. Tests add routes before Start().
+
+#include <memory>
+#include <string>
+
+#include "common/metrics.h"
+#include "config/config.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "tests/support/temp_dir.h"
+
+namespace pactum::testing_support {
+
+class TestServer {
+ public:
+  TestServer() {
+    config.server.listen = "127.0.0.1:0";
+    config.server.io_threads = 2;
+    config.server.worker_threads = 4;
+    config.server.shutdown_deadline_ms = 5000;
+    config.data_dir = dir.path();
+  }
+  ~TestServer() { Stop(); }
+
+  // Starts serving; fails the test on error.
+  void Start();
+  void Stop() {
+    if (server) server->Shutdown();
+  }
+  std::string Url(const std::string& path) const { return server->BaseUrl() + path; }
+  uint16_t port() const { return server->port(); }
+
+  TempDir dir;
+  config::Config config;
+  http::Router router;
+  MetricsRegistry metrics;
+  std::string ca_file;  // the self-signed certificate, for verifying clients
+  std::unique_ptr<http::Server> server;
+};
+
+}  // namespace pactum::testing_support
