@@ -7,6 +7,25 @@
 #include "tenant/tenant_service.h"
 
 namespace pactum::cli {
+namespace {
+
+// Loads the config, opens the data directory and runs `fn` with a TenantService; the
+// exit code of the failing step, or fn's.
+int WithTenants(const CommonOptions& options,
+                const std::function<int(tenant::TenantService&)>& fn) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  auto db = OpenDataDirectory(*cfg, nullptr);
+  if (!db.ok()) {
+    PrintError(db.status().message());
+    return kExitFailure;
+  }
+  SystemClock clock;
+  tenant::TenantService tenants(**db, clock);
+  return fn(tenants);
+}
+
+}  // namespace
 
 void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
   auto* tenant = app.add_subcommand("tenant", "Manage tenants");
@@ -19,33 +38,26 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
   AddCommonOptions(*create, *create_opts);
   create->callback([&run, create_opts, slug] {
     run = [create_opts, slug] {
-      auto cfg = LoadConfig(*create_opts);
-      if (!cfg) return kExitUsage;
       if (!tenant::IsValidSlug(*slug)) {
         PrintError("tenant slug must be 2-40 characters of a-z, 0-9 and '-'");
         return kExitUsage;
       }
-      auto db = OpenDataDirectory(*cfg, nullptr);
-      if (!db.ok()) {
-        PrintError(db.status().message());
-        return kExitFailure;
-      }
-      SystemClock clock;
-      tenant::TenantService tenants(**db, clock);
-      auto t = tenants.Create(*slug);
-      if (!t.ok()) {
-        PrintError(t.status().message());
-        return kExitFailure;
-      }
-      if (create_opts->json) {
-        std::cout << nlohmann::json{{"tenant", t->slug},
-                                    {"id", t->id},
-                                    {"created_at", t->created_at}}
-                  << std::endl;
-      } else {
-        std::cout << "created tenant " << t->slug << std::endl;
-      }
-      return kExitOk;
+      return WithTenants(*create_opts, [&](tenant::TenantService& tenants) {
+        auto t = tenants.Create(*slug);
+        if (!t.ok()) {
+          PrintError(t.status().message());
+          return kExitFailure;
+        }
+        if (create_opts->json) {
+          std::cout << nlohmann::json{{"tenant", t->slug},
+                                      {"id", t->id},
+                                      {"created_at", t->created_at}}
+                    << std::endl;
+        } else {
+          std::cout << "created tenant " << t->slug << std::endl;
+        }
+        return kExitOk;
+      });
     };
   });
 
@@ -54,30 +66,23 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
   AddCommonOptions(*list, *list_opts);
   list->callback([&run, list_opts] {
     run = [list_opts] {
-      auto cfg = LoadConfig(*list_opts);
-      if (!cfg) return kExitUsage;
-      auto db = OpenDataDirectory(*cfg, nullptr);
-      if (!db.ok()) {
-        PrintError(db.status().message());
-        return kExitFailure;
-      }
-      SystemClock clock;
-      tenant::TenantService tenants(**db, clock);
-      auto all = tenants.List();
-      if (!all.ok()) {
-        PrintError(all.status().message());
-        return kExitFailure;
-      }
-      if (list_opts->json) {
-        auto arr = nlohmann::json::array();
-        for (const auto& t : *all) {
-          arr.push_back({{"tenant", t.slug}, {"id", t.id}, {"created_at", t.created_at}});
+      return WithTenants(*list_opts, [&](tenant::TenantService& tenants) {
+        auto all = tenants.List();
+        if (!all.ok()) {
+          PrintError(all.status().message());
+          return kExitFailure;
         }
-        std::cout << nlohmann::json{{"tenants", arr}} << std::endl;
-      } else {
-        for (const auto& t : *all) std::cout << t.slug << "\t" << t.created_at << "\n";
-      }
-      return kExitOk;
+        if (list_opts->json) {
+          auto arr = nlohmann::json::array();
+          for (const auto& t : *all) {
+            arr.push_back({{"tenant", t.slug}, {"id", t.id}, {"created_at", t.created_at}});
+          }
+          std::cout << nlohmann::json{{"tenants", arr}} << std::endl;
+        } else {
+          for (const auto& t : *all) std::cout << t.slug << "\t" << t.created_at << "\n";
+        }
+        return kExitOk;
+      });
     };
   });
 }

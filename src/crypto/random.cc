@@ -1,9 +1,12 @@
 #include "crypto/random.h"
 
 #include <cstdlib>
+#include <vector>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+
+#include "common/hex.h"
 
 namespace pactum::crypto {
 
@@ -13,20 +16,9 @@ void RandomBytes(std::span<uint8_t> out) {
 }
 
 std::string RandomHex(size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  uint8_t buf[64] = {};
-  std::string out;
-  out.reserve(n * 2);
-  while (n > 0) {
-    const size_t chunk = n < sizeof buf ? n : sizeof buf;
-    RandomBytes({buf, chunk});
-    for (size_t i = 0; i < chunk; ++i) {
-      out += kHex[buf[i] >> 4];
-      out += kHex[buf[i] & 0xf];
-    }
-    n -= chunk;
-  }
-  return out;
+  std::vector<uint8_t> bytes(n);
+  RandomBytes(bytes);
+  return HexEncode(bytes);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

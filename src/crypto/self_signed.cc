@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "common/hex.h"
 #include "crypto/random.h"
 
 namespace pactum::crypto {
@@ -95,13 +96,7 @@ Result<std::string> CertificateFingerprint(const std::string& pem) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert.get(), EVP_sha256(), md, &len) != 1) return Internal("X509_digest failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0xf];
-  }
-  return out;
+  return HexEncode({md, len});
 }
 
 }  // namespace pactum::crypto

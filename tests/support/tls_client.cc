@@ -1,5 +1,7 @@
 #include "tests/support/tls_client.h"
 
+#include "common/hex.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -130,13 +132,7 @@ std::string TlsClient::PeerFingerprint() const {
   unsigned int len = 0;
   X509_digest(cert, EVP_sha256(), md, &len);
   X509_free(cert);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 0xf];
-  }
-  return out;
+  return HexEncode({md, len});
 }
 
 int StatusOf(const std::string& response) {
