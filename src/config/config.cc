@@ -35,6 +35,7 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("limits.max_upload_bytes", FieldRef(&c.limits.max_upload_bytes));
   visit("limits.header_timeout_ms", FieldRef(&c.limits.header_timeout_ms));
   visit("limits.body_timeout_ms", FieldRef(&c.limits.body_timeout_ms));
+  visit("limits.min_body_bytes_per_second", FieldRef(&c.limits.min_body_bytes_per_second));
   visit("limits.idle_timeout_ms", FieldRef(&c.limits.idle_timeout_ms));
   visit("limits.write_timeout_ms", FieldRef(&c.limits.write_timeout_ms));
   visit("limits.max_connections", FieldRef(&c.limits.max_connections));
@@ -246,6 +247,8 @@ Status Validate(const Config& c) {
   RETURN_IF_ERROR(CheckRange("limits.max_upload_bytes", l.max_upload_bytes, 0, 1LL << 40));
   RETURN_IF_ERROR(CheckRange("limits.header_timeout_ms", l.header_timeout_ms, 100, 600'000));
   RETURN_IF_ERROR(CheckRange("limits.body_timeout_ms", l.body_timeout_ms, 100, 600'000));
+  RETURN_IF_ERROR(
+      CheckRange("limits.min_body_bytes_per_second", l.min_body_bytes_per_second, 0, 1LL << 30));
   RETURN_IF_ERROR(CheckRange("limits.idle_timeout_ms", l.idle_timeout_ms, 100, 3'600'000));
   RETURN_IF_ERROR(CheckRange("limits.write_timeout_ms", l.write_timeout_ms, 100, 600'000));
   RETURN_IF_ERROR(CheckRange("limits.max_connections", l.max_connections, 1, 1'000'000));

@@ -19,15 +19,17 @@
 namespace pactum::config {
 
 struct LimitsConfig {
-  int64_t max_header_bytes = 16 * 1024LL;  // request line + headers
-  int64_t max_body_bytes = 1024 * 1024LL;  // default for routes with buffered bodies
-  int64_t max_upload_bytes = 1LL << 30;    // default for routes that stream bodies
-  int64_t header_timeout_ms = 10'000;      // whole request head must arrive within this
-  int64_t body_timeout_ms = 30'000;        // max pause between body bytes
-  int64_t idle_timeout_ms = 75'000;        // keep-alive wait for the next request
-  int64_t write_timeout_ms = 30'000;       // max pause while sending a response
-  int64_t max_connections = 10'000;        // open connections, all clients together
-  int64_t max_connections_per_ip = 256;    // open connections from one address
+  int64_t max_header_bytes = 16 * 1024LL;    // request line + headers
+  int64_t max_body_bytes = 1024 * 1024LL;    // default for routes with buffered bodies
+  int64_t max_upload_bytes = 1LL << 30;      // default for routes that stream bodies
+  int64_t header_timeout_ms = 10'000;        // whole request head must arrive within this
+  int64_t body_timeout_ms = 30'000;          // max pause between body bytes
+  int64_t min_body_bytes_per_second = 1024;  // streamed bodies slower than this (averaged
+                                             // after body_timeout_ms) are dropped
+  int64_t idle_timeout_ms = 75'000;          // keep-alive wait for the next request
+  int64_t write_timeout_ms = 30'000;         // max pause while sending a response
+  int64_t max_connections = 10'000;          // open connections, all clients together
+  int64_t max_connections_per_ip = 256;      // open connections from one address
 };
 
 struct ServerConfig {

@@ -49,6 +49,7 @@ class BodySource {
 struct Request {
   Method method = Method::kGet;
   std::string method_text;
+  int version = 11;    // HTTP/1.1 -> 11, HTTP/1.0 -> 10
   std::string target;  // as received
   std::string path;    // percent-decoded, validated (see path.h)
   std::string query;   // raw, after '?'

@@ -84,8 +84,10 @@ struct ConnectionState {
 };
 
 struct ContextSlot {
-  asio::io_context io{1};
+  // Declared before `io`: destroying `io` destroys suspended connection coroutines, whose
+  // clean-up erases themselves from this set.
   std::unordered_set<ConnectionState*> connections;  // only on io's thread
+  asio::io_context io{1};
 };
 
 }  // namespace
@@ -118,6 +120,16 @@ struct Server::Impl {
           &m.GetHistogram("pactum_http_request_seconds", "Request latency in seconds", label);
     }
   }
+
+  ~Impl() {
+    // Destroying a context destroys the coroutines still suspended on it, whose clean-up
+    // touches the members below: contexts go first, while those still exist.
+    acceptor.reset();
+    redirect_acceptor.reset();
+    slots.clear();
+  }
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
 
   struct RouteMetrics {
     std::string label;
@@ -174,7 +186,16 @@ struct Server::Impl {
     f.set(bhttp::field::cache_control, "no-store");
     f.set("X-Request-Id", req.request_id);
     f.set(bhttp::field::content_type, res.content_type);
-    for (const auto& h : res.headers) f.set(h.name, h.value);
+    for (const auto& h : res.headers) {
+      // Beast 1.74 does not reject CR/LF in field values: never let a handler split headers.
+      if (h.name.find_first_of("\r\n:\0", 0, 4) != std::string::npos ||
+          h.value.find_first_of("\r\n\0", 0, 3) != std::string::npos) {
+        log::Error(kComponent, "dropped a response header with control characters",
+                   {{"request_id", req.request_id}, {"header", h.name}});
+        continue;
+      }
+      f.set(h.name, h.value);
+    }
   }
 
   Response SafeDispatch(const Route& route, Request& req) const {
@@ -206,12 +227,34 @@ struct Server::Impl {
     co_return co_await RunOnWorker(route, req);
   }
 
+  // Registers a connection with its slot (for Shutdown) for its lifetime, and gives its
+  // connection-limit slot back at the end.
+  class ConnectionGuard {
+   public:
+    ConnectionGuard(Impl& impl, ContextSlot& slot, ConnectionState& state, const std::string& ip)
+        : impl_(impl), slot_(slot), state_(state), ip_(ip) {
+      slot_.connections.insert(&state_);
+    }
+    ~ConnectionGuard() {
+      slot_.connections.erase(&state_);
+      impl_.ReleaseConnection(ip_);
+    }
+    ConnectionGuard(const ConnectionGuard&) = delete;
+    ConnectionGuard& operator=(const ConnectionGuard&) = delete;
+
+   private:
+    Impl& impl_;
+    ContextSlot& slot_;
+    ConnectionState& state_;
+    const std::string& ip_;
+  };
+
   awaitable<void> AcceptLoop();
   awaitable<void> Linger(TlsStream& stream, beast::flat_buffer& buffer);
   awaitable<void> RunConnection(tcp::socket socket, ContextSlot& slot, std::string ip,
                                 std::shared_ptr<asio::ssl::context> tls_ctx);
   awaitable<void> RedirectLoop();
-  awaitable<void> RunRedirect(tcp::socket socket);
+  awaitable<void> RunRedirect(tcp::socket socket, ContextSlot& slot, std::string ip);
   awaitable<void> WriteResponse(TlsStream& stream, const Request& req, Response& res,
                                 bool keep_alive, bool head, beast::error_code& ec);
 
@@ -246,66 +289,90 @@ struct Server::Impl {
 namespace {
 
 // A BodyReader that pulls body bytes through the connection's parser. Read() runs on a
-// worker thread and hands each read to the connection's I/O thread.
+// worker thread and hands each read to the connection's I/O thread. The bytes land in a
+// chunk the pending read co-owns, so a read abandoned at shutdown never writes into the
+// handler's freed buffer. A body slower than min_bytes_per_second (averaged once
+// body_timeout has passed) is cut off, so slow senders cannot pin the worker pool.
 class StreamedBodyReader final : public BodyReader {
  public:
   StreamedBodyReader(TlsStream& stream, beast::flat_buffer& buffer,
                      bhttp::request_parser<bhttp::buffer_body>& parser, asio::any_io_executor ex,
-                     milliseconds timeout, const std::atomic<bool>& stopped)
+                     milliseconds timeout, int64_t min_bytes_per_second,
+                     const std::atomic<bool>& stopped)
       : stream_(stream),
         buffer_(buffer),
         parser_(parser),
         ex_(std::move(ex)),
         timeout_(timeout),
-        stopped_(stopped) {}
+        min_rate_(min_bytes_per_second),
+        stopped_(stopped),
+        start_(SteadyClock::now()) {}
 
   Result<size_t> Read(std::span<char> out) override {
-    if (failed_) return Status(StatusCode::kInvalidArgument, "request body already failed");
+    if (failed_) return InvalidArgument("request body already failed");
     if (out.empty()) return size_t{0};
-    auto promise = std::make_shared<std::promise<Result<size_t>>>();
-    auto future = promise->get_future();
-    asio::post(ex_, [this, out, promise] { ReadSome(out, promise); });
+    auto call = std::make_shared<Call>();
+    call->chunk.resize(std::min(out.size(), kStreamChunk * 4));
+    auto future = call->promise.get_future();
+    asio::post(ex_, [this, call] { ReadSome(call); });
     while (future.wait_for(milliseconds(100)) != std::future_status::ready) {
       if (stopped_.load()) {
         failed_ = true;
         return Unavailable("server is stopping");
       }
     }
-    auto r = future.get();
-    if (!r.ok()) failed_ = true;
-    return r;
+    auto n = future.get();
+    if (!n.ok()) {
+      failed_ = true;
+      return n;
+    }
+    std::copy_n(call->chunk.data(), *n, out.data());
+    received_ += *n;
+    const auto elapsed = SteadyClock::now() - start_;
+    if (*n > 0 && min_rate_ > 0 && elapsed > timeout_) {
+      const double seconds = std::chrono::duration<double>(elapsed).count();
+      if (static_cast<double>(received_) / seconds < static_cast<double>(min_rate_)) {
+        failed_ = true;
+        return Status(StatusCode::kRequestTimeout, "request body arrives too slowly");
+      }
+    }
+    return n;
   }
 
  private:
+  struct Call {
+    std::vector<char> chunk;
+    std::promise<Result<size_t>> promise;
+  };
+
   // On the I/O thread.
-  void ReadSome(std::span<char> out, std::shared_ptr<std::promise<Result<size_t>>> promise) {
+  void ReadSome(const std::shared_ptr<Call>& call) {
     if (parser_.is_done()) {
-      promise->set_value(size_t{0});
+      call->promise.set_value(size_t{0});
       return;
     }
-    parser_.get().body().data = out.data();
-    parser_.get().body().size = out.size();
+    parser_.get().body().data = call->chunk.data();
+    parser_.get().body().size = call->chunk.size();
     stream_.next_layer().expires_after(timeout_);
-    bhttp::async_read(
-        stream_, buffer_, parser_, [this, out, promise](beast::error_code ec, size_t) {
-          if (ec == bhttp::error::need_buffer) ec = {};
-          const size_t n = out.size() - parser_.get().body().size;
-          if (ec) {
-            if (ec == bhttp::error::body_limit) {
-              promise->set_value(Status(StatusCode::kPayloadTooLarge, "request body too large"));
-            } else if (ec == beast::error::timeout) {
-              promise->set_value(Status(StatusCode::kRequestTimeout, "request body timed out"));
-            } else {
-              promise->set_value(InvalidArgument("request body is malformed"));
-            }
-            return;
-          }
-          if (n == 0 && !parser_.is_done()) {
-            ReadSome(out, promise);  // only framing arrived; read on
-            return;
-          }
-          promise->set_value(n);
-        });
+    bhttp::async_read(stream_, buffer_, parser_, [this, call](beast::error_code ec, size_t) {
+      if (ec == bhttp::error::need_buffer) ec = {};
+      const size_t n = call->chunk.size() - parser_.get().body().size;
+      if (ec) {
+        if (ec == bhttp::error::body_limit) {
+          call->promise.set_value(Status(StatusCode::kPayloadTooLarge, "request body too large"));
+        } else if (ec == beast::error::timeout) {
+          call->promise.set_value(Status(StatusCode::kRequestTimeout, "request body timed out"));
+        } else {
+          call->promise.set_value(InvalidArgument("request body is malformed"));
+        }
+        return;
+      }
+      if (n == 0 && !parser_.is_done()) {
+        ReadSome(call);  // only framing arrived; read on
+        return;
+      }
+      call->promise.set_value(n);
+    });
   }
 
   TlsStream& stream_;
@@ -313,8 +380,17 @@ class StreamedBodyReader final : public BodyReader {
   bhttp::request_parser<bhttp::buffer_body>& parser_;
   asio::any_io_executor ex_;
   milliseconds timeout_;
+  int64_t min_rate_;
   const std::atomic<bool>& stopped_;
+  SteadyClock::time_point start_;
+  uint64_t received_ = 0;
   bool failed_ = false;
+};
+
+// The reader of a streamed route whose request has no body.
+class EmptyBodyReader final : public BodyReader {
+ public:
+  Result<size_t> Read(std::span<char>) override { return size_t{0}; }
 };
 
 }  // namespace
@@ -327,7 +403,11 @@ awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& re
     if (head) {
       bhttp::response<bhttp::empty_body> out{status, 11};
       AddStandardHeaders(out, req, res);
-      out.content_length(res.stream ? res.stream_length.value_or(0) : res.body.size());
+      if (!res.stream) {
+        out.content_length(res.body.size());
+      } else if (res.stream_length) {
+        out.content_length(*res.stream_length);
+      }  // else: the GET would be chunked, whose length is unknown: no Content-Length
       out.keep_alive(keep_alive);
       co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
       co_return;
@@ -342,27 +422,40 @@ awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& re
   }
   bhttp::response<bhttp::buffer_body> out{status, 11};
   AddStandardHeaders(out, req, res);
-  out.keep_alive(keep_alive);
   if (res.stream_length) {
     out.content_length(*res.stream_length);
-  } else {
+  } else if (req.version >= 11) {
     out.chunked(true);
+  } else {
+    keep_alive = false;  // HTTP/1.0 has no chunked encoding: the close ends the body
   }
+  out.keep_alive(keep_alive);
   out.body().data = nullptr;
   out.body().more = true;
   bhttp::response_serializer<bhttp::buffer_body> sr{out};
   co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return;
   std::vector<char> chunk(kStreamChunk);
+  uint64_t sent = 0;
   for (;;) {
     auto n = res.stream->Read(chunk);
-    if (!n.ok()) {
-      // Headers are out: the only honest signal left is to cut the connection.
+    // A source that fails, or yields other than its declared length, would desynchronize
+    // the connection (a short body hangs the client, a long one injects a "response"):
+    // headers are out, so the only honest signal left is to cut the connection.
+    Status failure = n.ok() ? Status::Ok() : n.status();
+    if (failure.ok() && res.stream_length) {
+      const uint64_t left = *res.stream_length - sent;
+      if (*n > left) failure = Internal("response stream longer than its Content-Length");
+      if (*n == 0 && left > 0)
+        failure = Internal("response stream shorter than its Content-Length");
+    }
+    if (!failure.ok()) {
       log::Error(kComponent, "response stream failed",
-                 {{"request_id", req.request_id}, {"error", n.status().ToString()}});
+                 {{"request_id", req.request_id}, {"error", failure.ToString()}});
       ec = asio::error::connection_aborted;
       co_return;
     }
+    sent += *n;
     out.body().data = *n > 0 ? chunk.data() : nullptr;
     out.body().size = *n;
     out.body().more = *n > 0;
@@ -376,18 +469,7 @@ awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& re
 awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slot, std::string ip,
                                             std::shared_ptr<asio::ssl::context> tls_ctx) {
   ConnectionState state;
-  slot.connections.insert(&state);
-  struct Cleanup {
-    Impl* impl;
-    ContextSlot& slot;
-    ConnectionState* state;
-    const std::string& ip;
-    ~Cleanup() {
-      slot.connections.erase(state);
-      impl->ReleaseConnection(ip);
-    }
-  } cleanup{this, slot, &state, ip};
-
+  const ConnectionGuard guard(*this, slot, state, ip);
   TlsStream stream(std::move(socket), *tls_ctx);
   state.stream = &stream.next_layer();
   beast::error_code ec;
@@ -396,7 +478,10 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
                                   asio::redirect_error(use_awaitable, ec));
   if (ec) co_return;
 
-  beast::flat_buffer buffer;
+  // Bounded: Beast 1.74 puts no limit on a chunk-size line (extensions), so an unbounded
+  // buffer would grow for as long as a client keeps sending one. Room for a full head
+  // plus a streaming chunk; overflow is a 400.
+  beast::flat_buffer buffer(static_cast<size_t>(limits.max_header_bytes) + 2 * kStreamChunk);
   bool first = true;
   const size_t unmatched = route_metrics.size() - 1;
   for (;;) {
@@ -438,6 +523,7 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
     req.method_text = std::string(head.method_string());
     req.method = ParseMethod(req.method_text);
     req.target = std::string(head.target());
+    req.version = static_cast<int>(head.version());
     req.remote_ip = ip;
     for (const auto& f : head) {
       req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
@@ -481,7 +567,10 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
       if (req.content_length && *req.content_length > static_cast<uint64_t>(limit)) {
         res = Response::Error({StatusCode::kPayloadTooLarge, "request body too large"});
       } else if (!has_body) {
+        EmptyBodyReader empty;
+        if (streamed) req.body_reader = &empty;
         res = co_await Invoke(*route, req);
+        req.body_reader = nullptr;
       } else {
         if (expect_continue) {
           bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
@@ -509,7 +598,8 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
           bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(head_parser));
           body_parser.body_limit(static_cast<std::uint64_t>(limit));
           StreamedBodyReader reader(stream, buffer, body_parser, co_await asio::this_coro::executor,
-                                    milliseconds(limits.body_timeout_ms), stopped);
+                                    milliseconds(limits.body_timeout_ms),
+                                    limits.min_body_bytes_per_second, stopped);
           req.body_reader = &reader;
           res = co_await Invoke(*route, req);
           req.body_reader = nullptr;
@@ -600,8 +690,11 @@ awaitable<void> Server::Impl::AcceptLoop() {
   }
 }
 
-awaitable<void> Server::Impl::RunRedirect(tcp::socket socket) {
+awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot, std::string ip) {
+  ConnectionState state;
+  const ConnectionGuard guard(*this, slot, state, ip);
   beast::tcp_stream stream(std::move(socket));
+  state.stream = &stream;
   beast::flat_buffer buffer;
   beast::error_code ec;
   stream.expires_after(milliseconds(limits.header_timeout_ms));
@@ -661,7 +754,16 @@ awaitable<void> Server::Impl::RedirectLoop() {
       co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;
     }
-    asio::co_spawn(slot.io, RunRedirect(std::move(socket)), asio::detached);
+    // The redirect listener obeys the same connection limits as the HTTPS one.
+    auto endpoint = socket.remote_endpoint(ec);
+    if (ec) continue;
+    std::string ip = NormalizedIp(endpoint.address());
+    if (!AcquireConnection(ip)) {
+      rejected.Add();
+      socket.close(ec);
+      continue;
+    }
+    asio::co_spawn(slot.io, RunRedirect(std::move(socket), slot, std::move(ip)), asio::detached);
   }
 }
 
@@ -770,6 +872,16 @@ bool Server::Shutdown() {
   for (auto& slot : d.slots) slot->io.stop();
   for (auto& t : d.threads) t.join();
   d.workers.join();
+  // Handlers that outlived the deadline posted their results to stopped contexts. Run
+  // what is ready on this thread (the I/O threads are gone) so those connections finish
+  // on their closed sockets and release everything while the Impl still exists.
+  for (int round = 0; round < 100 && d.open_connections.load() > 0; ++round) {
+    for (auto& slot : d.slots) {
+      slot->io.restart();
+      slot->io.poll();
+    }
+    if (d.open_connections.load() > 0) std::this_thread::sleep_for(milliseconds(5));
+  }
   if (!drained) {
     log::Warn(kComponent, "shutdown deadline passed with open connections",
               {{"open", d.open_connections.load()}});

@@ -242,6 +242,31 @@ TEST_F(CliTest, RedirectListenerOnlyRedirectsToHttps) {
   EXPECT_NE(Perform(req).status, 200);
 }
 
+TEST_F(CliTest, RedirectListenerObeysTheConnectionLimits) {
+  const uint16_t port = FreePort();
+  PactumProcess p;
+  Serve(p, {{"PACTUM_SERVER_REDIRECT_LISTEN", "127.0.0.1:" + std::to_string(port)},
+            {"PACTUM_LIMITS_MAX_CONNECTIONS_PER_IP", "2"}});
+  auto open_idle = [port] {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    timeval tv{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    return fd;
+  };
+  const int a = open_idle();
+  const int b = open_idle();
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  const int c = open_idle();
+  char byte = 0;
+  EXPECT_EQ(::read(c, &byte, 1), 0);  // closed at once: the address is at its limit
+  for (int fd : {a, b, c}) ::close(fd);
+}
+
 TEST_F(CliTest, TenantCreateWorksWhileTheServerRuns) {
   PactumProcess p;
   Serve(p);

@@ -72,6 +72,33 @@ TEST_F(LimitsTest, SlowBodyIsDroppedAtTheBodyTimeout) {
   EXPECT_TRUE(c.WaitClosed(seconds(5)));
 }
 
+TEST_F(LimitsTest, StreamedBodyBelowTheMinimumRateIsCutOff) {
+  // Each byte arrives well inside the per-read timeout; only the rate rule drops it.
+  srv_.config.limits.body_timeout_ms = 400;
+  srv_.config.limits.min_body_bytes_per_second = 1000;
+  srv_.router.Add(http::Method::kPost, "/stream",
+                  [](http::Request& req) {
+                    char buf[1024];
+                    for (;;) {
+                      auto n = req.body_reader->Read(buf);
+                      if (!n.ok()) return http::Response::Error(n.status());
+                      if (*n == 0) return Ok(req);
+                    }
+                  },
+                  {.body = http::BodyMode::kStreamed});
+  srv_.Start();
+  TlsClient c;
+  ASSERT_TRUE(c.Connect(srv_.port()));
+  ASSERT_TRUE(c.Send("POST /stream HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"));
+  const auto start = std::chrono::steady_clock::now();
+  bool dropped = false;
+  for (int i = 0; i < 100 && !dropped; ++i) {
+    dropped = !c.Send("x") || c.WaitClosed(milliseconds(100));
+  }
+  EXPECT_TRUE(dropped);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(8));
+}
+
 TEST_F(LimitsTest, IdleKeepAliveConnectionsCloseAfterTheIdleTimeout) {
   srv_.config.limits.idle_timeout_ms = 300;
   srv_.Start();

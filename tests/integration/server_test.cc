@@ -45,6 +45,12 @@ class ServerTest : public ::testing::Test {
                       return http::Response::Json(200, {{"bytes", req.body.size()}});
                     },
                     {.max_body_bytes = 1024});
+    srv_.router.Add(http::Method::kGet, "/split", [](http::Request&) {
+      http::Response r = http::Response::Json(200, {{"ok", true}});
+      r.headers.push_back({"X-Safe", "yes"});
+      r.headers.push_back({"X-Evil", "a\r\nSet-Cookie: stolen=1"});
+      return r;
+    });
     srv_.router.Add(http::Method::kGet, "/boom", [](http::Request&) -> http::Response {
       throw std::runtime_error("handler bug with /secret/detail");
     });
@@ -142,6 +148,15 @@ TEST_F(ServerTest, ErrorsUseTheDesignJsonShapeAndHideInternals) {
   auto nf = nlohmann::json::parse(Get("/api/v1/nothing").body);
   EXPECT_EQ(nf["error"]["code"], "not_found");
   EXPECT_TRUE(nf["error"]["message"].is_string());
+}
+
+TEST_F(ServerTest, HandlerHeadersCannotSplitTheResponse) {
+  StartServer();
+  const std::string r = Raw("GET /split HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 200);
+  EXPECT_EQ(HeaderOf(r, "X-Safe"), "yes");
+  EXPECT_EQ(HeaderOf(r, "Set-Cookie"), "");
+  EXPECT_EQ(HeaderOf(r, "X-Evil"), "");
 }
 
 TEST_F(ServerTest, MetricsCountRequestsByRouteAndStatus) {

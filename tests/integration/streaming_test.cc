@@ -88,6 +88,14 @@ class StreamingTest : public ::testing::Test {
                       return http::Response::Json(200, {{"bytes", total}});
                     },
                     {.body = http::BodyMode::kStreamed, .max_body_bytes = 1 << 20});
+    // A source that lies about its length: declares `declared`, yields `actual` bytes.
+    srv_.router.Add(http::Method::kGet, "/lying/{declared}/{actual}", [](http::Request& req) {
+      http::Response r;
+      r.content_type = "application/octet-stream";
+      r.stream = std::make_unique<PatternSource>(std::stoull(std::string(req.Param("actual"))));
+      r.stream_length = std::stoull(std::string(req.Param("declared")));
+      return r;
+    });
     srv_.router.Add(http::Method::kGet, "/download/{size}", [](http::Request& req) {
       http::Response r;
       r.content_type = "application/octet-stream";
@@ -172,6 +180,74 @@ TEST_F(StreamingTest, StreamedBodyOverTheRouteLimitIs413) {
   // Chunked: the size is only known while streaming.
   EXPECT_EQ(Upload("/upload-small", 2 << 20, /*chunked=*/true).status, 413);
   EXPECT_EQ(Upload("/upload-small", 1 << 20, /*chunked=*/true).status, 200);
+}
+
+TEST_F(StreamingTest, StreamedRouteWithoutABodyReadsEndOfBody) {
+  TlsClient c;
+  ASSERT_TRUE(c.Connect(srv_.port()));
+  const std::string r =
+      c.RoundTrip("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 200) << r;
+  EXPECT_EQ(BodyOf(r), R"({"bytes":0,"intact":true})");
+  EXPECT_EQ(StatusOf(c.RoundTrip("POST /upload HTTP/1.1\r\nHost: x\r\n\r\n")), 200);
+}
+
+TEST_F(StreamingTest, EndlessChunkExtensionIsRefusedWithBoundedMemory) {
+  // Beast 1.74 has no limit on a chunk-size line; the connection's buffer does.
+  TlsClient c;
+  ASSERT_TRUE(c.Connect(srv_.port()));
+  ASSERT_TRUE(c.Send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;"));
+  const std::string ext(64 * 1024, 'a');
+  bool refused = false;
+  for (int i = 0; i < 200 && !refused; ++i) refused = !c.Send(ext);  // up to 12.5 MiB
+  const std::string r = c.ReadResponse();
+  EXPECT_TRUE(refused || StatusOf(r) == 400) << r;
+  EXPECT_TRUE(c.WaitClosed(std::chrono::seconds(10)));
+  TlsClient other;
+  ASSERT_TRUE(other.Connect(srv_.port()));
+  EXPECT_EQ(
+      StatusOf(other.RoundTrip("POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")),
+      200);
+}
+
+TEST_F(StreamingTest, ASourceShorterOrLongerThanItsLengthCutsTheConnectionNeverDesyncs) {
+  for (const char* path : {"/lying/1000/10", "/lying/10/1000"}) {
+    TlsClient c;
+    ASSERT_TRUE(c.Connect(srv_.port()));
+    ASSERT_TRUE(c.Send(std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    const std::string r = c.ReadResponse();
+    // Never more than the declared bytes, and the connection ends instead of serving a
+    // second "response" out of the surplus or leaving the client waiting.
+    EXPECT_LE(BodyOf(r).size(), std::stoul(HeaderOf(r, "Content-Length"))) << path;
+    EXPECT_TRUE(c.WaitClosed(std::chrono::seconds(5))) << path;
+  }
+  EXPECT_EQ(Upload("/upload", 10, false).status, 200);  // and the server serves on
+}
+
+TEST_F(StreamingTest, HeadOfAChunkedStreamHasNoContentLength) {
+  TlsClient c;
+  ASSERT_TRUE(c.Connect(srv_.port()));
+  const std::string r = c.RoundTrip("HEAD /download/100?chunked HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 200);
+  EXPECT_EQ(HeaderOf(r, "Content-Length"), "");
+  EXPECT_EQ(BodyOf(r), "");
+}
+
+TEST_F(StreamingTest, Http10ClientsGetACloseDelimitedBodyInsteadOfChunks) {
+  TlsClient c;
+  ASSERT_TRUE(c.Connect(srv_.port()));
+  ASSERT_TRUE(c.Send("GET /download/5000?chunked HTTP/1.0\r\n\r\n"));
+  std::string all = c.ReadResponse();
+  char buf[4096];
+  int n = 0;
+  while ((n = SSL_read(c.ssl(), buf, sizeof buf)) > 0) all.append(buf, static_cast<size_t>(n));
+  EXPECT_EQ(StatusOf(all), 200);
+  EXPECT_EQ(HeaderOf(all, "Transfer-Encoding"), "");
+  const std::string body = BodyOf(all);
+  ASSERT_EQ(body.size(), 5000U);
+  Checker check;
+  check.Feed(body.data(), body.size());
+  EXPECT_TRUE(check.ok());
 }
 
 TEST_F(StreamingTest, TruncatedStreamedBodyIsAnErrorNotSuccess) {
