@@ -197,7 +197,7 @@ TEST_F(StreamingTest, EndlessChunkExtensionIsRefusedWithBoundedMemory) {
   TlsClient c;
   ASSERT_TRUE(c.Connect(srv_.port()));
   ASSERT_TRUE(c.Send("POST /upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n1;"));
-  const std::string ext(64 * 1024, 'a');
+  const std::string ext(64 * 1024UL, 'a');
   bool refused = false;
   for (int i = 0; i < 200 && !refused; ++i) refused = !c.Send(ext);  // up to 12.5 MiB
   const std::string r = c.ReadResponse();
