@@ -2,7 +2,10 @@
 
 #include <iostream>
 
+#include <sys/stat.h>
+
 #include "common/files.h"
+#include "crypto/local_key_provider.h"
 #include "store/sqlite_database.h"
 
 namespace pactum::cli {
@@ -48,16 +51,47 @@ std::optional<config::Config> LoadConfig(const CommonOptions& options,
   return cfg;
 }
 
-Result<std::unique_ptr<store::Database>> OpenDataDirectory(const config::Config& config,
-                                                           MetricsRegistry* metrics) {
+namespace {
+
+Result<std::unique_ptr<crypto::KeyProvider>> OpenKeyProvider(const config::Config& config,
+                                                             const std::string& database_path) {
+  const auto env = config::ProcessEnvironment();
+  if (const auto it = env.find("PACTUM_MASTER_KEY"); it != env.end()) {
+    auto p = crypto::LocalKeyProvider::FromBase64(it->second, config.environment);
+    if (!p.ok()) return InvalidArgument("PACTUM_MASTER_KEY: " + p.status().message());
+    return std::unique_ptr<crypto::KeyProvider>(std::move(p).value());
+  }
+  const std::string path =
+      config.master_key_file.empty() ? config.data_dir + "/master.key" : config.master_key_file;
+  auto loaded = crypto::LocalKeyProvider::Load(path, config.environment);
+  if (loaded.ok()) return std::unique_ptr<crypto::KeyProvider>(std::move(loaded).value());
+  if (loaded.status().code() != StatusCode::kNotFound) return loaded.status();
+  struct stat st {};
+  if (::stat(database_path.c_str(), &st) == 0) {
+    return FailedPrecondition("master key file " + path +
+                              " is missing but the data directory holds a database; restore "
+                              "the key file or set PACTUM_MASTER_KEY");
+  }
+  auto created = crypto::LocalKeyProvider::Create(path, config.environment);
+  if (!created.ok()) return created.status();
+  return std::unique_ptr<crypto::KeyProvider>(std::move(created).value());
+}
+
+}  // namespace
+
+Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics) {
   RETURN_IF_ERROR(MakeDirectories(config.data_dir, 0700));
+  DataDirectory out;
+  const std::string database_path = config.data_dir + "/pactum.db";
+  ASSIGN_OR_RETURN(out.keys, OpenKeyProvider(config, database_path));
   store::SqliteOptions o;
-  o.path = config.data_dir + "/pactum.db";
+  o.path = database_path;
   o.busy_timeout_ms = static_cast<int>(config.database.busy_timeout_ms);
   o.read_connections = static_cast<int>(config.database.read_connections);
   o.synchronous_full = config.database.synchronous == "full";
   o.metrics = metrics;
-  return store::OpenSqliteDatabase(o);
+  ASSIGN_OR_RETURN(out.db, store::OpenSqliteDatabase(o));
+  return out;
 }
 
 }  // namespace pactum::cli

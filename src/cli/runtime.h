@@ -10,6 +10,7 @@
 
 #include "common/metrics.h"
 #include "config/config.h"
+#include "crypto/key_provider.h"
 #include "store/database.h"
 
 namespace pactum::cli {
@@ -36,8 +37,16 @@ void PrintError(std::string_view message);
 std::optional<config::Config> LoadConfig(const CommonOptions& options,
                                          const std::function<void(config::Config&)>& flags = {});
 
-// Creates the data directory (0700) and opens the database in it.
-Result<std::unique_ptr<store::Database>> OpenDataDirectory(const config::Config& config,
-                                                           MetricsRegistry* metrics);
+struct DataDirectory {
+  std::unique_ptr<crypto::KeyProvider> keys;
+  std::unique_ptr<store::Database> db;
+};
+
+// Creates the data directory (0700), loads the master key and opens the database.
+// The master key comes from PACTUM_MASTER_KEY (base64) or the key file (config
+// master_key_file, default <data>/master.key); the file is created (0600) only while the
+// data directory holds no database yet: a missing key beside existing data is refused,
+// as are a key file readable by others and one of another environment.
+Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics);
 
 }  // namespace pactum::cli

@@ -63,9 +63,9 @@ int Serve(const ServeFlags& flags) {
   RaiseFileLimit();
 
   MetricsRegistry metrics;
-  auto db = OpenDataDirectory(*cfg, &metrics);
-  if (!db.ok()) {
-    PrintError(db.status().message());
+  auto data = OpenDataDirectory(*cfg, &metrics);
+  if (!data.ok()) {
+    PrintError(data.status().message());
     return kExitFailure;
   }
   bool generated = false;
@@ -82,7 +82,7 @@ int Serve(const ServeFlags& flags) {
   std::vector<IpNetwork> allow;
   for (const auto& n : cfg->server.metrics_allowlist) allow.push_back(*IpNetwork::Parse(n));
   http::Router router;
-  api::RegisterSystemRoutes(router, {**db, metrics, std::move(allow)});
+  api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);
   if (Status s = server.Start(*tls); !s.ok()) {

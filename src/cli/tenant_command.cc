@@ -15,13 +15,13 @@ int WithTenants(const CommonOptions& options,
                 const std::function<int(tenant::TenantService&)>& fn) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
-  auto db = OpenDataDirectory(*cfg, nullptr);
-  if (!db.ok()) {
-    PrintError(db.status().message());
+  auto data = OpenDataDirectory(*cfg, nullptr);
+  if (!data.ok()) {
+    PrintError(data.status().message());
     return kExitFailure;
   }
   SystemClock clock;
-  tenant::TenantService tenants(**db, clock);
+  tenant::TenantService tenants(*data->db, clock);
   return fn(tenants);
 }
 

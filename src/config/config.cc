@@ -20,6 +20,7 @@ template <typename Visit>
 void ForEachField(Config& c, Visit&& visit) {
   visit("data_dir", FieldRef(&c.data_dir));
   visit("environment", FieldRef(&c.environment));
+  visit("master_key_file", FieldRef(&c.master_key_file));
   visit("log_level", FieldRef(&c.log_level));
   visit("server.listen", FieldRef(&c.server.listen));
   visit("server.redirect_listen", FieldRef(&c.server.redirect_listen));

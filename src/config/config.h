@@ -53,6 +53,8 @@ struct DatabaseConfig {
 struct Config {
   std::string data_dir = "./pactum-data";  // database, keys, TLS material
   std::string environment = "dev";         // prod | staging | dev
+  std::string master_key_file;             // empty: <data_dir>/master.key (PACTUM_MASTER_KEY
+                                           // with a base64 key replaces the file)
   std::string log_level = "info";          // debug | info | warn | error
   ServerConfig server;
   LimitsConfig limits;

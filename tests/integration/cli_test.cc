@@ -107,6 +107,8 @@ TEST_F(CliTest, ServeOnPortZeroWritesReadyFileCreatesPrivateKeyAndServes) {
   EXPECT_EQ(st.st_mode & 0077, 0) << "data directory must be private";
   ASSERT_EQ(::stat((Data() + "/pactum.db").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0077, 0) << "database must be private";
+  ASSERT_EQ(::stat((Data() + "/master.key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600);
   // The operator log is JSON lines.
   p.Signal(SIGTERM);
   EXPECT_EQ(p.Wait(), 0);
@@ -287,6 +289,44 @@ TEST_F(CliTest, TenantCreateWorksWhileTheServerRuns) {
   // PACTUM_DATA_DIR works like --data.
   auto via_env = RunPactum({"tenant", "list", "--json"}, {{"PACTUM_DATA_DIR", Data()}});
   EXPECT_EQ(nlohmann::json::parse(via_env.out)["tenants"].size(), 1U);
+}
+
+TEST_F(CliTest, MasterKeyProblemsRefuseToStartWithOneLine) {
+  ASSERT_EQ(RunPactum({"tenant", "list", "--data", Data()}).exit_code, 0);  // first start
+  const std::string key = Data() + "/master.key";
+  // Readable by others.
+  ASSERT_EQ(::chmod(key.c_str(), 0644), 0);
+  auto r = RunPactum({"serve", "--data", Data(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("chmod 600"), std::string::npos) << r.err;
+  ASSERT_EQ(::chmod(key.c_str(), 0600), 0);
+  // Another environment: a staging process refuses dev's keys and data.
+  r = RunPactum({"serve", "--data", Data(), "--listen", "127.0.0.1:0"},
+                {{"PACTUM_ENVIRONMENT", "staging"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("'dev'"), std::string::npos) << r.err;
+  // Missing beside an existing database: never silently replaced by a new key.
+  ASSERT_EQ(::rename(key.c_str(), (key + ".away").c_str()), 0);
+  r = RunPactum({"tenant", "list", "--data", Data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(key));
+  // A malformed injected key.
+  r = RunPactum({"tenant", "list", "--data", dir_.File("fresh")},
+                {{"PACTUM_MASTER_KEY", "not-base64"}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_EQ(r.err.find("not-base64"), std::string::npos) << "the secret must not be echoed";
+}
+
+TEST_F(CliTest, AnInjectedMasterKeyNeedsNoKeyFile) {
+  auto r = RunPactum({"tenant", "create", "acme", "--data", Data()},
+                     {{"PACTUM_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(Data() + "/master.key"));
 }
 
 TEST_F(CliTest, DatabaseNewerThanTheBinaryIsRefused) {
