@@ -249,11 +249,10 @@ struct Server::Impl {
     const std::string& ip_;
   };
 
-  awaitable<void> AcceptLoop();
+  awaitable<void> AcceptLoop(tcp::acceptor& from, bool redirect);
   awaitable<void> Linger(TlsStream& stream, beast::flat_buffer& buffer);
   awaitable<void> RunConnection(tcp::socket socket, ContextSlot& slot, std::string ip,
                                 std::shared_ptr<asio::ssl::context> tls_ctx);
-  awaitable<void> RedirectLoop();
   awaitable<void> RunRedirect(tcp::socket socket, ContextSlot& slot, std::string ip);
   awaitable<void> WriteResponse(TlsStream& stream, const Request& req, Response& res,
                                 bool keep_alive, bool head, beast::error_code& ec);
@@ -654,13 +653,15 @@ awaitable<void> Server::Impl::Linger(TlsStream& stream, beast::flat_buffer& buff
   buffer.consume(buffer.size());
 }
 
-awaitable<void> Server::Impl::AcceptLoop() {
+// Accepts from `from` forever, handing each connection to the next context round-robin,
+// under the connection limits; `redirect` picks what the connection runs.
+awaitable<void> Server::Impl::AcceptLoop(tcp::acceptor& from, bool redirect) {
   size_t next = 0;
   for (;;) {
     ContextSlot& slot = *slots[next++ % slots.size()];
     tcp::socket socket(slot.io);
     beast::error_code ec;
-    co_await acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
+    co_await from.async_accept(socket, asio::redirect_error(use_awaitable, ec));
     if (stopping.load() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // Typically EMFILE: back off instead of spinning.
@@ -675,6 +676,10 @@ awaitable<void> Server::Impl::AcceptLoop() {
     if (!AcquireConnection(ip)) {
       rejected.Add();
       socket.close(ec);
+      continue;
+    }
+    if (redirect) {
+      asio::co_spawn(slot.io, RunRedirect(std::move(socket), slot, std::move(ip)), asio::detached);
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
@@ -742,31 +747,6 @@ awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot,
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
-awaitable<void> Server::Impl::RedirectLoop() {
-  for (;;) {
-    ContextSlot& slot = *slots.front();
-    tcp::socket socket(slot.io);
-    beast::error_code ec;
-    co_await redirect_acceptor->async_accept(socket, asio::redirect_error(use_awaitable, ec));
-    if (stopping.load() || ec == asio::error::operation_aborted) co_return;
-    if (ec) {
-      asio::steady_timer t(co_await asio::this_coro::executor, milliseconds(50));
-      co_await t.async_wait(asio::redirect_error(use_awaitable, ec));
-      continue;
-    }
-    // The redirect listener obeys the same connection limits as the HTTPS one.
-    auto endpoint = socket.remote_endpoint(ec);
-    if (ec) continue;
-    std::string ip = NormalizedIp(endpoint.address());
-    if (!AcquireConnection(ip)) {
-      rejected.Add();
-      socket.close(ec);
-      continue;
-    }
-    asio::co_spawn(slot.io, RunRedirect(std::move(socket), slot, std::move(ip)), asio::detached);
-  }
-}
-
 Server::Server(const config::ServerConfig& server, const config::LimitsConfig& limits,
                const Router& router, MetricsRegistry& metrics)
     : impl_(std::make_unique<Impl>(server, limits, router, metrics)) {}
@@ -805,9 +785,9 @@ Status Server::Start(SslCtxPtr tls) {
     ASSIGN_OR_RETURN(d.redirect_acceptor,
                      Bind(d.slots.front()->io, d.server_config.redirect_listen));
     d.bound_redirect_port = d.redirect_acceptor->local_endpoint().port();
-    asio::co_spawn(d.slots.front()->io, d.RedirectLoop(), asio::detached);
+    asio::co_spawn(d.slots.front()->io, d.AcceptLoop(*d.redirect_acceptor, true), asio::detached);
   }
-  asio::co_spawn(d.slots.front()->io, d.AcceptLoop(), asio::detached);
+  asio::co_spawn(d.slots.front()->io, d.AcceptLoop(*d.acceptor, false), asio::detached);
   for (auto& slot : d.slots) {
     d.threads.emplace_back([&io = slot->io] {
       auto guard = asio::make_work_guard(io);
