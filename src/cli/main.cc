@@ -5,10 +5,14 @@
 
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "common/log.h"
 #include "common/version.h"
 
 int main(int argc, char** argv) {
   ::umask(077);  // everything Pactum creates is private unless it says otherwise
+  // The operator log belongs to the server (serve sets its level from the config); other
+  // commands answer with their own output and one-line errors.
+  pactum::log::SetLevel(pactum::log::Level::kOff);
   CLI::App app{"Pactum: a self-hosted, security-first contract management server"};
   app.name("pactum");
   app.set_version_flag("--version", pactum::kVersion);
@@ -16,6 +20,7 @@ int main(int argc, char** argv) {
   std::function<int()> run;
   pactum::cli::AddServeCommand(app, run);
   pactum::cli::AddTenantCommand(app, run);
+  pactum::cli::AddKeysCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

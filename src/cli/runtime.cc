@@ -6,6 +6,7 @@
 
 #include "common/files.h"
 #include "crypto/local_key_provider.h"
+#include "crypto/wrapped_key_file.h"
 #include "store/sqlite_database.h"
 
 namespace pactum::cli {
@@ -77,15 +78,42 @@ Result<std::unique_ptr<crypto::KeyProvider>> OpenKeyProvider(const config::Confi
   return std::unique_ptr<crypto::KeyProvider>(std::move(created).value());
 }
 
+// The database key, unwrapped from <db>-key; created with a new database only.
+Result<crypto::SecretBytes> OpenDatabaseKey(crypto::KeyProvider& keys,
+                                            const std::string& database_path) {
+  const std::string path = database_path + "-key";
+  const crypto::KeyRef ref{"database", "main"};
+  auto key = crypto::LoadWrappedKeyFile(path, keys, ref);
+  if (key.ok() || key.status().code() != StatusCode::kNotFound) return key;
+  struct stat st {};
+  if (::stat(database_path.c_str(), &st) == 0 && st.st_size > 0) {
+    return FailedPrecondition("database key file " + path +
+                              " is missing but the data directory holds a database; restore "
+                              "it together with the database");
+  }
+  return crypto::CreateWrappedKeyFile(path, keys, ref);
+}
+
 }  // namespace
 
-Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics) {
+Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
+                                        DirectoryAccess access) {
   RETURN_IF_ERROR(MakeDirectories(config.data_dir, 0700));
   DataDirectory out;
+  auto lock =
+      FileLock::Acquire(config.data_dir + "/pactum.lock", access == DirectoryAccess::kExclusive);
+  if (!lock.ok()) {
+    if (lock.status().code() != StatusCode::kUnavailable) return lock.status();
+    return FailedPrecondition("another pactum process is using " + config.data_dir +
+                              "; stop the server first");
+  }
+  out.lock = std::move(lock).value();
   const std::string database_path = config.data_dir + "/pactum.db";
   ASSIGN_OR_RETURN(out.keys, OpenKeyProvider(config, database_path));
+  ASSIGN_OR_RETURN(crypto::SecretBytes db_key, OpenDatabaseKey(*out.keys, database_path));
   store::SqliteOptions o;
   o.path = database_path;
+  o.key = std::make_shared<const crypto::SecretBytes>(std::move(db_key));
   o.busy_timeout_ms = static_cast<int>(config.database.busy_timeout_ms);
   o.read_connections = static_cast<int>(config.database.read_connections);
   o.synchronous_full = config.database.synchronous == "full";

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/files.h"
 #include "common/metrics.h"
 #include "config/config.h"
 #include "crypto/key_provider.h"
@@ -38,15 +39,23 @@ std::optional<config::Config> LoadConfig(const CommonOptions& options,
                                          const std::function<void(config::Config&)>& flags = {});
 
 struct DataDirectory {
+  FileLock lock;  // <data>/pactum.lock, released last
   std::unique_ptr<crypto::KeyProvider> keys;
   std::unique_ptr<store::Database> db;
 };
 
-// Creates the data directory (0700), loads the master key and opens the database.
+// Shared: the server and ordinary commands, side by side. Exclusive: commands that must
+// have the data directory to themselves (key rotation).
+enum class DirectoryAccess { kShared, kExclusive };
+
+// Creates the data directory (0700), locks it, loads the master key, unwraps the
+// database key (<data>/pactum.db-key, created with a new database) and opens the
+// encrypted database. kFailedPrecondition when the lock conflicts.
 // The master key comes from PACTUM_MASTER_KEY (base64) or the key file (config
 // master_key_file, default <data>/master.key); the file is created (0600) only while the
 // data directory holds no database yet: a missing key beside existing data is refused,
 // as are a key file readable by others and one of another environment.
-Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics);
+Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
+                                        DirectoryAccess access = DirectoryAccess::kShared);
 
 }  // namespace pactum::cli

@@ -21,7 +21,8 @@ int WithTenants(const CommonOptions& options,
     return kExitFailure;
   }
   SystemClock clock;
-  tenant::TenantService tenants(*data->db, clock);
+  tenant::TenantKeys keys(*data->keys, clock);
+  tenant::TenantService tenants(*data->db, clock, keys);
   return fn(tenants);
 }
 

@@ -1,6 +1,7 @@
 #include "common/files.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cerrno>
@@ -93,6 +94,30 @@ Status MakeDirectories(const std::string& path, mode_t mode) {
     }
   }
   return Status::Ok();
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+FileLock& FileLock::operator=(FileLock&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = other.fd_;
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+Result<FileLock> FileLock::Acquire(const std::string& path, bool exclusive) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return Internal(Errno("open lock file", path));
+  FileLock lock(fd);
+  if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return Unavailable("lock " + path + " is held by another process");
+    return Internal(Errno("lock", path));
+  }
+  return lock;
 }
 
 }  // namespace pactum

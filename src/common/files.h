@@ -20,4 +20,24 @@ Result<std::string> ReadFile(const std::string& path);
 // Creates `path` and missing parents with `mode` (existing directories are left as they are).
 Status MakeDirectories(const std::string& path, mode_t mode);
 
+// An advisory lock (flock) on a file, held until the object is destroyed. Shared locks
+// coexist; an exclusive lock excludes every other holder, in this and other processes.
+class FileLock {
+ public:
+  FileLock() = default;
+  ~FileLock();
+  FileLock(FileLock&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  FileLock& operator=(FileLock&& other) noexcept;
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+  // Creates `path` (0600) if needed and locks it without waiting. kUnavailable when
+  // another holder's lock conflicts.
+  static Result<FileLock> Acquire(const std::string& path, bool exclusive);
+
+ private:
+  explicit FileLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
+};
+
 }  // namespace pactum

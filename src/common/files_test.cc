@@ -47,5 +47,19 @@ TEST(Files, MakeDirectoriesCreatesParentsWithMode) {
   EXPECT_TRUE(MakeDirectories(dir, 0700).ok());  // idempotent
 }
 
+TEST(FileLock, SharedLocksCoexistAndAnExclusiveOneExcludesThem) {
+  const std::string path = TempDir() + "/lock";
+  {
+    auto a = FileLock::Acquire(path, false);
+    auto b = FileLock::Acquire(path, false);
+    ASSERT_TRUE(a.ok() && b.ok());
+    auto x = FileLock::Acquire(path, true);
+    EXPECT_EQ(x.status().code(), StatusCode::kUnavailable);
+  }
+  auto x = FileLock::Acquire(path, true);
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(FileLock::Acquire(path, false).status().code(), StatusCode::kUnavailable);
+}
+
 }  // namespace
 }  // namespace pactum

@@ -11,7 +11,8 @@
 
 namespace pactum::log {
 
-enum class Level { kDebug, kInfo, kWarn, kError };
+// kOff silences the log (one-shot CLI commands report through their own one-line errors).
+enum class Level { kDebug, kInfo, kWarn, kError, kOff };
 
 // Parses "debug" | "info" | "warn" | "error"; false on anything else.
 bool ParseLevel(std::string_view text, Level* out);

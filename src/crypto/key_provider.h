@@ -48,6 +48,13 @@ class KeyProvider {
   // when its KEK version is not known here, kDataLoss when it does not authenticate
   // (wrong KEK, another key slot, altered bytes).
   virtual Result<SecretBytes> Unwrap(const KeyRef& ref, const WrappedKey& wrapped) = 0;
+
+  // Rotation: starts a new KEK version that new wrappings use (older versions still
+  // unwrap), and later retires versions below one once every key is rewrapped. A KMS maps
+  // these to its own rotate and minimum-decryption-version settings. kFailedPrecondition
+  // where the provider cannot rotate (an injected key).
+  virtual Status AddVersion() = 0;
+  virtual Status RemoveVersionsBelow(uint32_t version) = 0;
 };
 
 }  // namespace pactum::crypto

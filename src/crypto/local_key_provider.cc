@@ -151,7 +151,11 @@ Result<SecretBytes> LocalKeyProvider::Unwrap(const KeyRef& ref, const WrappedKey
 }
 
 Status LocalKeyProvider::AddVersion() {
-  if (path_.empty()) return FailedPrecondition("this master key is not backed by a file");
+  if (path_.empty()) {
+    return FailedPrecondition(
+        "the master key is injected through PACTUM_MASTER_KEY, not kept in a key file here; "
+        "rotate it where it is kept");
+  }
   std::lock_guard lock(mu_);
   SecretBytes kek(kAesKeyBytes);
   RandomBytes(kek.span());

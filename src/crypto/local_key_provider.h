@@ -39,9 +39,9 @@ class LocalKeyProvider final : public KeyProvider {
   // Adds a new random KEK version and rewrites the key file atomically (0600); new
   // wrappings use it, older versions stay for unwrapping until RemoveVersionsBelow.
   // kFailedPrecondition for a provider not backed by a file.
-  Status AddVersion();
+  Status AddVersion() override;
   // Forgets versions below `version` and rewrites the file (after every key is rewrapped).
-  Status RemoveVersionsBelow(uint32_t version);
+  Status RemoveVersionsBelow(uint32_t version) override;
 
  private:
   explicit LocalKeyProvider(std::string environment, std::string path)

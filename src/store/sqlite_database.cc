@@ -8,6 +8,7 @@
 #include <sqlite3.h>
 
 #include "common/clock.h"
+#include "store/encrypted_vfs.h"
 #include "store/migrations.h"
 
 namespace pactum::store {
@@ -17,6 +18,9 @@ Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
   const int primary = rc & 0xff;
   const std::string detail =
       std::string(what) + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+  if (rc == SQLITE_IOERR_DATA) {
+    return DataLoss("database is corrupt: a page failed authentication", detail);
+  }
   switch (primary) {
     case SQLITE_CONSTRAINT:
       if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) {
@@ -52,10 +56,10 @@ class Connection final : public Session {
     if (db_ != nullptr) sqlite3_close_v2(db_);
   }
 
-  Status Open(const SqliteOptions& o, bool read_only) {
+  Status Open(const SqliteOptions& o, const char* vfs, bool read_only) {
     const int flags =
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
-    const int rc = sqlite3_open_v2(o.path.c_str(), &db_, flags, nullptr);
+    const int rc = sqlite3_open_v2(o.path.c_str(), &db_, flags, vfs);
     if (rc != SQLITE_OK) return FromSqlite(rc, db_, "open " + o.path);
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, o.busy_timeout_ms);
@@ -65,6 +69,18 @@ class Connection final : public Session {
         Exec(o.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"));
     if (read_only) RETURN_IF_ERROR(Exec("PRAGMA query_only=ON;"));
     return Status::Ok();
+  }
+
+  // Lays out a new, empty file for the encrypted format: 4096-byte pages with room for
+  // each page's nonce and tag, then WAL. Until WAL is on, the rollback journal is kept in
+  // memory (the shim refuses journal files).
+  Status InitializeEncryptedFile() {
+    RETURN_IF_ERROR(Exec("PRAGMA journal_mode=MEMORY; PRAGMA page_size=4096;"));
+    static_assert(kEncryptedPageSize == 4096);
+    int reserve = kEncryptedReserveBytes;
+    const int rc = sqlite3_file_control(db_, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
+    if (rc != SQLITE_OK) return FromSqlite(rc, db_, "reserve bytes");
+    return Exec("PRAGMA journal_mode=WAL;");
   }
 
   // Runs constant SQL text without parameters (pragmas, migrations, transaction control).
@@ -191,15 +207,31 @@ class SqliteDatabase final : public Database {
   }
 
   Status Open() {
+    if (options_.key == nullptr) return InvalidArgument("no database key");
+    ASSIGN_OR_RETURN(const DatabaseFileKind kind, ClassifyDatabaseFile(options_.path));
+    if (kind == DatabaseFileKind::kPlainSqlite) {
+      return FailedPrecondition("database file " + options_.path +
+                                " is an unencrypted SQLite database; Pactum stores its "
+                                "database only encrypted and will not open it");
+    }
+    if (kind == DatabaseFileKind::kOther) {
+      return FailedPrecondition("database file " + options_.path + " is not a Pactum database");
+    }
+    ASSIGN_OR_RETURN(vfs_,
+                     EncryptedVfs::Register(crypto::SecretBytes::CopyOf(options_.key->span())));
     writer_ = std::make_unique<Connection>();
-    RETURN_IF_ERROR(writer_->Open(options_, /*read_only=*/false));
-    RETURN_IF_ERROR(CheckApplicationId());
+    if (Status s = OpenWriter(kind); !s.ok()) {
+      if (s.code() != StatusCode::kDataLoss) return s;
+      return DataLoss("database file " + options_.path +
+                          " does not open with its key: the file was altered or the key is wrong",
+                      s.detail());
+    }
     // journal_mode=WAL persists in the file; setting it needs no transaction.
     RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode=WAL;"));
     RETURN_IF_ERROR(Migrate());
     for (int i = 0; i < options_.read_connections; ++i) {
       auto c = std::make_unique<Connection>();
-      RETURN_IF_ERROR(c->Open(options_, /*read_only=*/true));
+      RETURN_IF_ERROR(c->Open(options_, vfs_->name(), /*read_only=*/true));
       idle_readers_.push_back(c.get());
       readers_.push_back(std::move(c));
     }
@@ -260,6 +292,13 @@ class SqliteDatabase final : public Database {
     return s;
   }
 
+  // Opens the writer connection, lays out a new file, reads page 1.
+  Status OpenWriter(DatabaseFileKind kind) {
+    RETURN_IF_ERROR(writer_->Open(options_, vfs_->name(), /*read_only=*/false));
+    if (kind == DatabaseFileKind::kNew) RETURN_IF_ERROR(writer_->InitializeEncryptedFile());
+    return CheckApplicationId();
+  }
+
   Status CheckApplicationId() {
     ASSIGN_OR_RETURN(auto rows, writer_->Query("PRAGMA application_id", {}));
     const int64_t id = rows.empty() ? 0 : rows[0].Int(0);
@@ -310,6 +349,8 @@ class SqliteDatabase final : public Database {
   Histogram* read_seconds_ = nullptr;
   Histogram* write_seconds_ = nullptr;
   int schema_version_ = 0;
+
+  std::unique_ptr<EncryptedVfs> vfs_;  // declared first: outlives every connection
 
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_) after Open()

@@ -6,17 +6,27 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include "store/encrypted_vfs.h"
 #include "store/migrations.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_keys.h"
 
 namespace pactum::store {
 namespace {
 
+using testing_support::RandomKey;
 using testing_support::TempDir;
+
+// One key per test binary run is enough: each test has its own directory.
+std::shared_ptr<const crypto::SecretBytes> Key() {
+  static const auto* key = new std::shared_ptr<const crypto::SecretBytes>(RandomKey());
+  return *key;
+}
 
 std::unique_ptr<Database> Open(const std::string& path) {
   SqliteOptions o;
   o.path = path;
+  o.key = Key();
   auto db = OpenSqliteDatabase(o);
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   return db.ok() ? std::move(db).value() : nullptr;
@@ -42,8 +52,11 @@ TEST(SqliteDatabase, AppliesAndRecordsEveryMigrationOnce) {
 TEST(SqliteDatabase, RefusesADatabaseNewerThanTheBinary) {
   TempDir dir;
   { Open(dir.File("p.db")); }
+  auto vfs = EncryptedVfs::Register(crypto::SecretBytes::CopyOf(Key()->span()));
+  ASSERT_TRUE(vfs.ok());
   sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(dir.File("p.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open_v2(dir.File("p.db").c_str(), &raw, SQLITE_OPEN_READWRITE, (*vfs)->name()),
+            SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw,
                          "INSERT INTO schema_migrations VALUES (999, 'future', "
                          "'2030-01-01T00:00:00Z')",
@@ -52,31 +65,63 @@ TEST(SqliteDatabase, RefusesADatabaseNewerThanTheBinary) {
   sqlite3_close(raw);
   SqliteOptions o;
   o.path = dir.File("p.db");
+  o.key = Key();
   auto db = OpenSqliteDatabase(o);
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(db.status().message().find("999"), std::string::npos) << db.status().message();
 }
 
-TEST(SqliteDatabase, RefusesAFileOfAnotherApplication) {
+TEST(SqliteDatabase, RefusesAnUnencryptedSqliteFile) {
   TempDir dir;
   sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(dir.File("other.db").c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_open(dir.File("plain.db").c_str(), &raw), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(raw, "CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(raw);
   SqliteOptions o;
-  o.path = dir.File("other.db");
+  o.path = dir.File("plain.db");
+  o.key = Key();
+  auto db = OpenSqliteDatabase(o);
+  ASSERT_FALSE(db.ok());
+  EXPECT_EQ(db.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(db.status().message().find("unencrypted"), std::string::npos);
+}
+
+TEST(SqliteDatabase, RefusesAnEncryptedFileOfAnotherApplication) {
+  TempDir dir;
+  { Open(dir.File("p.db")); }
+  auto vfs = EncryptedVfs::Register(crypto::SecretBytes::CopyOf(Key()->span()));
+  ASSERT_TRUE(vfs.ok());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(dir.File("p.db").c_str(), &raw, SQLITE_OPEN_READWRITE, (*vfs)->name()),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA application_id=7", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(raw);
+  SqliteOptions o;
+  o.path = dir.File("p.db");
+  o.key = Key();
   EXPECT_EQ(OpenSqliteDatabase(o).status().code(), StatusCode::kFailedPrecondition);
 }
 
 TEST(SqliteDatabase, GarbageFileIsReportedNotCrashed) {
   TempDir dir;
   std::ofstream(dir.File("junk.db")) << std::string(8192, 'x');
+  // The same garbage behind Pactum's file magic must fail authentication, not parse.
+  std::ofstream(dir.File("magic.db"))
+      << std::string("PactumDB-GCM-v1") << '\0' << std::string(8192 - 16, 'x');
   SqliteOptions o;
+  o.key = Key();
   o.path = dir.File("junk.db");
-  auto db = OpenSqliteDatabase(o);
-  ASSERT_FALSE(db.ok());
-  EXPECT_EQ(db.status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(OpenSqliteDatabase(o).status().code(), StatusCode::kFailedPrecondition);
+  o.path = dir.File("magic.db");
+  EXPECT_EQ(OpenSqliteDatabase(o).status().code(), StatusCode::kDataLoss);
+}
+
+TEST(SqliteDatabase, AMissingKeyIsAnError) {
+  TempDir dir;
+  SqliteOptions o;
+  o.path = dir.File("p.db");
+  EXPECT_EQ(OpenSqliteDatabase(o).status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST(SqliteDatabase, FailedWriteRollsBackEverything) {

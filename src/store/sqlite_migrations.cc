@@ -12,6 +12,16 @@ CREATE TABLE tenants (
   created_at TEXT NOT NULL
 ) STRICT;
 )sql"},
+    {2, "tenant_keys",
+     R"sql(
+CREATE TABLE tenant_keys (
+  tenant_id   INTEGER NOT NULL REFERENCES tenants(id),
+  version     INTEGER NOT NULL CHECK (version >= 1),
+  wrapped     BLOB NOT NULL,
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, version)
+) STRICT;
+)sql"},
 };
 
 }  // namespace

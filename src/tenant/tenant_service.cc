@@ -27,7 +27,7 @@ Result<Tenant> TenantService::Create(std::string_view slug) {
                                    {std::string(slug), FormatRfc3339(clock_.Now())}));
     if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
     out = FromRow(rows[0]);
-    return Status::Ok();
+    return keys_.AddVersion(session, out.id).status();
   });
   if (s.code() == StatusCode::kAlreadyExists) {
     return AlreadyExists("tenant '" + std::string(slug) + "' already exists");

@@ -9,6 +9,7 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "store/database.h"
+#include "tenant/tenant_keys.h"
 
 namespace pactum::tenant {
 
@@ -23,8 +24,10 @@ bool IsValidSlug(std::string_view slug);
 
 class TenantService {
  public:
-  TenantService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  TenantService(store::Database& db, const Clock& clock, TenantKeys& keys)
+      : db_(db), clock_(clock), keys_(keys) {}
 
+  // Creates the tenant and its first data key in one transaction.
   // Errors: kInvalidArgument for a bad slug, kAlreadyExists when taken.
   Result<Tenant> Create(std::string_view slug);
   // kNotFound when there is no such tenant.
@@ -34,6 +37,7 @@ class TenantService {
  private:
   store::Database& db_;
   const Clock& clock_;
+  TenantKeys& keys_;
 };
 
 }  // namespace pactum::tenant

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include "crypto/local_key_provider.h"
 #include "store/sqlite_database.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_keys.h"
 
 namespace pactum::tenant {
 namespace {
@@ -14,14 +16,21 @@ class TenantServiceTest : public ::testing::Test {
   void SetUp() override {
     store::SqliteOptions o;
     o.path = dir_.File("p.db");
+    o.key = testing_support::RandomKey();
     auto db = store::OpenSqliteDatabase(o);
     ASSERT_TRUE(db.ok());
     db_ = std::move(db).value();
-    service_ = std::make_unique<TenantService>(*db_, clock_);
+    auto provider = crypto::LocalKeyProvider::Create(dir_.File("master.key"), "dev");
+    ASSERT_TRUE(provider.ok());
+    provider_ = std::move(provider).value();
+    keys_ = std::make_unique<TenantKeys>(*provider_, clock_);
+    service_ = std::make_unique<TenantService>(*db_, clock_, *keys_);
   }
   testing_support::TempDir dir_;
   testing_support::FakeClock clock_;
   std::unique_ptr<store::Database> db_;
+  std::unique_ptr<crypto::LocalKeyProvider> provider_;
+  std::unique_ptr<TenantKeys> keys_;
   std::unique_ptr<TenantService> service_;
 };
 

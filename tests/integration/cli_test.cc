@@ -69,8 +69,12 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   EXPECT_EQ(top.exit_code, 0);
   EXPECT_NE(top.out.find("serve"), std::string::npos);
   EXPECT_NE(top.out.find("tenant"), std::string::npos);
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"serve", "--help"}, {"tenant", "create", "--help"}, {"tenant", "list", "--help"}}) {
+  EXPECT_NE(top.out.find("keys"), std::string::npos);
+  for (const auto& args : std::vector<std::vector<std::string>>{{"serve", "--help"},
+                                                                {"tenant", "create", "--help"},
+                                                                {"tenant", "list", "--help"},
+                                                                {"keys", "rotate", "--help"},
+                                                                {"keys", "check", "--help"}}) {
     auto r = RunPactum(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     for (const char* flag : {"--config", "--data", "--json"}) {
@@ -307,6 +311,13 @@ TEST_F(CliTest, MasterKeyProblemsRefuseToStartWithOneLine) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(Lines(r.err), 1U) << r.err;
   EXPECT_NE(r.err.find("'dev'"), std::string::npos) << r.err;
+  // A staging process with its own (injected) key pointed at dev's data directory.
+  r = RunPactum({"tenant", "list", "--data", Data()},
+                {{"PACTUM_ENVIRONMENT", "staging"},
+                 {"PACTUM_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("pactum.db-key belongs to environment 'dev'"), std::string::npos) << r.err;
   // Missing beside an existing database: never silently replaced by a new key.
   ASSERT_EQ(::rename(key.c_str(), (key + ".away").c_str()), 0);
   r = RunPactum({"tenant", "list", "--data", Data()});
@@ -314,6 +325,27 @@ TEST_F(CliTest, MasterKeyProblemsRefuseToStartWithOneLine) {
   EXPECT_EQ(Lines(r.err), 1U) << r.err;
   EXPECT_NE(r.err.find("missing"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(key));
+  ASSERT_EQ(::rename((key + ".away").c_str(), key.c_str()), 0);
+  // A wrong master key: a valid key file, but not the one the data was wrapped with.
+  const std::string other = dir_.File("other");
+  ASSERT_EQ(RunPactum({"tenant", "list", "--data", other}).exit_code, 0);
+  std::filesystem::copy_file(key, key + ".right");
+  std::filesystem::copy_file(other + "/master.key", key,
+                             std::filesystem::copy_options::overwrite_existing);
+  r = RunPactum({"serve", "--data", Data(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("does not open"), std::string::npos) << r.err;
+  std::filesystem::rename(key + ".right", key);
+  // The database key file missing beside the database.
+  const std::string db_key = Data() + "/pactum.db-key";
+  std::filesystem::rename(db_key, db_key + ".away");
+  r = RunPactum({"tenant", "list", "--data", Data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("pactum.db-key is missing"), std::string::npos) << r.err;
+  std::filesystem::rename(db_key + ".away", db_key);
+  EXPECT_EQ(RunPactum({"tenant", "list", "--data", Data()}).exit_code, 0) << "all restored";
   // A malformed injected key.
   r = RunPactum({"tenant", "list", "--data", dir_.File("fresh")},
                 {{"PACTUM_MASTER_KEY", "not-base64"}});
@@ -329,18 +361,137 @@ TEST_F(CliTest, AnInjectedMasterKeyNeedsNoKeyFile) {
   EXPECT_FALSE(std::filesystem::exists(Data() + "/master.key"));
 }
 
-TEST_F(CliTest, DatabaseNewerThanTheBinaryIsRefused) {
-  ASSERT_EQ(RunPactum({"tenant", "list", "--data", Data()}).exit_code, 0);
-  sqlite3* db = nullptr;
-  ASSERT_EQ(sqlite3_open((Data() + "/pactum.db").c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (9999, 'x', 'y')", nullptr,
-                         nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(db);
-  auto r = RunPactum({"serve", "--data", Data(), "--listen", "127.0.0.1:0"});
+std::string KekLines(const std::string& key_file) {
+  std::ifstream in(key_file);
+  std::string line;
+  std::string out;
+  while (std::getline(in, line)) {
+    if (line.starts_with("kek ")) out += line.substr(0, line.find(' ', 4)) + ";";
+  }
+  return out;
+}
+
+TEST_F(CliTest, KeysRotateTwiceAndEverythingStillOpensButNotWithTheOldMasterKey) {
+  ASSERT_EQ(RunPactum({"tenant", "create", "acme", "--data", Data()}).exit_code, 0);
+  ASSERT_EQ(RunPactum({"tenant", "create", "globex", "--data", Data()}).exit_code, 0);
+  const std::string key = Data() + "/master.key";
+  const std::string old_key = dir_.File("old.key");
+  std::filesystem::copy_file(key, old_key);
+  auto r = RunPactum({"keys", "rotate", "--data", Data(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["master_key_version"], 2);
+  EXPECT_EQ(j["tenant_keys_rewrapped"], 2);
+  EXPECT_EQ(j["tenant_key_versions_started"], 2);
+  r = RunPactum({"keys", "rotate", "--data", Data(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["master_key_version"], 3);
+  EXPECT_EQ(j["tenant_keys_rewrapped"], 4);
+  EXPECT_EQ(KekLines(key), "kek 3;") << "older master key versions are retired";
+  struct stat st {};
+  ASSERT_EQ(::stat(key.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  // A new process: every key opens and every tenant is there.
+  r = RunPactum({"keys", "check", "--data", Data(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tenant_key_versions"], 6);
+  r = RunPactum({"tenant", "list", "--data", Data(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["tenants"].size(), 2U);
+  // The old master key alone no longer opens anything: neither as it was ...
+  std::filesystem::copy_file(key, key + ".new");
+  std::filesystem::copy_file(old_key, key, std::filesystem::copy_options::overwrite_existing);
+  r = RunPactum({"keys", "check", "--data", Data()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(Lines(r.err), 1U) << r.err;
-  EXPECT_NE(r.err.find("newer"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no longer holds"), std::string::npos) << r.err;
+  // ... nor presented as the current version.
+  std::ifstream in(old_key);
+  std::string header;
+  std::string kek;
+  std::getline(in, header);
+  std::getline(in, kek);
+  ASSERT_TRUE(
+      WriteFileAtomic(key, header + "\nkek 3" + kek.substr(kek.rfind(' ')) + "\n", 0600).ok());
+  r = RunPactum({"keys", "check", "--data", Data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("does not open"), std::string::npos) << r.err;
+  std::filesystem::rename(key + ".new", key);
+  EXPECT_EQ(RunPactum({"keys", "check", "--data", Data()}).exit_code, 0);
+}
+
+TEST_F(CliTest, NothingTheCommandsStoreLiesInClearInTheDataDirectory) {
+  const std::string marker = "pctmark-" + std::to_string(::getpid()) + "-zq";
+  PactumProcess p;
+  Serve(p);
+  ASSERT_EQ(RunPactum({"tenant", "create", marker, "--data", Data()}).exit_code, 0);
+  auto scan = [&] {
+    std::vector<std::string> found;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(Data())) {
+      if (!e.is_regular_file()) continue;
+      std::ifstream in(e.path(), std::ios::binary);
+      const std::string bytes((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+      if (bytes.find(marker) != std::string::npos) found.push_back(e.path().filename());
+    }
+    return found;
+  };
+  EXPECT_EQ(scan(), std::vector<std::string>{}) << "while the server runs (WAL live)";
+  p.Signal(SIGTERM);
+  ASSERT_EQ(p.Wait(), 0);
+  EXPECT_FALSE(std::filesystem::exists(Data() + "/pactum.db-wal")) << "checkpointed at close";
+  EXPECT_EQ(scan(), std::vector<std::string>{}) << "after shutdown";
+  auto list = RunPactum({"tenant", "list", "--data", Data()});
+  EXPECT_NE(list.out.find(marker), std::string::npos) << "and it is really stored";
+}
+
+TEST_F(CliTest, KeysRotateRefusesWhileTheServerRuns) {
+  PactumProcess p;
+  Serve(p);
+  auto r = RunPactum({"keys", "rotate", "--data", Data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("stop the server first"), std::string::npos) << r.err;
+  EXPECT_EQ(KekLines(Data() + "/master.key"), "kek 1;");
+  // An injected master key cannot be rotated from here.
+  r = RunPactum({"keys", "rotate", "--data", dir_.File("injected")},
+                {{"PACTUM_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("PACTUM_MASTER_KEY"), std::string::npos) << r.err;
+}
+
+TEST_F(CliTest, AnUnencryptedOrAlteredDatabaseIsRefusedWithOneLine) {
+  ASSERT_EQ(RunPactum({"tenant", "create", "acme", "--data", Data()}).exit_code, 0);
+  const std::string db_path = Data() + "/pactum.db";
+  ASSERT_FALSE(std::filesystem::exists(db_path + "-wal")) << "closed cleanly, WAL folded in";
+  // A flipped byte in a page: a corruption error, not a crash and not wrong data.
+  {
+    std::fstream f(db_path, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096 + 100);
+    char c = 0;
+    f.read(&c, 1);
+    f.seekp(4096 + 100);
+    c = static_cast<char>(c ^ 0x01);
+    f.write(&c, 1);
+  }
+  auto r = RunPactum({"tenant", "list", "--data", Data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("corrupt"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("acme"), std::string::npos);
+  // A plain SQLite file in its place: there is no plaintext mode.
+  std::filesystem::remove(db_path);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "CREATE TABLE tenants(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  r = RunPactum({"serve", "--data", Data(), "--listen", "127.0.0.1:0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  EXPECT_NE(r.err.find("unencrypted"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "store/sqlite_database.h"
 #include "tests/support/fault_database.h"
 #include "tests/support/https_client.h"
+#include "tests/support/test_keys.h"
 #include "tests/support/test_server.h"
 #include "tests/support/tls_client.h"
 
@@ -26,6 +27,7 @@ class ServerTest : public ::testing::Test {
   void SetUp() override {
     store::SqliteOptions o;
     o.path = srv_.dir.File("p.db");
+    o.key = RandomKey();
     o.metrics = &srv_.metrics;
     auto db = store::OpenSqliteDatabase(o);
     ASSERT_TRUE(db.ok());

@@ -1,0 +1,134 @@
+// pactum keys rotate | check: the key hierarchy from the operator's side.
+
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/runtime.h"
+#include "crypto/wrapped_key_file.h"
+#include "tenant/tenant_keys.h"
+
+namespace pactum::cli {
+namespace {
+
+crypto::KeyRef DatabaseKey() { return {"database", "main"}; }
+
+std::string DatabaseKeyPath(const config::Config& cfg) { return cfg.data_dir + "/pactum.db-key"; }
+
+// New KEK version; the database key and every tenant key rewrapped under it, and a new
+// data key version for every tenant, in one transaction; then the old KEK versions are
+// retired. Each step leaves a state the next start opens: until the last one, the key
+// file still holds the old version too, and running rotate again finishes the job.
+int Rotate(const CommonOptions& options) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  auto data = OpenDataDirectory(*cfg, nullptr, DirectoryAccess::kExclusive);
+  if (!data.ok()) {
+    PrintError(data.status().message());
+    return kExitFailure;
+  }
+  crypto::KeyProvider& keys = *data->keys;
+  const uint32_t previous = keys.current_version();
+  if (Status s = keys.AddVersion(); !s.ok()) {
+    PrintError("cannot add a master key version: " + s.message());
+    return kExitFailure;
+  }
+  const uint32_t version = keys.current_version();
+  if (auto s = crypto::RewrapKeyFile(DatabaseKeyPath(*cfg), keys, DatabaseKey()); !s.ok()) {
+    PrintError("rewrapping the database key: " + s.status().message());
+    return kExitFailure;
+  }
+  SystemClock clock;
+  tenant::TenantKeys tenant_keys(keys, clock);
+  int64_t rewrapped = 0;
+  int64_t started = 0;
+  Status s = data->db->Write([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(rewrapped, tenant_keys.RewrapAll(session));
+    ASSIGN_OR_RETURN(auto tenants, session.Query("SELECT id FROM tenants ORDER BY id"));
+    for (const store::Row& t : tenants) {
+      RETURN_IF_ERROR(tenant_keys.AddVersion(session, t.Int(0)).status());
+      ++started;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    PrintError("rewrapping tenant keys: " + s.message());
+    return kExitFailure;
+  }
+  if (Status r = keys.RemoveVersionsBelow(version); !r.ok()) {
+    PrintError("retiring old master key versions: " + r.message());
+    return kExitFailure;
+  }
+  if (options.json) {
+    std::cout << nlohmann::json{{"master_key_version", version},
+                                {"previous_master_key_version", previous},
+                                {"database_key_rewrapped", true},
+                                {"tenant_keys_rewrapped", rewrapped},
+                                {"tenant_key_versions_started", started}}
+              << std::endl;
+  } else {
+    std::cout << "master key version " << version << " (was " << previous << "): database key and "
+              << rewrapped << " tenant key(s) rewrapped, " << started
+              << " new tenant key version(s); older master key versions retired" << std::endl;
+  }
+  return kExitOk;
+}
+
+// Unwraps every key with the current master key.
+int Check(const CommonOptions& options) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  auto data = OpenDataDirectory(*cfg, nullptr);  // unwraps the database key
+  if (!data.ok()) {
+    PrintError(data.status().message());
+    return kExitFailure;
+  }
+  SystemClock clock;
+  tenant::TenantKeys tenant_keys(*data->keys, clock);
+  int64_t verified = 0;
+  Status s = data->db->Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(verified, tenant_keys.VerifyAll(session));
+    return Status::Ok();
+  });
+  if (!s.ok()) {
+    PrintError("tenant keys: " + s.message());
+    return kExitFailure;
+  }
+  if (options.json) {
+    std::cout << nlohmann::json{{"master_key_version", data->keys->current_version()},
+                                {"environment", data->keys->environment()},
+                                {"database_key", "ok"},
+                                {"tenant_key_versions", verified}}
+              << std::endl;
+  } else {
+    std::cout << "master key version " << data->keys->current_version() << " ("
+              << data->keys->environment() << "): database key and " << verified
+              << " tenant key version(s) open" << std::endl;
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void AddKeysCommand(CLI::App& app, std::function<int()>& run) {
+  auto* keys = app.add_subcommand("keys", "Manage the encryption keys");
+  keys->require_subcommand(1);
+
+  auto rotate_opts = std::make_shared<CommonOptions>();
+  auto* rotate = keys->add_subcommand(
+      "rotate",
+      "Start a new master key version, rewrap every data key under it, start a new data key "
+      "version per tenant, and retire the old master key versions (the server must be "
+      "stopped)");
+  AddCommonOptions(*rotate, *rotate_opts);
+  rotate->callback([&run, rotate_opts] { run = [rotate_opts] { return Rotate(*rotate_opts); }; });
+
+  auto check_opts = std::make_shared<CommonOptions>();
+  auto* check = keys->add_subcommand(
+      "check", "Verify that the master key opens the database key and every tenant key");
+  AddCommonOptions(*check, *check_opts);
+  check->callback([&run, check_opts] { run = [check_opts] { return Check(*check_opts); }; });
+}
+
+}  // namespace pactum::cli

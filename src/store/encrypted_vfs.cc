@@ -1,0 +1,634 @@
+#include "store/encrypted_vfs.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "crypto/random.h"
+
+namespace pactum::store {
+namespace {
+
+constexpr int kPage = kEncryptedPageSize;
+constexpr int kNonce = 12;
+constexpr int kTag = 16;
+static_assert(kNonce + kTag == kEncryptedReserveBytes);
+constexpr int kBody = kPage - kEncryptedReserveBytes;  // bytes of page content
+constexpr int kMagicBytes = 16;
+constexpr std::array<uint8_t, kMagicBytes> kFileMagic = {'P', 'a', 'c', 't', 'u', 'm', 'D', 'B',
+                                                         '-', 'G', 'C', 'M', '-', 'v', '1', 0};
+constexpr std::array<uint8_t, kMagicBytes> kSqliteMagic = {'S', 'Q', 'L', 'i', 't', 'e', ' ', 'f',
+                                                           'o', 'r', 'm', 'a', 't', ' ', '3', 0};
+constexpr int kWalHeader = 32;
+constexpr int kFrameHeader = 24;
+constexpr int kFrame = kFrameHeader + kPage;
+constexpr int kBoundHeaderBytes = 16;  // page number, commit size, salt-1, salt-2
+
+enum class Role : uint8_t { kMain = 'D', kWal = 'W' };
+
+void PutU32(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v >> 24);
+  p[1] = static_cast<uint8_t>(v >> 16);
+  p[2] = static_cast<uint8_t>(v >> 8);
+  p[3] = static_cast<uint8_t>(v);
+}
+
+uint32_t GetU32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+// Associated data binding a page to its place.
+struct Aad {
+  std::array<uint8_t, 2 + 4 + kBoundHeaderBytes> bytes{};
+  int size = 0;
+};
+
+Aad MainAad(uint32_t pgno) {
+  Aad a;
+  a.bytes[0] = static_cast<uint8_t>(Role::kMain);
+  a.bytes[1] = 1;
+  PutU32(&a.bytes[2], pgno);
+  a.size = 6;
+  return a;
+}
+
+Aad WalAad(uint32_t frame, const uint8_t* frame_header) {
+  Aad a;
+  a.bytes[0] = static_cast<uint8_t>(Role::kWal);
+  a.bytes[1] = 1;
+  PutU32(&a.bytes[2], frame);
+  std::memcpy(&a.bytes[6], frame_header, kBoundHeaderBytes);
+  a.size = 6 + kBoundHeaderBytes;
+  return a;
+}
+
+}  // namespace
+
+struct EncryptedVfs::State {
+  sqlite3_vfs vfs{};
+  sqlite3_vfs* root = nullptr;
+  crypto::SecretBytes key;
+  crypto::SecretBytes mask_key;  // SHA-256("pactum-wal-mask-v1" | key): frame checksums
+  std::string name;
+};
+
+namespace {
+
+using State = EncryptedVfs::State;
+
+// The file object SQLite allocates (szOsFile bytes): this struct, then the root VFS's.
+struct EncFile {
+  sqlite3_file base;  // first: SQLite sees this
+  sqlite3_file* real;
+  State* state;
+  Role role;
+  EVP_CIPHER_CTX* enc;
+  EVP_CIPHER_CTX* dec;
+  EVP_CIPHER_CTX* mask;  // AES-256-ECB under the mask key
+  uint8_t* plain;        // kFrame bytes of scratch for plaintext
+  uint8_t* sealed;       // kFrame bytes of scratch for what is on disk
+  // WAL: the header of the frame this connection wrote last, to bind its page content.
+  int64_t cached_frame;
+  uint8_t cached_header[kFrameHeader];
+};
+
+constexpr size_t kEncFileSize = (sizeof(EncFile) + 15) & ~size_t{15};
+
+EncFile* Enc(sqlite3_file* f) { return reinterpret_cast<EncFile*>(f); }
+sqlite3_file* Real(sqlite3_file* f) { return Enc(f)->real; }
+
+// --- page sealing ------------------------------------------------------------------
+
+// Encrypts a plaintext page into `out` (kPage bytes). On page 1 of the database file the
+// SQLite magic is replaced by Pactum's. False if the page does not have the layout the
+// format needs (its reserved bytes in use, or page 1 with another page size or reserve).
+bool SealPage(EncFile* f, const Aad& aad, bool page_one, bool main_file_page_one,
+              const uint8_t* plain, uint8_t* out) {
+  for (int i = kBody; i < kPage; ++i) {
+    if (plain[i] != 0) return false;  // SQLite would lose whatever it kept there
+  }
+  if (page_one) {
+    // Page size 4096 (big-endian at 16) and 28 reserved bytes (at 20).
+    if (plain[16] != 0x10 || plain[17] != 0x00 || plain[20] != kEncryptedReserveBytes) {
+      return false;
+    }
+    if (main_file_page_one && std::memcmp(plain, kSqliteMagic.data(), kMagicBytes) != 0) {
+      return false;
+    }
+  }
+  const int start = main_file_page_one ? kMagicBytes : 0;
+  uint8_t* nonce = out + kBody;
+  uint8_t* tag = nonce + kNonce;
+  crypto::RandomBytes({nonce, kNonce});
+  int n = 0;
+  if (EVP_EncryptInit_ex(f->enc, nullptr, nullptr, nullptr, nonce) != 1 ||
+      EVP_EncryptUpdate(f->enc, nullptr, &n, aad.bytes.data(), aad.size) != 1 ||
+      EVP_EncryptUpdate(f->enc, out + start, &n, plain + start, kBody - start) != 1 ||
+      EVP_EncryptFinal_ex(f->enc, out + start + n, &n) != 1 ||
+      EVP_CIPHER_CTX_ctrl(f->enc, EVP_CTRL_GCM_GET_TAG, kTag, tag) != 1) {
+    return false;
+  }
+  if (main_file_page_one) std::memcpy(out, kFileMagic.data(), kMagicBytes);
+  return true;
+}
+
+// Decrypts a page read from disk into `out` (kPage bytes, reserved bytes zeroed). False
+// when it does not authenticate.
+bool OpenPage(EncFile* f, const Aad& aad, bool main_file_page_one, const uint8_t* sealed,
+              uint8_t* out) {
+  if (main_file_page_one && std::memcmp(sealed, kFileMagic.data(), kMagicBytes) != 0) {
+    return false;
+  }
+  const int start = main_file_page_one ? kMagicBytes : 0;
+  std::array<uint8_t, kTag> tag{};
+  std::memcpy(tag.data(), sealed + kBody + kNonce, kTag);
+  int n = 0;
+  if (EVP_DecryptInit_ex(f->dec, nullptr, nullptr, nullptr, sealed + kBody) != 1 ||
+      EVP_DecryptUpdate(f->dec, nullptr, &n, aad.bytes.data(), aad.size) != 1 ||
+      EVP_DecryptUpdate(f->dec, out + start, &n, sealed + start, kBody - start) != 1 ||
+      EVP_CIPHER_CTX_ctrl(f->dec, EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) != 1 ||
+      EVP_DecryptFinal_ex(f->dec, out + start + n, &n) != 1) {
+    return false;
+  }
+  if (main_file_page_one) std::memcpy(out, kSqliteMagic.data(), kMagicBytes);
+  std::memset(out + kBody, 0, kEncryptedReserveBytes);
+  return true;
+}
+
+void LogAuthFailure(const EncFile* f, const char* file, int64_t position) {
+  log::Error("store", "database page failed authentication (altered file or wrong key)",
+             {{"file", file}, {f->role == Role::kMain ? "page" : "wal_frame", position}});
+}
+
+// SQLite's running checksum in a frame header (bytes 16-23) is computed over the page's
+// plaintext; on disk it is masked with AES(mask key, salts | frame index | "WHM1"), so
+// it cannot confirm a guess of a page's content. The salts are bytes 8-15 of the same
+// header. Masking and unmasking are the same XOR.
+bool MaskChecksum(EncFile* f, int64_t frame, uint8_t* header) {
+  std::array<uint8_t, 16> block{};
+  std::memcpy(block.data(), header + 8, 8);
+  PutU32(block.data() + 8, static_cast<uint32_t>(frame));
+  std::memcpy(block.data() + 12, "WHM1", 4);
+  std::array<uint8_t, 32> out{};
+  int n = 0;
+  if (EVP_EncryptUpdate(f->mask, out.data(), &n, block.data(), 16) != 1 || n != 16) return false;
+  for (int i = 0; i < 8; ++i) header[16 + i] ^= out[i];
+  return true;
+}
+
+int FileSize(EncFile* f, sqlite3_int64* size) {
+  return f->real->pMethods->xFileSize(f->real, size);
+}
+
+// --- database file -----------------------------------------------------------------
+
+// Reads and decrypts page `index` (0-based) into `out`. SQLITE_IOERR_SHORT_READ with
+// zeros when the page lies past the end of the file.
+int LoadMainPage(EncFile* f, int64_t index, uint8_t* out) {
+  const sqlite3_int64 offset = index * kPage;
+  int rc = f->real->pMethods->xRead(f->real, f->sealed, kPage, offset);
+  if (rc == SQLITE_IOERR_SHORT_READ) {
+    sqlite3_int64 size = 0;
+    if (FileSize(f, &size) != SQLITE_OK) return SQLITE_IOERR_READ;
+    if (size <= offset) {
+      std::memset(out, 0, kPage);
+      return SQLITE_IOERR_SHORT_READ;
+    }
+    LogAuthFailure(f, "database", index + 1);  // a partial page: truncated file
+    return SQLITE_IOERR_DATA;
+  }
+  if (rc != SQLITE_OK) return rc;
+  const auto pgno = static_cast<uint32_t>(index + 1);
+  if (!OpenPage(f, MainAad(pgno), pgno == 1, f->sealed, out)) {
+    LogAuthFailure(f, "database", pgno);
+    return SQLITE_IOERR_DATA;
+  }
+  return SQLITE_OK;
+}
+
+int MainRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
+  bool short_read = false;
+  while (amount > 0) {
+    const int64_t index = offset / kPage;
+    const int in_page = static_cast<int>(offset % kPage);
+    const int n = std::min(amount, kPage - in_page);
+    const bool whole = in_page == 0 && n == kPage;
+    uint8_t* page = whole ? out : f->plain;
+    const int rc = LoadMainPage(f, index, page);
+    if (rc == SQLITE_IOERR_SHORT_READ) {
+      short_read = true;
+    } else if (rc != SQLITE_OK) {
+      return rc;
+    }
+    if (!whole) std::memcpy(out, page + in_page, static_cast<size_t>(n));
+    out += n;
+    offset += n;
+    amount -= n;
+  }
+  return short_read ? SQLITE_IOERR_SHORT_READ : SQLITE_OK;
+}
+
+int MainWrite(EncFile* f, const uint8_t* in, int amount, sqlite3_int64 offset) {
+  while (amount > 0) {
+    const int64_t index = offset / kPage;
+    const int in_page = static_cast<int>(offset % kPage);
+    const int n = std::min(amount, kPage - in_page);
+    const uint8_t* page = in;
+    if (in_page != 0 || n != kPage) {  // part of a page: read, modify, write
+      const int rc = LoadMainPage(f, index, f->plain);
+      if (rc != SQLITE_OK && rc != SQLITE_IOERR_SHORT_READ) return rc;
+      std::memcpy(f->plain + in_page, in, static_cast<size_t>(n));
+      page = f->plain;
+    }
+    const auto pgno = static_cast<uint32_t>(index + 1);
+    if (!SealPage(f, MainAad(pgno), pgno == 1, pgno == 1, page, f->sealed)) {
+      log::Error("store", "refused to write a database page without room for its nonce and tag",
+                 {{"page", pgno}});
+      return SQLITE_IOERR_WRITE;
+    }
+    const int rc = f->real->pMethods->xWrite(f->real, f->sealed, kPage, index * kPage);
+    if (rc != SQLITE_OK) return rc;
+    in += n;
+    offset += n;
+    amount -= n;
+  }
+  return SQLITE_OK;
+}
+
+// --- WAL -----------------------------------------------------------------------------
+
+int64_t FrameOffset(int64_t frame) { return kWalHeader + frame * kFrame; }
+
+// Reads one whole frame as stored into f->sealed. SQLITE_IOERR_SHORT_READ when it lies
+// entirely past the end; SQLITE_IOERR_DATA when only part of it exists.
+int LoadSealedFrame(EncFile* f, int64_t frame) {
+  const int rc = f->real->pMethods->xRead(f->real, f->sealed, kFrame, FrameOffset(frame));
+  if (rc != SQLITE_IOERR_SHORT_READ) return rc;
+  sqlite3_int64 size = 0;
+  if (FileSize(f, &size) != SQLITE_OK) return SQLITE_IOERR_READ;
+  if (size <= FrameOffset(frame)) return SQLITE_IOERR_SHORT_READ;
+  LogAuthFailure(f, "wal", frame + 1);
+  return SQLITE_IOERR_DATA;
+}
+
+int WalRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
+  // Recovery after a crash reads the log one whole frame at a time.
+  const bool recovery_read =
+      amount == kFrame && offset >= kWalHeader && (offset - kWalHeader) % kFrame == 0;
+  bool short_read = false;
+  while (amount > 0) {
+    if (offset < kWalHeader) {  // the WAL header is not page content
+      const int n = std::min<int>(amount, static_cast<int>(kWalHeader - offset));
+      const int rc = f->real->pMethods->xRead(f->real, out, n, offset);
+      if (rc == SQLITE_IOERR_SHORT_READ) {
+        short_read = true;
+      } else if (rc != SQLITE_OK) {
+        return rc;
+      }
+      out += n;
+      offset += n;
+      amount -= n;
+      continue;
+    }
+    const int64_t frame = (offset - kWalHeader) / kFrame;
+    const int in_frame = static_cast<int>((offset - kWalHeader) % kFrame);
+    const int n = std::min(amount, kFrame - in_frame);
+    if (in_frame + n <= kFrameHeader) {  // frame header only: read it whole to unmask
+      uint8_t header[kFrameHeader];
+      const int rc = f->real->pMethods->xRead(f->real, header, kFrameHeader, FrameOffset(frame));
+      if (rc == SQLITE_IOERR_SHORT_READ) {
+        std::memset(out, 0, static_cast<size_t>(n));
+        short_read = true;
+      } else if (rc != SQLITE_OK) {
+        return rc;
+      } else {
+        if (!MaskChecksum(f, frame, header)) return SQLITE_IOERR_READ;
+        std::memcpy(out, header + in_frame, static_cast<size_t>(n));
+      }
+    } else {
+      const int rc = LoadSealedFrame(f, frame);
+      if (rc == SQLITE_IOERR_SHORT_READ) {
+        std::memset(out, 0, static_cast<size_t>(n));
+        short_read = true;
+      } else if (rc != SQLITE_OK) {
+        return rc;
+      } else {
+        std::memcpy(f->plain, f->sealed, kFrameHeader);
+        if (!MaskChecksum(f, frame, f->plain)) return SQLITE_IOERR_READ;
+        if (!OpenPage(f, WalAad(static_cast<uint32_t>(frame), f->sealed), false,
+                      f->sealed + kFrameHeader, f->plain + kFrameHeader)) {
+          LogAuthFailure(f, "wal", frame + 1);
+          if (!recovery_read) return SQLITE_IOERR_DATA;
+          // SQLite's checksum over these zeros fails and the log ends at this frame.
+          std::memset(f->plain + kFrameHeader, 0, kPage);
+        }
+        std::memcpy(out, f->plain + in_frame, static_cast<size_t>(n));
+      }
+    }
+    out += n;
+    offset += n;
+    amount -= n;
+  }
+  return short_read ? SQLITE_IOERR_SHORT_READ : SQLITE_OK;
+}
+
+int WalWrite(EncFile* f, const uint8_t* in, int amount, sqlite3_int64 offset) {
+  auto* real = f->real;
+  if (offset < kWalHeader) {
+    if (offset + amount > kWalHeader) return SQLITE_IOERR_WRITE;
+    // A new WAL header starts a new generation of frames.
+    f->cached_frame = -1;
+    return real->pMethods->xWrite(real, in, amount, offset);
+  }
+  const int64_t frame = (offset - kWalHeader) / kFrame;
+  const int in_frame = static_cast<int>((offset - kWalHeader) % kFrame);
+  if (in_frame + amount <= kFrameHeader) {  // a frame header, or part of one
+    uint8_t header[kFrameHeader];
+    if (in_frame != 0 || amount != kFrameHeader) {  // part of one: read, modify, write
+      const int rc = real->pMethods->xRead(real, header, kFrameHeader, FrameOffset(frame));
+      if (rc != SQLITE_OK || !MaskChecksum(f, frame, header)) return SQLITE_IOERR_WRITE;
+    }
+    std::memcpy(header + in_frame, in, static_cast<size_t>(amount));
+    std::memcpy(f->cached_header, header, kFrameHeader);
+    f->cached_frame = frame;
+    if (!MaskChecksum(f, frame, header)) return SQLITE_IOERR_WRITE;
+    return real->pMethods->xWrite(real, header, kFrameHeader, FrameOffset(frame));
+  }
+  const uint8_t* header = nullptr;
+  const uint8_t* page = nullptr;
+  if (in_frame == 0 && amount == kFrame) {  // header and page in one write
+    header = in;
+    page = in + kFrameHeader;
+  } else if (in_frame == kFrameHeader && amount == kPage) {  // the page after its header
+    if (f->cached_frame != frame) {
+      const int rc =
+          real->pMethods->xRead(real, f->cached_header, kFrameHeader, FrameOffset(frame));
+      if (rc != SQLITE_OK) {
+        f->cached_frame = -1;
+        return rc == SQLITE_IOERR_SHORT_READ ? SQLITE_IOERR_WRITE : rc;
+      }
+      f->cached_frame = frame;
+    }
+    header = f->cached_header;
+    page = in;
+  } else {
+    log::Error("store", "refused a WAL write that does not cover a whole page",
+               {{"offset", offset}, {"bytes", amount}});
+    return SQLITE_IOERR_WRITE;
+  }
+  const uint32_t pgno = GetU32(header);
+  std::memcpy(f->sealed, header, kFrameHeader);
+  if (!SealPage(f, WalAad(static_cast<uint32_t>(frame), header), pgno == 1, false, page,
+                f->sealed + kFrameHeader)) {
+    log::Error("store", "refused to write a WAL page without room for its nonce and tag",
+               {{"page", pgno}});
+    return SQLITE_IOERR_WRITE;
+  }
+  if (in_frame == 0) {
+    if (!MaskChecksum(f, frame, f->sealed)) return SQLITE_IOERR_WRITE;
+    return real->pMethods->xWrite(real, f->sealed, kFrame, FrameOffset(frame));
+  }
+  return real->pMethods->xWrite(real, f->sealed + kFrameHeader, kPage, offset);
+}
+
+// --- io methods ------------------------------------------------------------------------
+
+int XClose(sqlite3_file* file) {
+  EncFile* f = Enc(file);
+  const int rc = f->real->pMethods != nullptr ? f->real->pMethods->xClose(f->real) : SQLITE_OK;
+  EVP_CIPHER_CTX_free(f->enc);
+  EVP_CIPHER_CTX_free(f->dec);
+  EVP_CIPHER_CTX_free(f->mask);
+  if (f->plain != nullptr) OPENSSL_cleanse(f->plain, kFrame);
+  sqlite3_free(f->plain);
+  sqlite3_free(f->sealed);
+  f->enc = f->dec = f->mask = nullptr;
+  f->plain = f->sealed = nullptr;
+  return rc;
+}
+
+int XRead(sqlite3_file* file, void* buf, int amount, sqlite3_int64 offset) {
+  EncFile* f = Enc(file);
+  auto* out = static_cast<uint8_t*>(buf);
+  return f->role == Role::kMain ? MainRead(f, out, amount, offset)
+                                : WalRead(f, out, amount, offset);
+}
+
+int XWrite(sqlite3_file* file, const void* buf, int amount, sqlite3_int64 offset) {
+  EncFile* f = Enc(file);
+  const auto* in = static_cast<const uint8_t*>(buf);
+  return f->role == Role::kMain ? MainWrite(f, in, amount, offset)
+                                : WalWrite(f, in, amount, offset);
+}
+
+int XTruncate(sqlite3_file* file, sqlite3_int64 size) {
+  EncFile* f = Enc(file);
+  if (f->role == Role::kMain && size % kPage != 0) return SQLITE_IOERR_TRUNCATE;
+  if (f->role == Role::kWal) f->cached_frame = -1;
+  return Real(file)->pMethods->xTruncate(Real(file), size);
+}
+
+int XSync(sqlite3_file* file, int flags) { return Real(file)->pMethods->xSync(Real(file), flags); }
+int XFileSize(sqlite3_file* file, sqlite3_int64* size) {
+  return Real(file)->pMethods->xFileSize(Real(file), size);
+}
+int XLock(sqlite3_file* file, int lock) { return Real(file)->pMethods->xLock(Real(file), lock); }
+int XUnlock(sqlite3_file* file, int lock) {
+  return Real(file)->pMethods->xUnlock(Real(file), lock);
+}
+int XCheckReservedLock(sqlite3_file* file, int* out) {
+  return Real(file)->pMethods->xCheckReservedLock(Real(file), out);
+}
+int XFileControl(sqlite3_file* file, int op, void* arg) {
+  return Real(file)->pMethods->xFileControl(Real(file), op, arg);
+}
+int XSectorSize(sqlite3_file* file) { return Real(file)->pMethods->xSectorSize(Real(file)); }
+int XDeviceCharacteristics(sqlite3_file* file) {
+  return Real(file)->pMethods->xDeviceCharacteristics(Real(file));
+}
+int XShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
+  return Real(file)->pMethods->xShmMap(Real(file), region, size, extend, out);
+}
+int XShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  return Real(file)->pMethods->xShmLock(Real(file), offset, n, flags);
+}
+void XShmBarrier(sqlite3_file* file) { Real(file)->pMethods->xShmBarrier(Real(file)); }
+int XShmUnmap(sqlite3_file* file, int delete_flag) {
+  return Real(file)->pMethods->xShmUnmap(Real(file), delete_flag);
+}
+// Memory-mapped reads would bypass decryption: never offered.
+int XFetch(sqlite3_file* /*file*/, sqlite3_int64 /*offset*/, int /*amount*/, void** out) {
+  *out = nullptr;
+  return SQLITE_OK;
+}
+int XUnfetch(sqlite3_file* /*file*/, sqlite3_int64 /*offset*/, void* /*p*/) { return SQLITE_OK; }
+
+constexpr sqlite3_io_methods kIoMethods = {3,
+                                           XClose,
+                                           XRead,
+                                           XWrite,
+                                           XTruncate,
+                                           XSync,
+                                           XFileSize,
+                                           XLock,
+                                           XUnlock,
+                                           XCheckReservedLock,
+                                           XFileControl,
+                                           XSectorSize,
+                                           XDeviceCharacteristics,
+                                           XShmMap,
+                                           XShmLock,
+                                           XShmBarrier,
+                                           XShmUnmap,
+                                           XFetch,
+                                           XUnfetch};
+
+// --- vfs methods -----------------------------------------------------------------------
+
+State* St(sqlite3_vfs* vfs) { return static_cast<State*>(vfs->pAppData); }
+sqlite3_vfs* Root(sqlite3_vfs* vfs) { return St(vfs)->root; }
+
+int XOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  EncFile* f = Enc(file);
+  std::memset(f, 0, sizeof(EncFile));
+  f->base.pMethods = nullptr;
+  if ((flags & SQLITE_OPEN_MAIN_DB) != 0) {
+    f->role = Role::kMain;
+  } else if ((flags & SQLITE_OPEN_WAL) != 0) {
+    f->role = Role::kWal;
+  } else {
+    log::Error("store", "refused to open a SQLite file that would hold data in clear",
+               {{"flags", flags}});
+    return SQLITE_CANTOPEN;
+  }
+  State* st = St(vfs);
+  f->state = st;
+  f->cached_frame = -1;
+  f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + kEncFileSize);
+  std::memset(f->real, 0, static_cast<size_t>(st->root->szOsFile));
+  int rc = st->root->xOpen(st->root, name, f->real, flags, out_flags);
+  if (rc != SQLITE_OK) return rc;
+  f->enc = EVP_CIPHER_CTX_new();
+  f->dec = EVP_CIPHER_CTX_new();
+  f->mask = EVP_CIPHER_CTX_new();
+  f->plain = static_cast<uint8_t*>(sqlite3_malloc(kFrame));
+  f->sealed = static_cast<uint8_t*>(sqlite3_malloc(kFrame));
+  if (f->enc == nullptr || f->dec == nullptr || f->mask == nullptr || f->plain == nullptr ||
+      f->sealed == nullptr ||
+      EVP_EncryptInit_ex(f->enc, EVP_aes_256_gcm(), nullptr, st->key.data(), nullptr) != 1 ||
+      EVP_DecryptInit_ex(f->dec, EVP_aes_256_gcm(), nullptr, st->key.data(), nullptr) != 1 ||
+      EVP_EncryptInit_ex(f->mask, EVP_aes_256_ecb(), nullptr, st->mask_key.data(), nullptr) != 1 ||
+      EVP_CIPHER_CTX_set_padding(f->mask, 0) != 1) {
+    XClose(file);
+    return SQLITE_NOMEM;
+  }
+  f->base.pMethods = &kIoMethods;
+  return SQLITE_OK;
+}
+
+int XDelete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  return Root(vfs)->xDelete(Root(vfs), name, sync_dir);
+}
+int XAccess(sqlite3_vfs* vfs, const char* name, int flags, int* out) {
+  return Root(vfs)->xAccess(Root(vfs), name, flags, out);
+}
+int XFullPathname(sqlite3_vfs* vfs, const char* name, int n, char* out) {
+  return Root(vfs)->xFullPathname(Root(vfs), name, n, out);
+}
+void* XDlOpen(sqlite3_vfs* vfs, const char* name) { return Root(vfs)->xDlOpen(Root(vfs), name); }
+void XDlError(sqlite3_vfs* vfs, int n, char* out) { Root(vfs)->xDlError(Root(vfs), n, out); }
+void (*XDlSym(sqlite3_vfs* vfs, void* handle, const char* symbol))() {
+  return Root(vfs)->xDlSym(Root(vfs), handle, symbol);
+}
+void XDlClose(sqlite3_vfs* vfs, void* handle) { Root(vfs)->xDlClose(Root(vfs), handle); }
+int XRandomness(sqlite3_vfs* vfs, int n, char* out) {
+  return Root(vfs)->xRandomness(Root(vfs), n, out);
+}
+int XSleep(sqlite3_vfs* vfs, int micros) { return Root(vfs)->xSleep(Root(vfs), micros); }
+int XCurrentTime(sqlite3_vfs* vfs, double* out) { return Root(vfs)->xCurrentTime(Root(vfs), out); }
+int XGetLastError(sqlite3_vfs* vfs, int n, char* out) {
+  return Root(vfs)->xGetLastError(Root(vfs), n, out);
+}
+int XCurrentTimeInt64(sqlite3_vfs* vfs, sqlite3_int64* out) {
+  return Root(vfs)->xCurrentTimeInt64(Root(vfs), out);
+}
+
+std::atomic<uint64_t> next_instance{1};
+
+}  // namespace
+
+EncryptedVfs::EncryptedVfs(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+EncryptedVfs::~EncryptedVfs() { sqlite3_vfs_unregister(&state_->vfs); }
+
+const char* EncryptedVfs::name() const { return state_->name.c_str(); }
+
+Result<std::unique_ptr<EncryptedVfs>> EncryptedVfs::Register(crypto::SecretBytes key) {
+  if (key.size() != 32) return InvalidArgument("the database key must be 32 bytes");
+  if (sqlite3_initialize() != SQLITE_OK) return Internal("sqlite3_initialize failed");
+  sqlite3_vfs* root = sqlite3_vfs_find(nullptr);
+  if (root == nullptr || root->iVersion < 3) return Internal("no usable default SQLite VFS");
+  auto state = std::make_unique<State>();
+  state->root = root;
+  state->mask_key = crypto::SecretBytes(32);
+  {
+    constexpr std::string_view kLabel = "pactum-wal-mask-v1";
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    const bool ok = md != nullptr && EVP_DigestInit_ex(md, EVP_sha256(), nullptr) == 1 &&
+                    EVP_DigestUpdate(md, kLabel.data(), kLabel.size()) == 1 &&
+                    EVP_DigestUpdate(md, key.data(), key.size()) == 1 &&
+                    EVP_DigestFinal_ex(md, state->mask_key.data(), &len) == 1 && len == 32;
+    EVP_MD_CTX_free(md);
+    if (!ok) return Internal("deriving the WAL mask key failed");
+  }
+  state->key = std::move(key);
+  state->name = "pactum-gcm-" + std::to_string(next_instance.fetch_add(1));
+  sqlite3_vfs& v = state->vfs;
+  v.iVersion = 3;
+  v.szOsFile = static_cast<int>(kEncFileSize) + root->szOsFile;
+  v.mxPathname = root->mxPathname;
+  v.zName = state->name.c_str();
+  v.pAppData = state.get();
+  v.xOpen = XOpen;
+  v.xDelete = XDelete;
+  v.xAccess = XAccess;
+  v.xFullPathname = XFullPathname;
+  v.xDlOpen = XDlOpen;
+  v.xDlError = XDlError;
+  v.xDlSym = XDlSym;
+  v.xDlClose = XDlClose;
+  v.xRandomness = XRandomness;
+  v.xSleep = XSleep;
+  v.xCurrentTime = XCurrentTime;
+  v.xGetLastError = XGetLastError;
+  v.xCurrentTimeInt64 = XCurrentTimeInt64;
+  // xSetSystemCall and friends stay null: the shim does not let callers swap syscalls.
+  if (sqlite3_vfs_register(&v, 0) != SQLITE_OK) return Internal("sqlite3_vfs_register failed");
+  return std::unique_ptr<EncryptedVfs>(new EncryptedVfs(std::move(state)));
+}
+
+Result<DatabaseFileKind> ClassifyDatabaseFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return DatabaseFileKind::kNew;
+    return Unavailable("cannot read database file " + path);
+  }
+  std::array<uint8_t, kMagicBytes> head{};
+  const ssize_t n = ::pread(fd, head.data(), head.size(), 0);
+  ::close(fd);
+  if (n < 0) return Unavailable("cannot read database file " + path);
+  if (n == 0) return DatabaseFileKind::kNew;
+  if (n == kMagicBytes && head == kFileMagic) return DatabaseFileKind::kEncrypted;
+  if (n == kMagicBytes && head == kSqliteMagic) return DatabaseFileKind::kPlainSqlite;
+  return DatabaseFileKind::kOther;
+}
+
+}  // namespace pactum::store

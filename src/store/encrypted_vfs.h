@@ -1,0 +1,70 @@
+#pragma once
+
+// Pactum's on-disk SQLite format: a VFS shim over the default unix VFS that encrypts
+// every page of the main database file and of its WAL with AES-256-GCM (OpenSSL).
+//
+// Pages are 4096 bytes; SQLite is told to leave the last 28 bytes of each page unused
+// (SQLITE_FCNTL_RESERVE_BYTES), and the shim keeps a fresh random 96-bit nonce and the
+// 16-byte tag there. The associated data binds each page to its place:
+//   database file:  'D' 1 | page number
+//   WAL frame:      'W' 1 | frame index | frame header bytes 0-15 (page number, commit
+//                   size, WAL salts)
+// so a page moved to another position, another file, or another WAL generation fails
+// authentication, as does a flipped byte or a wrong key. On page 1 of the database file
+// the 16 bytes of SQLite's constant magic are replaced by Pactum's own file magic and
+// the rest of the page is encrypted. The WAL header and the frame headers' page number,
+// commit size and salts stay as SQLite writes them (no page content); SQLite's running
+// checksum in each frame header, computed over the plaintext, is masked on disk with an
+// AES block of a key derived from the database key, the salts and the frame index, so
+// it cannot confirm a guess of a page's content.
+//
+// Failures: a page that does not authenticate reads as SQLITE_IOERR_DATA (the caller
+// maps it to a corruption error), except while SQLite recovers a WAL after a crash: a
+// whole-frame read that does not authenticate then returns the frame with zeroed page
+// content, so SQLite's checksum ends the log there, exactly as for a torn write (and the
+// operator log records it). Any other file SQLite asks for (rollback or statement
+// journals, temp files) is refused: Pactum runs SQLite in WAL mode with
+// temp_store=MEMORY, so nothing holding page content is ever written in clear.
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "crypto/secret.h"
+
+namespace pactum::store {
+
+inline constexpr int kEncryptedPageSize = 4096;
+inline constexpr int kEncryptedReserveBytes = 28;  // 12-byte nonce + 16-byte tag
+
+// One registered instance of the shim, bound to one 256-bit database key. SQLite finds
+// it by name(). Destroy it only after every connection that uses it is closed.
+class EncryptedVfs {
+ public:
+  // kInvalidArgument for a key that is not 32 bytes.
+  static Result<std::unique_ptr<EncryptedVfs>> Register(crypto::SecretBytes key);
+  ~EncryptedVfs();
+  EncryptedVfs(const EncryptedVfs&) = delete;
+  EncryptedVfs& operator=(const EncryptedVfs&) = delete;
+
+  const char* name() const;
+
+  struct State;  // the sqlite3_vfs and its key; defined in the .cc
+
+ private:
+  explicit EncryptedVfs(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+enum class DatabaseFileKind {
+  kNew,          // missing or empty
+  kEncrypted,    // starts with Pactum's file magic
+  kPlainSqlite,  // an unencrypted SQLite database
+  kOther,        // anything else
+};
+
+// Classifies a database file by its first bytes, without a key.
+// kUnavailable when the file exists but cannot be read.
+Result<DatabaseFileKind> ClassifyDatabaseFile(const std::string& path);
+
+}  // namespace pactum::store
