@@ -29,7 +29,9 @@ constexpr std::array<uint8_t, kMagicBytes> kSqliteMagic = {'S', 'Q', 'L', 'i', '
 constexpr int kWalHeader = 32;
 constexpr int kFrameHeader = 24;
 constexpr int kFrame = kFrameHeader + kPage;
-constexpr int kBoundHeaderBytes = 16;  // page number, commit size, salt-1, salt-2
+constexpr int kBoundHeaderBytes = 8;  // a frame header's page number and commit size
+constexpr int kSaltBytes = 8;         // the WAL header's salts (offset 16): its generation
+constexpr int kWalSaltOffset = 16;
 
 enum class Role : uint8_t { kMain = 'D', kWal = 'W' };
 
@@ -46,7 +48,7 @@ uint32_t GetU32(const uint8_t* p) {
 
 // Associated data binding a page to its place.
 struct Aad {
-  std::array<uint8_t, 2 + 4 + kBoundHeaderBytes> bytes{};
+  std::array<uint8_t, 2 + 4 + kSaltBytes + kBoundHeaderBytes> bytes{};
   int size = 0;
 };
 
@@ -59,13 +61,14 @@ Aad MainAad(uint32_t pgno) {
   return a;
 }
 
-Aad WalAad(uint32_t frame, const uint8_t* frame_header) {
+Aad WalAad(uint32_t frame, const uint8_t* salts, const uint8_t* frame_header) {
   Aad a;
   a.bytes[0] = static_cast<uint8_t>(Role::kWal);
   a.bytes[1] = 1;
   PutU32(&a.bytes[2], frame);
-  std::memcpy(&a.bytes[6], frame_header, kBoundHeaderBytes);
-  a.size = 6 + kBoundHeaderBytes;
+  std::memcpy(&a.bytes[6], salts, kSaltBytes);
+  std::memcpy(&a.bytes[6 + kSaltBytes], frame_header, kBoundHeaderBytes);
+  a.size = 6 + kSaltBytes + kBoundHeaderBytes;
   return a;
 }
 
@@ -168,12 +171,11 @@ void LogAuthFailure(const EncFile* f, const char* file, int64_t position) {
 }
 
 // SQLite's running checksum in a frame header (bytes 16-23) is computed over the page's
-// plaintext; on disk it is masked with AES(mask key, salts | frame index | "WHM1"), so
-// it cannot confirm a guess of a page's content. The salts are bytes 8-15 of the same
-// header. Masking and unmasking are the same XOR.
-bool MaskChecksum(EncFile* f, int64_t frame, uint8_t* header) {
+// plaintext; on disk it is masked with AES(mask key, WAL salts | frame index | "WHM1"), so
+// it cannot confirm a guess of a page's content. Masking and unmasking are the same XOR.
+bool MaskChecksum(EncFile* f, int64_t frame, const uint8_t* salts, uint8_t* header) {
   std::array<uint8_t, 16> block{};
-  std::memcpy(block.data(), header + 8, 8);
+  std::memcpy(block.data(), salts, kSaltBytes);
   PutU32(block.data() + 8, static_cast<uint32_t>(frame));
   std::memcpy(block.data() + 12, "WHM1", 4);
   std::array<uint8_t, 32> out{};
@@ -181,6 +183,14 @@ bool MaskChecksum(EncFile* f, int64_t frame, uint8_t* header) {
   if (EVP_EncryptUpdate(f->mask, out.data(), &n, block.data(), 16) != 1 || n != 16) return false;
   for (int i = 0; i < 8; ++i) header[16 + i] ^= out[i];
   return true;
+}
+
+// The salts of the WAL's current generation, from its header on disk (another connection
+// may have started the generation). Frame headers carry copies, but SQLite writes them
+// zeroed while a transaction will rewrite checksums, so they cannot be bound.
+int ReadWalSalts(EncFile* f, uint8_t* salts) {
+  const int rc = f->real->pMethods->xRead(f->real, salts, kSaltBytes, kWalSaltOffset);
+  return rc == SQLITE_IOERR_SHORT_READ ? SQLITE_IOERR_DATA : rc;
 }
 
 int FileSize(EncFile* f, sqlite3_int64* size) {
@@ -309,7 +319,10 @@ int WalRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
       } else if (rc != SQLITE_OK) {
         return rc;
       } else {
-        if (!MaskChecksum(f, frame, header)) return SQLITE_IOERR_READ;
+        uint8_t salts[kSaltBytes];
+        const int src = ReadWalSalts(f, salts);
+        if (src != SQLITE_OK) return src;
+        if (!MaskChecksum(f, frame, salts, header)) return SQLITE_IOERR_READ;
         std::memcpy(out, header + in_frame, static_cast<size_t>(n));
       }
     } else {
@@ -320,9 +333,12 @@ int WalRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
       } else if (rc != SQLITE_OK) {
         return rc;
       } else {
+        uint8_t salts[kSaltBytes];
+        const int src = ReadWalSalts(f, salts);
+        if (src != SQLITE_OK) return src;
         std::memcpy(f->plain, f->sealed, kFrameHeader);
-        if (!MaskChecksum(f, frame, f->plain)) return SQLITE_IOERR_READ;
-        if (!OpenPage(f, WalAad(static_cast<uint32_t>(frame), f->sealed), false,
+        if (!MaskChecksum(f, frame, salts, f->plain)) return SQLITE_IOERR_READ;
+        if (!OpenPage(f, WalAad(static_cast<uint32_t>(frame), salts, f->sealed), false,
                       f->sealed + kFrameHeader, f->plain + kFrameHeader)) {
           LogAuthFailure(f, "wal", frame + 1);
           if (!recovery_read) return SQLITE_IOERR_DATA;
@@ -349,16 +365,18 @@ int WalWrite(EncFile* f, const uint8_t* in, int amount, sqlite3_int64 offset) {
   }
   const int64_t frame = (offset - kWalHeader) / kFrame;
   const int in_frame = static_cast<int>((offset - kWalHeader) % kFrame);
+  uint8_t salts[kSaltBytes];
+  if (const int rc = ReadWalSalts(f, salts); rc != SQLITE_OK) return SQLITE_IOERR_WRITE;
   if (in_frame + amount <= kFrameHeader) {  // a frame header, or part of one
     uint8_t header[kFrameHeader];
     if (in_frame != 0 || amount != kFrameHeader) {  // part of one: read, modify, write
       const int rc = real->pMethods->xRead(real, header, kFrameHeader, FrameOffset(frame));
-      if (rc != SQLITE_OK || !MaskChecksum(f, frame, header)) return SQLITE_IOERR_WRITE;
+      if (rc != SQLITE_OK || !MaskChecksum(f, frame, salts, header)) return SQLITE_IOERR_WRITE;
     }
     std::memcpy(header + in_frame, in, static_cast<size_t>(amount));
     std::memcpy(f->cached_header, header, kFrameHeader);
     f->cached_frame = frame;
-    if (!MaskChecksum(f, frame, header)) return SQLITE_IOERR_WRITE;
+    if (!MaskChecksum(f, frame, salts, header)) return SQLITE_IOERR_WRITE;
     return real->pMethods->xWrite(real, header, kFrameHeader, FrameOffset(frame));
   }
   const uint8_t* header = nullptr;
@@ -385,14 +403,14 @@ int WalWrite(EncFile* f, const uint8_t* in, int amount, sqlite3_int64 offset) {
   }
   const uint32_t pgno = GetU32(header);
   std::memcpy(f->sealed, header, kFrameHeader);
-  if (!SealPage(f, WalAad(static_cast<uint32_t>(frame), header), pgno == 1, false, page,
+  if (!SealPage(f, WalAad(static_cast<uint32_t>(frame), salts, header), pgno == 1, false, page,
                 f->sealed + kFrameHeader)) {
     log::Error("store", "refused to write a WAL page without room for its nonce and tag",
                {{"page", pgno}});
     return SQLITE_IOERR_WRITE;
   }
   if (in_frame == 0) {
-    if (!MaskChecksum(f, frame, f->sealed)) return SQLITE_IOERR_WRITE;
+    if (!MaskChecksum(f, frame, salts, f->sealed)) return SQLITE_IOERR_WRITE;
     return real->pMethods->xWrite(real, f->sealed, kFrame, FrameOffset(frame));
   }
   return real->pMethods->xWrite(real, f->sealed + kFrameHeader, kPage, offset);

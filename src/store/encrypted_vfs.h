@@ -7,8 +7,8 @@
 // (SQLITE_FCNTL_RESERVE_BYTES), and the shim keeps a fresh random 96-bit nonce and the
 // 16-byte tag there. The associated data binds each page to its place:
 //   database file:  'D' 1 | page number
-//   WAL frame:      'W' 1 | frame index | frame header bytes 0-15 (page number, commit
-//                   size, WAL salts)
+//   WAL frame:      'W' 1 | frame index | the WAL header's salts (its generation) |
+//                   the frame's page number and commit size
 // so a page moved to another position, another file, or another WAL generation fails
 // authentication, as does a flipped byte or a wrong key. On page 1 of the database file
 // the 16 bytes of SQLite's constant magic are replaced by Pactum's own file magic and
@@ -16,7 +16,8 @@
 // commit size and salts stay as SQLite writes them (no page content); SQLite's running
 // checksum in each frame header, computed over the plaintext, is masked on disk with an
 // AES block of a key derived from the database key, the salts and the frame index, so
-// it cannot confirm a guess of a page's content.
+// it cannot confirm a guess of a page's content. (Frame salts cannot be bound: SQLite
+// writes them zeroed while a transaction's checksums are still to be rewritten.)
 //
 // Failures: a page that does not authenticate reads as SQLITE_IOERR_DATA (the caller
 // maps it to a corruption error), except while SQLite recovers a WAL after a crash: a
