@@ -29,7 +29,10 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
 
 bench: build-release
-	@cmake --build build-release -j $(JOBS) --target pactum_bench_server
+	@cmake --build build-release -j $(JOBS) --target pactum_bench_server pactum_bench_db
+	@echo "== encrypted database vs plain SQLite =="
+	@./build-release/bench/pactum_bench_db
+	@echo "== HTTPS vs nginx =="
 	@scripts/bench-http
 
 lint: build

@@ -116,6 +116,7 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
   o.key = std::make_shared<const crypto::SecretBytes>(std::move(db_key));
   o.busy_timeout_ms = static_cast<int>(config.database.busy_timeout_ms);
   o.read_connections = static_cast<int>(config.database.read_connections);
+  o.cache_mib = static_cast<int>(config.database.cache_mib);
   o.synchronous_full = config.database.synchronous == "full";
   o.metrics = metrics;
   ASSIGN_OR_RETURN(out.db, store::OpenSqliteDatabase(o));

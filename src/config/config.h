@@ -47,6 +47,7 @@ struct ServerConfig {
 struct DatabaseConfig {
   int64_t busy_timeout_ms = 5'000;   // wait for a lock held by another process
   int64_t read_connections = 4;      // pooled read-only connections
+  int64_t cache_mib = 32;            // decrypted page cache per connection (upper bound)
   std::string synchronous = "full";  // SQLite synchronous: "full" or "normal"
 };
 

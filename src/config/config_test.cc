@@ -89,6 +89,7 @@ TEST(Config, ValidateNamesTheBadKey) {
       {[](Config& c) { c.server.metrics_allowlist = {"10.0.0.0/99"}; }, "server.metrics_allowlist"},
       {[](Config& c) { c.server.tls_cert_file = "/c.pem"; }, "server.tls_key_file"},
       {[](Config& c) { c.database.synchronous = "off"; }, "database.synchronous"},
+      {[](Config& c) { c.database.cache_mib = 0; }, "database.cache_mib"},
       {[](Config& c) { c.log_level = "trace"; }, "log_level"},
   };
   for (const auto& tc : cases) {

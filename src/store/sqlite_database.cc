@@ -67,6 +67,10 @@ class Connection final : public Session {
         Exec("PRAGMA foreign_keys=ON; PRAGMA temp_store=MEMORY; PRAGMA trusted_schema=OFF;"));
     RETURN_IF_ERROR(
         Exec(o.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;"));
+    // Negative: KiB. The value is an integer from the typed config, not request data.
+    const std::string cache =
+        "PRAGMA cache_size=-" + std::to_string(int64_t{o.cache_mib} * 1024) + ";";
+    RETURN_IF_ERROR(Exec(cache.c_str()));
     if (read_only) RETURN_IF_ERROR(Exec("PRAGMA query_only=ON;"));
     return Status::Ok();
   }

@@ -22,6 +22,7 @@ struct SqliteOptions {
   std::shared_ptr<const crypto::SecretBytes> key;
   int busy_timeout_ms = 5000;          // wait for locks held by other processes
   int read_connections = 4;            // pooled readers
+  int cache_mib = 32;                  // page cache per connection (grows to this at most)
   bool synchronous_full = true;        // PRAGMA synchronous=FULL (else NORMAL)
   MetricsRegistry* metrics = nullptr;  // optional: pactum_db_seconds{op}
 };
