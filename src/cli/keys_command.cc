@@ -23,6 +23,8 @@ std::string DatabaseKeyPath(const config::Config& cfg) { return cfg.data_dir + "
 int Rotate(const CommonOptions& options) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
+  // The rewrapped tenant keys must be on disk before the old master key versions go.
+  cfg->database.synchronous = "full";
   auto data = OpenDataDirectory(*cfg, nullptr, DirectoryAccess::kExclusive);
   if (!data.ok()) {
     PrintError(data.status().message());

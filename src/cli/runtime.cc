@@ -74,6 +74,10 @@ Result<std::unique_ptr<crypto::KeyProvider>> OpenKeyProvider(const config::Confi
                               "the key file or set PACTUM_MASTER_KEY");
   }
   auto created = crypto::LocalKeyProvider::Create(path, config.environment);
+  if (created.status().code() == StatusCode::kAlreadyExists) {  // another process won
+    ASSIGN_OR_RETURN(auto other, crypto::LocalKeyProvider::Load(path, config.environment));
+    return std::unique_ptr<crypto::KeyProvider>(std::move(other));
+  }
   if (!created.ok()) return created.status();
   return std::unique_ptr<crypto::KeyProvider>(std::move(created).value());
 }
@@ -91,7 +95,11 @@ Result<crypto::SecretBytes> OpenDatabaseKey(crypto::KeyProvider& keys,
                               " is missing but the data directory holds a database; restore "
                               "it together with the database");
   }
-  return crypto::CreateWrappedKeyFile(path, keys, ref);
+  auto created = crypto::CreateWrappedKeyFile(path, keys, ref);
+  if (created.status().code() == StatusCode::kAlreadyExists) {  // another process won
+    return crypto::LoadWrappedKeyFile(path, keys, ref);
+  }
+  return created;
 }
 
 }  // namespace
@@ -108,6 +116,10 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
                               "; stop the server first");
   }
   out.lock = std::move(lock).value();
+  // Opening is serialized across processes (briefly): the first start creates the keys
+  // and the database, and migrations run once.
+  ASSIGN_OR_RETURN(const FileLock opening,
+                   FileLock::Acquire(config.data_dir + "/pactum.open.lock", true, true));
   const std::string database_path = config.data_dir + "/pactum.db";
   ASSIGN_OR_RETURN(out.keys, OpenKeyProvider(config, database_path));
   ASSIGN_OR_RETURN(crypto::SecretBytes db_key, OpenDatabaseKey(*out.keys, database_path));

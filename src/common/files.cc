@@ -29,7 +29,10 @@ Status FsyncDirectoryOf(const std::string& path) {
 
 }  // namespace
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+
+// Writes `data` to a new temporary file beside `path` (mode, fsync); returns its name.
+Result<std::string> WriteTemporary(const std::string& path, std::string_view data, mode_t mode) {
   std::string tmp = path + ".tmp-XXXXXX";
   const int fd = ::mkstemp(tmp.data());
   if (fd < 0) return Internal(Errno("create temporary file for", path));
@@ -53,9 +56,29 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
     ::unlink(tmp.c_str());
     return Internal(Errno("close", tmp));
   }
+  return tmp;
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  ASSIGN_OR_RETURN(const std::string tmp, WriteTemporary(path, data, mode));
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
     return Internal(Errno("rename to", path));
+  }
+  return FsyncDirectoryOf(path);
+}
+
+Status WriteFileExclusive(const std::string& path, std::string_view data, mode_t mode) {
+  ASSIGN_OR_RETURN(const std::string tmp, WriteTemporary(path, data, mode));
+  const int rc = ::link(tmp.c_str(), path.c_str());
+  const int err = errno;
+  ::unlink(tmp.c_str());
+  if (rc != 0) {
+    if (err == EEXIST) return AlreadyExists(path + " exists");
+    errno = err;
+    return Internal(Errno("link", path));
   }
   return FsyncDirectoryOf(path);
 }
@@ -109,11 +132,15 @@ FileLock& FileLock::operator=(FileLock&& other) noexcept {
   return *this;
 }
 
-Result<FileLock> FileLock::Acquire(const std::string& path, bool exclusive) {
+Result<FileLock> FileLock::Acquire(const std::string& path, bool exclusive, bool wait) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return Internal(Errno("open lock file", path));
   FileLock lock(fd);
-  if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) != 0) {
+  int rc = 0;
+  do {
+    rc = ::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
     if (errno == EWOULDBLOCK) return Unavailable("lock " + path + " is held by another process");
     return Internal(Errno("lock", path));
   }

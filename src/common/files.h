@@ -14,6 +14,10 @@ namespace pactum {
 // fsync, rename over `path`, fsync of the directory. On error `path` is unchanged.
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode);
 
+// Like WriteFileAtomic, but never replaces an existing file: kAlreadyExists when `path`
+// exists, also when another process creates it at the same moment (link(2) decides).
+Status WriteFileExclusive(const std::string& path, std::string_view data, mode_t mode);
+
 // Reads a whole (small) file. kNotFound when it does not exist.
 Result<std::string> ReadFile(const std::string& path);
 
@@ -31,9 +35,9 @@ class FileLock {
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;
 
-  // Creates `path` (0600) if needed and locks it without waiting. kUnavailable when
-  // another holder's lock conflicts.
-  static Result<FileLock> Acquire(const std::string& path, bool exclusive);
+  // Creates `path` (0600) if needed and locks it. Without `wait`, kUnavailable when
+  // another holder's lock conflicts; with it, blocks until the lock is free.
+  static Result<FileLock> Acquire(const std::string& path, bool exclusive, bool wait = false);
 
  private:
   explicit FileLock(int fd) : fd_(fd) {}

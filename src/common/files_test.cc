@@ -1,7 +1,10 @@
 #include "common/files.h"
 
 #include <sys/stat.h>
+#include <atomic>
 #include <filesystem>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -59,6 +62,33 @@ TEST(FileLock, SharedLocksCoexistAndAnExclusiveOneExcludesThem) {
   auto x = FileLock::Acquire(path, true);
   ASSERT_TRUE(x.ok()) << x.status().ToString();
   EXPECT_EQ(FileLock::Acquire(path, false).status().code(), StatusCode::kUnavailable);
+}
+
+TEST(Files, WriteFileExclusiveNeverReplacesAndExactlyOneRacerWins) {
+  const std::string dir = TempDir();
+  const std::string path = dir + "/key";
+  ASSERT_TRUE(WriteFileExclusive(path, "first", 0600).ok());
+  EXPECT_EQ(WriteFileExclusive(path, "second", 0600).code(), StatusCode::kAlreadyExists);
+  EXPECT_EQ(*ReadFile(path), "first");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  for (int round = 0; round < 20; ++round) {
+    const std::string racy = dir + "/racy" + std::to_string(round);
+    std::atomic<int> wins{0};
+    std::vector<std::thread> threads;
+    threads.reserve(4);
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([&, t] {
+        if (WriteFileExclusive(racy, std::to_string(t), 0600).ok()) wins++;
+      });
+    }
+    for (auto& th : threads) th.join();
+    EXPECT_EQ(wins.load(), 1);
+  }
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_EQ(e.path().filename().string().find(".tmp-"), std::string::npos) << e.path();
+  }
 }
 
 }  // namespace

@@ -106,7 +106,7 @@ Result<std::unique_ptr<LocalKeyProvider>> LocalKeyProvider::Create(const std::st
   p->keks_.emplace(1, std::move(kek));
   {
     std::lock_guard lock(p->mu_);
-    RETURN_IF_ERROR(p->SaveLocked());
+    RETURN_IF_ERROR(p->SaveLocked(/*exclusive=*/true));
   }
   return Load(path, environment);
 }
@@ -180,12 +180,12 @@ Status LocalKeyProvider::RemoveVersionsBelow(uint32_t version) {
   return s;
 }
 
-Status LocalKeyProvider::SaveLocked() const {
+Status LocalKeyProvider::SaveLocked(bool exclusive) const {
   std::string text = std::string(kHeader) + environment_ + "\n";
   for (const auto& [version, kek] : keks_) {
     text += "kek " + std::to_string(version) + " " + EncodeKey(kek) + "\n";
   }
-  Status s = WriteFileAtomic(path_, text, 0600);
+  Status s = exclusive ? WriteFileExclusive(path_, text, 0600) : WriteFileAtomic(path_, text, 0600);
   sodium_memzero(text.data(), text.size());
   return s;
 }

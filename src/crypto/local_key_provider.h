@@ -24,7 +24,8 @@ class LocalKeyProvider final : public KeyProvider {
   static Result<std::unique_ptr<LocalKeyProvider>> Load(const std::string& path,
                                                         const std::string& environment);
   // Creates a new key file with one random KEK (version 1), mode 0600, never overwriting
-  // (kAlreadyExists), then loads it.
+  // (kAlreadyExists, also when another process creates it at the same moment), then
+  // loads it.
   static Result<std::unique_ptr<LocalKeyProvider>> Create(const std::string& path,
                                                           const std::string& environment);
   // One KEK (version 1) from base64, for deployments that inject secrets.
@@ -46,7 +47,8 @@ class LocalKeyProvider final : public KeyProvider {
  private:
   explicit LocalKeyProvider(std::string environment, std::string path)
       : environment_(std::move(environment)), path_(std::move(path)) {}
-  Status SaveLocked() const;
+  // Writes the key file; `exclusive` never replaces an existing one (first creation).
+  Status SaveLocked(bool exclusive = false) const;
 
   const std::string environment_;
   const std::string path_;  // empty for FromBase64

@@ -39,13 +39,15 @@ Result<WrappedKey> ReadWrapped(const std::string& path, const KeyRef& ref) {
   return wrapped;
 }
 
-Status WriteWrapped(const std::string& path, const KeyRef& ref, const WrappedKey& wrapped) {
+Status WriteWrapped(const std::string& path, const KeyRef& ref, const WrappedKey& wrapped,
+                    bool exclusive) {
   const std::vector<uint8_t> bytes = wrapped.Encode();
   std::string b64(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
   sodium_bin2base64(b64.data(), b64.size(), bytes.data(), bytes.size(),
                     sodium_base64_VARIANT_ORIGINAL);
   b64.resize(std::strlen(b64.c_str()));
-  return WriteFileAtomic(path, HeaderLine(ref) + "\n" + b64 + "\n", 0600);
+  const std::string text = HeaderLine(ref) + "\n" + b64 + "\n";
+  return exclusive ? WriteFileExclusive(path, text, 0600) : WriteFileAtomic(path, text, 0600);
 }
 
 Result<SecretBytes> Unwrap(const std::string& path, KeyProvider& keys, const KeyRef& ref,
@@ -79,12 +81,10 @@ Result<SecretBytes> LoadWrappedKeyFile(const std::string& path, KeyProvider& key
 
 Result<SecretBytes> CreateWrappedKeyFile(const std::string& path, KeyProvider& keys,
                                          const KeyRef& ref) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) == 0) return AlreadyExists("key file " + path + " exists");
   SecretBytes key(kAesKeyBytes);
   RandomBytes(key.span());
   ASSIGN_OR_RETURN(const WrappedKey wrapped, keys.Wrap(ref, key.span()));
-  RETURN_IF_ERROR(WriteWrapped(path, ref, wrapped));
+  RETURN_IF_ERROR(WriteWrapped(path, ref, wrapped, /*exclusive=*/true));
   return key;
 }
 
@@ -92,7 +92,7 @@ Result<uint32_t> RewrapKeyFile(const std::string& path, KeyProvider& keys, const
   ASSIGN_OR_RETURN(const WrappedKey old, ReadWrapped(path, ref));
   ASSIGN_OR_RETURN(const SecretBytes key, Unwrap(path, keys, ref, old));
   ASSIGN_OR_RETURN(const WrappedKey wrapped, keys.Wrap(ref, key.span()));
-  RETURN_IF_ERROR(WriteWrapped(path, ref, wrapped));
+  RETURN_IF_ERROR(WriteWrapped(path, ref, wrapped, /*exclusive=*/false));
   return wrapped.kek_version;
 }
 

@@ -22,7 +22,8 @@ Result<SecretBytes> LoadWrappedKeyFile(const std::string& path, KeyProvider& key
                                        const KeyRef& ref);
 
 // Makes a new random 256-bit key, writes it wrapped to `path` (atomically, 0600, never
-// over an existing file: kAlreadyExists) and returns it.
+// over an existing file, even one another process creates at the same moment:
+// kAlreadyExists) and returns it.
 Result<SecretBytes> CreateWrappedKeyFile(const std::string& path, KeyProvider& keys,
                                          const KeyRef& ref);
 

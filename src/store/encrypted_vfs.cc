@@ -4,6 +4,8 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <span>
+#include <vector>
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -154,7 +156,7 @@ bool SealPage(EncFile* f, const Aad& aad, bool page_one, bool main_file_page_one
 
 // Decrypts a page read from disk into `out` (kPage bytes, reserved bytes zeroed). False
 // when it does not authenticate.
-bool OpenPage(EncFile* f, const Aad& aad, bool main_file_page_one, const uint8_t* sealed,
+bool OpenPage(EVP_CIPHER_CTX* dec, const Aad& aad, bool main_file_page_one, const uint8_t* sealed,
               uint8_t* out) {
   if (main_file_page_one && std::memcmp(sealed, kFileMagic.data(), kMagicBytes) != 0) {
     return false;
@@ -163,11 +165,11 @@ bool OpenPage(EncFile* f, const Aad& aad, bool main_file_page_one, const uint8_t
   std::array<uint8_t, kTag> tag{};
   std::memcpy(tag.data(), sealed + kBody + kNonce, kTag);
   int n = 0;
-  if (EVP_DecryptInit_ex(f->dec, nullptr, nullptr, nullptr, sealed + kBody) != 1 ||
-      EVP_DecryptUpdate(f->dec, nullptr, &n, aad.bytes.data(), aad.size) != 1 ||
-      EVP_DecryptUpdate(f->dec, out + start, &n, sealed + start, kBody - start) != 1 ||
-      EVP_CIPHER_CTX_ctrl(f->dec, EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) != 1 ||
-      EVP_DecryptFinal_ex(f->dec, out + start + n, &n) != 1) {
+  if (EVP_DecryptInit_ex(dec, nullptr, nullptr, nullptr, sealed + kBody) != 1 ||
+      EVP_DecryptUpdate(dec, nullptr, &n, aad.bytes.data(), aad.size) != 1 ||
+      EVP_DecryptUpdate(dec, out + start, &n, sealed + start, kBody - start) != 1 ||
+      EVP_CIPHER_CTX_ctrl(dec, EVP_CTRL_GCM_SET_TAG, kTag, tag.data()) != 1 ||
+      EVP_DecryptFinal_ex(dec, out + start + n, &n) != 1) {
     return false;
   }
   if (main_file_page_one) std::memcpy(out, kSqliteMagic.data(), kMagicBytes);
@@ -181,13 +183,19 @@ void LogAuthFailure(const EncFile* f, const char* file, int64_t position) {
 }
 
 // SQLite's running checksum in a frame header (bytes 16-23) is computed over the page's
-// plaintext; on disk it is masked with AES(mask key, WAL salts | frame index | "WHM1"), so
-// it cannot confirm a guess of a page's content. Masking and unmasking are the same XOR.
+// plaintext; on disk it is masked with AES(mask key, WAL salts | frame index | state |
+// "WH1"), so it cannot confirm a guess of a page's content. `state` tells a header whose
+// salts and checksum SQLite has left zero (to be rewritten at commit) from a final one,
+// so the two versions of one header never share a mask (their XOR would reveal the
+// checksum). Masking and unmasking are the same XOR.
 bool MaskChecksum(EncFile* f, int64_t frame, const uint8_t* salts, uint8_t* header) {
   std::array<uint8_t, 16> block{};
   std::memcpy(block.data(), salts, kSaltBytes);
   PutU32(block.data() + 8, static_cast<uint32_t>(frame));
-  std::memcpy(block.data() + 12, "WHM1", 4);
+  bool pending = true;
+  for (int i = 8; i < 16; ++i) pending = pending && header[i] == 0;
+  block[12] = pending ? 1 : 2;
+  std::memcpy(block.data() + 13, "WH1", 3);
   std::array<uint8_t, 32> out{};
   int n = 0;
   if (EVP_EncryptUpdate(f->mask, out.data(), &n, block.data(), 16) != 1 || n != 16) return false;
@@ -226,7 +234,7 @@ int LoadMainPage(EncFile* f, int64_t index, uint8_t* out) {
   }
   if (rc != SQLITE_OK) return rc;
   const auto pgno = static_cast<uint32_t>(index + 1);
-  if (!OpenPage(f, MainAad(pgno), pgno == 1, f->sealed, out)) {
+  if (!OpenPage(f->dec, MainAad(pgno), pgno == 1, f->sealed, out)) {
     LogAuthFailure(f, "database", pgno);
     return SQLITE_IOERR_DATA;
   }
@@ -348,7 +356,7 @@ int WalRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
         if (src != SQLITE_OK) return src;
         std::memcpy(f->plain, f->sealed, kFrameHeader);
         if (!MaskChecksum(f, frame, salts, f->plain)) return SQLITE_IOERR_READ;
-        if (!OpenPage(f, WalAad(static_cast<uint32_t>(frame), salts, f->sealed), false,
+        if (!OpenPage(f->dec, WalAad(static_cast<uint32_t>(frame), salts, f->sealed), false,
                       f->sealed + kFrameHeader, f->plain + kFrameHeader)) {
           LogAuthFailure(f, "wal", frame + 1);
           if (!recovery_read) return SQLITE_IOERR_DATA;
@@ -480,8 +488,12 @@ int XFileControl(sqlite3_file* file, int op, void* arg) {
   return Real(file)->pMethods->xFileControl(Real(file), op, arg);
 }
 int XSectorSize(sqlite3_file* file) { return Real(file)->pMethods->xSectorSize(Real(file)); }
+// Powersafe overwrite is the unix VFS's default; stating it keeps SQLite from padding
+// commits to a sector boundary, which splits page writes (the shim refuses partial WAL
+// page writes rather than guess).
 int XDeviceCharacteristics(sqlite3_file* file) {
-  return Real(file)->pMethods->xDeviceCharacteristics(Real(file));
+  return Real(file)->pMethods->xDeviceCharacteristics(Real(file)) |
+         SQLITE_IOCAP_POWERSAFE_OVERWRITE;
 }
 int XShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
   return Real(file)->pMethods->xShmMap(Real(file), region, size, extend, out);
@@ -645,6 +657,28 @@ Result<std::unique_ptr<EncryptedVfs>> EncryptedVfs::Register(crypto::SecretBytes
   // xSetSystemCall and friends stay null: the shim does not let callers swap syscalls.
   if (sqlite3_vfs_register(&v, 0) != SQLITE_OK) return Internal("sqlite3_vfs_register failed");
   return std::unique_ptr<EncryptedVfs>(new EncryptedVfs(std::move(state)));
+}
+
+Status CheckDatabaseKey(const std::string& path, std::span<const uint8_t> key) {
+  if (key.size() != 32) return InvalidArgument("the database key must be 32 bytes");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Unavailable("cannot read database file " + path);
+  std::vector<uint8_t> sealed(kPage);
+  const ssize_t n = ::pread(fd, sealed.data(), sealed.size(), 0);
+  ::close(fd);
+  if (n != kPage) return DataLoss("database file " + path + " is truncated");
+  std::vector<uint8_t> plain(kPage);
+  EVP_CIPHER_CTX* dec = EVP_CIPHER_CTX_new();
+  const bool ok = dec != nullptr &&
+                  EVP_DecryptInit_ex(dec, EVP_aes_256_gcm(), nullptr, key.data(), nullptr) == 1 &&
+                  OpenPage(dec, MainAad(1), true, sealed.data(), plain.data());
+  EVP_CIPHER_CTX_free(dec);
+  OPENSSL_cleanse(plain.data(), plain.size());
+  if (!ok) {
+    return DataLoss("database file " + path +
+                    " does not open with its key: the file was altered or the key is wrong");
+  }
+  return Status::Ok();
 }
 
 Result<DatabaseFileKind> ClassifyDatabaseFile(const std::string& path) {

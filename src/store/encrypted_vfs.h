@@ -10,7 +10,9 @@
 //   WAL frame:      'W' 1 | frame index | the WAL header's salts (its generation) |
 //                   the frame's page number and commit size
 // so a page moved to another position, another file, or another WAL generation fails
-// authentication, as does a flipped byte or a wrong key. On page 1 of the database file
+// authentication, as does a flipped byte or a wrong key. Page-level authentication does
+// not give freshness: an older version of the same page from an old copy of the same
+// file still authenticates (docs/security.md states this limit). On page 1 of the database file
 // the 16 bytes of SQLite's constant magic are replaced by Pactum's own file magic and
 // the rest of the page is encrypted. The WAL header and the frame headers' page number,
 // commit size and salts stay as SQLite writes them (no page content); SQLite's running
@@ -27,7 +29,9 @@
 // journals, temp files) is refused: Pactum runs SQLite in WAL mode with
 // temp_store=MEMORY, so nothing holding page content is ever written in clear.
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "common/status.h"
@@ -63,6 +67,13 @@ enum class DatabaseFileKind {
   kPlainSqlite,  // an unencrypted SQLite database
   kOther,        // anything else
 };
+
+// Decrypts page 1 of an existing encrypted database file with `key`, without SQLite:
+// done before SQLite opens the file, because SQLite's crash recovery treats frames that
+// do not authenticate as a torn log tail, so a wrong key must never reach it (it would
+// end the log at the first frame and discard the WAL on close).
+// kDataLoss when the key does not open it (or page 1 was altered).
+Status CheckDatabaseKey(const std::string& path, std::span<const uint8_t> key);
 
 // Classifies a database file by its first bytes, without a key.
 // kUnavailable when the file exists but cannot be read.

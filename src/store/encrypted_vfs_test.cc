@@ -384,6 +384,33 @@ TEST(EncryptedVfs, AWrongKeyIsACorruptionErrorNotWrongData) {
   EXPECT_NE(db.status().message().find("key"), std::string::npos) << db.status().message();
 }
 
+TEST(EncryptedVfs, AWrongKeyNeverReachesCrashRecoveryOrTheWal) {
+  TempDir dir;
+  const Key key = RandomKey();
+  const std::string path = dir.File("pactum.db");
+  CreateDatabase(path, key);
+  // A crash image: committed rows only in the WAL.
+  const std::string image = dir.File("image");
+  {
+    Raw writer(path, key);
+    WriteContracts(writer.db(), Marker(), 300);
+    std::filesystem::create_directory(image);
+    std::filesystem::copy_file(path, image + "/pactum.db");
+    std::filesystem::copy_file(path + "-wal", image + "/pactum.db-wal");
+  }
+  const auto wal_size = std::filesystem::file_size(image + "/pactum.db-wal");
+  SqliteOptions o;
+  o.path = image + "/pactum.db";
+  o.key = RandomKey();  // e.g. a key file restored from another backup
+  EXPECT_EQ(OpenSqliteDatabase(o).status().code(), StatusCode::kDataLoss);
+  ASSERT_TRUE(std::filesystem::exists(image + "/pactum.db-wal"));
+  EXPECT_EQ(std::filesystem::file_size(image + "/pactum.db-wal"), wal_size) << "WAL untouched";
+  Raw right(image + "/pactum.db", key);
+  int64_t rows = 0;
+  ASSERT_EQ(right.Int("SELECT count(*) FROM contracts", &rows), SQLITE_OK);
+  EXPECT_EQ(rows, 300);
+}
+
 TEST(EncryptedVfs, AFlippedByteInAWalPageIsACorruptionErrorOnRead) {
   TempDir dir;
   const Key key = RandomKey();

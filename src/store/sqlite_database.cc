@@ -221,6 +221,9 @@ class SqliteDatabase final : public Database {
     if (kind == DatabaseFileKind::kOther) {
       return FailedPrecondition("database file " + options_.path + " is not a Pactum database");
     }
+    if (kind == DatabaseFileKind::kEncrypted) {
+      RETURN_IF_ERROR(CheckDatabaseKey(options_.path, options_.key->span()));
+    }
     ASSIGN_OR_RETURN(vfs_,
                      EncryptedVfs::Register(crypto::SecretBytes::CopyOf(options_.key->span())));
     writer_ = std::make_unique<Connection>();

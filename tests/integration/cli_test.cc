@@ -9,6 +9,7 @@
 #include <csignal>
 
 #include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -445,6 +446,22 @@ TEST_F(CliTest, NothingTheCommandsStoreLiesInClearInTheDataDirectory) {
   EXPECT_EQ(scan(), std::vector<std::string>{}) << "after shutdown";
   auto list = RunPactum({"tenant", "list", "--data", Data()});
   EXPECT_NE(list.out.find(marker), std::string::npos) << "and it is really stored";
+}
+
+TEST_F(CliTest, ConcurrentFirstStartsAgreeOnOneSetOfKeys) {
+  std::vector<CommandResult> results(4);
+  std::vector<std::thread> threads;
+  threads.reserve(results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    threads.emplace_back([&, i] {
+      results[i] = RunPactum({"tenant", "create", "t" + std::to_string(i), "--data", Data()});
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& r : results) EXPECT_EQ(r.exit_code, 0) << r.err;
+  auto check = RunPactum({"keys", "check", "--data", Data(), "--json"});
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(nlohmann::json::parse(check.out)["tenant_key_versions"], 4);
 }
 
 TEST_F(CliTest, KeysRotateRefusesWhileTheServerRuns) {
