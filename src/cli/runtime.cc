@@ -135,4 +135,30 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
   return out;
 }
 
+crypto::PasswordParams PasswordParamsFrom(const config::Config& config) {
+  crypto::PasswordParams p;
+  p.passes = static_cast<uint64_t>(config.auth.argon2_passes);
+  p.memory_bytes = static_cast<size_t>(config.auth.argon2_memory_mib) << 20;
+  return p;
+}
+
+Result<CreatedTenant> CreateTenantWithAdmin(const config::Config& config, DataDirectory& data,
+                                            std::string_view slug, std::string_view admin_email,
+                                            std::string_view admin_name) {
+  SystemClock clock;
+  tenant::TenantKeys keys(*data.keys, clock);
+  tenant::TenantService tenants(*data.db, clock, keys);
+  auth::UserService users(*data.db, clock, PasswordParamsFrom(config));
+  ASSIGN_OR_RETURN(auth::OneTimePassword password, users.MakeOneTimePassword());
+  CreatedTenant out;
+  RETURN_IF_ERROR(data.db->Write([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(out.tenant, tenants.CreateIn(session, slug));
+    ASSIGN_OR_RETURN(out.admin, users.Insert(session, out.tenant.id, admin_email, admin_name,
+                                             auth::Role::kAdmin, password));
+    return Status::Ok();
+  }));
+  out.one_time_password = std::move(password.plain);
+  return out;
+}
+
 }  // namespace pactum::cli

@@ -8,11 +8,13 @@
 
 #include <CLI/CLI.hpp>
 
+#include "auth/user_service.h"
 #include "common/files.h"
 #include "common/metrics.h"
 #include "config/config.h"
 #include "crypto/key_provider.h"
 #include "store/database.h"
+#include "tenant/tenant_service.h"
 
 namespace pactum::cli {
 
@@ -57,5 +59,20 @@ enum class DirectoryAccess { kShared, kExclusive };
 // as are a key file readable by others and one of another environment.
 Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
                                         DirectoryAccess access = DirectoryAccess::kShared);
+
+// argon2id parameters for user passwords.
+crypto::PasswordParams PasswordParamsFrom(const config::Config& config);
+
+struct CreatedTenant {
+  tenant::Tenant tenant;
+  auth::User admin;
+  std::string one_time_password;  // shown once
+};
+
+// Creates a tenant, its first data key and its first admin (with a one-time password)
+// in one transaction.
+Result<CreatedTenant> CreateTenantWithAdmin(const config::Config& config, DataDirectory& data,
+                                            std::string_view slug, std::string_view admin_email,
+                                            std::string_view admin_name);
 
 }  // namespace pactum::cli

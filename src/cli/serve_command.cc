@@ -42,6 +42,31 @@ Result<http::SslCtxPtr> LoadTls(const config::Config& cfg, bool* generated) {
   return http::MakeServerTlsContext(files.cert_file, files.key_file);
 }
 
+constexpr std::string_view kInitialTenant = "default";
+constexpr std::string_view kInitialAdminEmail = "admin@localhost";
+
+// With no tenant at all, creates tenant "default" with admin admin@localhost and writes
+// the admin's one-time password to <data>/initial-admin-password (0600). Returns that
+// path, or "" when there was nothing to do (tenants exist, or another process did it).
+Result<std::string> FirstStart(const config::Config& cfg, DataDirectory& data) {
+  bool empty = false;
+  RETURN_IF_ERROR(data.db->Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT count(*) FROM tenants"));
+    empty = !rows.empty() && rows[0].Int(0) == 0;
+    return Status::Ok();
+  }));
+  if (!empty) return std::string();
+  auto created =
+      CreateTenantWithAdmin(cfg, data, kInitialTenant, kInitialAdminEmail, "Administrator");
+  if (created.status().code() == StatusCode::kAlreadyExists) return std::string();
+  if (!created.ok()) return created.status();
+  const std::string path = cfg.data_dir + "/initial-admin-password";
+  RETURN_IF_ERROR(WriteFileAtomic(path, created->one_time_password + "\n", 0600));
+  log::Info(kComponent, "first start: created the initial tenant and admin",
+            {{"tenant", kInitialTenant}, {"admin", kInitialAdminEmail}, {"password_file", path}});
+  return path;
+}
+
 int Serve(const ServeFlags& flags) {
   auto cfg = LoadConfig(flags.common, [&](config::Config& c) {
     if (!flags.listen.empty()) c.server.listen = flags.listen;
@@ -67,6 +92,14 @@ int Serve(const ServeFlags& flags) {
   if (!data.ok()) {
     PrintError(data.status().message());
     return kExitFailure;
+  }
+  // The very first start: a tenant and an admin to log in with.
+  std::string initial_password_file;
+  if (auto first = FirstStart(*cfg, *data); !first.ok()) {
+    PrintError(first.status().message());
+    return kExitFailure;
+  } else {
+    initial_password_file = *first;
   }
   bool generated = false;
   auto tls = LoadTls(*cfg, &generated);
@@ -100,8 +133,18 @@ int Serve(const ServeFlags& flags) {
   log::Info(kComponent, "serving",
             {{"url", url}, {"version", kVersion}, {"environment", cfg->environment}});
   if (flags.common.json) {
-    std::cout << nlohmann::json{{"url", url}, {"version", kVersion}} << std::endl;
+    nlohmann::json line{{"url", url}, {"version", kVersion}};
+    if (!initial_password_file.empty()) {
+      line["initial_admin_email"] = kInitialAdminEmail;
+      line["initial_admin_password_file"] = initial_password_file;
+    }
+    std::cout << line << std::endl;
   } else {
+    if (!initial_password_file.empty()) {
+      std::cout << "First start: created tenant '" << kInitialTenant << "' with admin "
+                << kInitialAdminEmail << "; the one-time password is in " << initial_password_file
+                << " (change it at the first login)" << std::endl;
+    }
     std::cout << "Pactum " << kVersion << " is serving at " << url << "/  (Ctrl-C stops it)"
               << std::endl;
   }

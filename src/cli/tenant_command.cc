@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/user_service.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "tenant/tenant_service.h"
@@ -34,31 +35,49 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
 
   auto create_opts = std::make_shared<CommonOptions>();
   auto slug = std::make_shared<std::string>();
-  auto* create = tenant->add_subcommand("create", "Create a tenant");
+  auto admin_email = std::make_shared<std::string>();
+  auto admin_name = std::make_shared<std::string>("Administrator");
+  auto* create = tenant->add_subcommand(
+      "create", "Create a tenant and its first admin, who gets a one-time password (shown once)");
   create->add_option("slug", *slug, "Tenant slug: 2-40 characters of a-z, 0-9, '-'")->required();
+  create->add_option("--admin-email", *admin_email, "Email address of the first admin")->required();
+  create->add_option("--admin-name", *admin_name, "Name of the first admin");
   AddCommonOptions(*create, *create_opts);
-  create->callback([&run, create_opts, slug] {
-    run = [create_opts, slug] {
+  create->callback([&run, create_opts, slug, admin_email, admin_name] {
+    run = [create_opts, slug, admin_email, admin_name] {
       if (!tenant::IsValidSlug(*slug)) {
         PrintError("tenant slug must be 2-40 characters of a-z, 0-9 and '-'");
         return kExitUsage;
       }
-      return WithTenants(*create_opts, [&](tenant::TenantService& tenants) {
-        auto t = tenants.Create(*slug);
-        if (!t.ok()) {
-          PrintError(t.status().message());
-          return kExitFailure;
-        }
-        if (create_opts->json) {
-          std::cout << nlohmann::json{{"tenant", t->slug},
-                                      {"id", t->id},
-                                      {"created_at", t->created_at}}
-                    << std::endl;
-        } else {
-          std::cout << "created tenant " << t->slug << std::endl;
-        }
-        return kExitOk;
-      });
+      if (!auth::IsValidEmail(*admin_email)) {
+        PrintError("--admin-email: not a valid email address");
+        return kExitUsage;
+      }
+      auto cfg = LoadConfig(*create_opts);
+      if (!cfg) return kExitUsage;
+      auto data = OpenDataDirectory(*cfg, nullptr);
+      if (!data.ok()) {
+        PrintError(data.status().message());
+        return kExitFailure;
+      }
+      auto created = CreateTenantWithAdmin(*cfg, *data, *slug, *admin_email, *admin_name);
+      if (!created.ok()) {
+        PrintError(created.status().message());
+        return kExitFailure;
+      }
+      if (create_opts->json) {
+        std::cout << nlohmann::json{{"tenant", created->tenant.slug},
+                                    {"id", created->tenant.id},
+                                    {"created_at", created->tenant.created_at},
+                                    {"admin_email", created->admin.email},
+                                    {"one_time_password", created->one_time_password}}
+                  << std::endl;
+      } else {
+        std::cout << "created tenant " << created->tenant.slug << " with admin "
+                  << created->admin.email << "\none-time password (shown once, to be changed "
+                  << "at the first login): " << created->one_time_password << std::endl;
+      }
+      return kExitOk;
     };
   });
 

@@ -45,6 +45,8 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("database.read_connections", FieldRef(&c.database.read_connections));
   visit("database.cache_mib", FieldRef(&c.database.cache_mib));
   visit("database.synchronous", FieldRef(&c.database.synchronous));
+  visit("auth.argon2_memory_mib", FieldRef(&c.auth.argon2_memory_mib));
+  visit("auth.argon2_passes", FieldRef(&c.auth.argon2_passes));
 }
 
 std::map<std::string, FieldRef> FieldMap(Config& c) {
@@ -259,6 +261,8 @@ Status Validate(const Config& c) {
   RETURN_IF_ERROR(CheckRange("database.busy_timeout_ms", c.database.busy_timeout_ms, 0, 600'000));
   RETURN_IF_ERROR(CheckRange("database.read_connections", c.database.read_connections, 1, 64));
   RETURN_IF_ERROR(CheckRange("database.cache_mib", c.database.cache_mib, 1, 4096));
+  RETURN_IF_ERROR(CheckRange("auth.argon2_memory_mib", c.auth.argon2_memory_mib, 19, 4096));
+  RETURN_IF_ERROR(CheckRange("auth.argon2_passes", c.auth.argon2_passes, 2, 20));
   if (c.database.synchronous != "full" && c.database.synchronous != "normal") {
     return KeyError("database.synchronous", "must be full or normal");
   }

@@ -51,6 +51,12 @@ struct DatabaseConfig {
   std::string synchronous = "full";  // SQLite synchronous: "full" or "normal"
 };
 
+struct AuthConfig {
+  int64_t argon2_memory_mib = 19;  // argon2id memory per password hash (at least 19)
+  int64_t argon2_passes = 2;       // argon2id passes (at least 2); raising either rehashes
+                                   // each password at its next login
+};
+
 struct Config {
   std::string data_dir = "./pactum-data";  // database, keys, TLS material
   std::string environment = "dev";         // prod | staging | dev
@@ -60,6 +66,7 @@ struct Config {
   ServerConfig server;
   LimitsConfig limits;
   DatabaseConfig database;
+  AuthConfig auth;
 };
 
 // Applies a TOML document (text) onto `config`. Unknown keys and wrong types are errors

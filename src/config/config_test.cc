@@ -90,6 +90,8 @@ TEST(Config, ValidateNamesTheBadKey) {
       {[](Config& c) { c.server.tls_cert_file = "/c.pem"; }, "server.tls_key_file"},
       {[](Config& c) { c.database.synchronous = "off"; }, "database.synchronous"},
       {[](Config& c) { c.database.cache_mib = 0; }, "database.cache_mib"},
+      {[](Config& c) { c.auth.argon2_memory_mib = 18; }, "auth.argon2_memory_mib"},
+      {[](Config& c) { c.auth.argon2_passes = 1; }, "auth.argon2_passes"},
       {[](Config& c) { c.log_level = "trace"; }, "log_level"},
   };
   for (const auto& tc : cases) {

@@ -22,6 +22,23 @@ CREATE TABLE tenant_keys (
   PRIMARY KEY (tenant_id, version)
 ) STRICT;
 )sql"},
+    {3, "users",
+     R"sql(
+CREATE TABLE users (
+  id                        INTEGER PRIMARY KEY,
+  tenant_id                 INTEGER NOT NULL REFERENCES tenants(id),
+  email                     TEXT NOT NULL CHECK (length(email) BETWEEN 3 AND 254),
+  email_key                 TEXT NOT NULL,
+  name                      TEXT NOT NULL CHECK (length(name) <= 200),
+  role                      TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'user', 'viewer')),
+  password_hash             TEXT NOT NULL,
+  password_change_required  INTEGER NOT NULL DEFAULT 0 CHECK (password_change_required IN (0, 1)),
+  disabled                  INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  created_at                TEXT NOT NULL,
+  updated_at                TEXT NOT NULL,
+  UNIQUE (tenant_id, email_key)
+) STRICT;
+)sql"},
 };
 
 }  // namespace

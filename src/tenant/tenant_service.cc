@@ -15,24 +15,34 @@ bool IsValidSlug(std::string_view slug) {
   return true;
 }
 
+Result<Tenant> TenantService::CreateIn(store::Session& session, std::string_view slug) {
+  if (!IsValidSlug(slug)) {
+    return InvalidArgument("tenant slug must be 2-40 characters of a-z, 0-9 and '-'");
+  }
+  auto rows = session.Query(
+      "INSERT INTO tenants (slug, created_at) VALUES ($1, $2) RETURNING id, slug, created_at",
+      {std::string(slug), FormatRfc3339(clock_.Now())});
+  if (!rows.ok()) {
+    if (rows.status().code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("tenant '" + std::string(slug) + "' already exists");
+    }
+    return rows.status();
+  }
+  if (rows->size() != 1) return Internal("INSERT RETURNING gave no row");
+  Tenant out = FromRow((*rows)[0]);
+  RETURN_IF_ERROR(keys_.AddVersion(session, out.id).status());
+  return out;
+}
+
 Result<Tenant> TenantService::Create(std::string_view slug) {
   if (!IsValidSlug(slug)) {
     return InvalidArgument("tenant slug must be 2-40 characters of a-z, 0-9 and '-'");
   }
   Tenant out;
-  Status s = db_.Write([&](store::Session& session) -> Status {
-    ASSIGN_OR_RETURN(auto rows,
-                     session.Query("INSERT INTO tenants (slug, created_at) VALUES ($1, $2) "
-                                   "RETURNING id, slug, created_at",
-                                   {std::string(slug), FormatRfc3339(clock_.Now())}));
-    if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
-    out = FromRow(rows[0]);
-    return keys_.AddVersion(session, out.id).status();
-  });
-  if (s.code() == StatusCode::kAlreadyExists) {
-    return AlreadyExists("tenant '" + std::string(slug) + "' already exists");
-  }
-  RETURN_IF_ERROR(s);
+  RETURN_IF_ERROR(db_.Write([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(out, CreateIn(session, slug));
+    return Status::Ok();
+  }));
   return out;
 }
 

@@ -30,6 +30,8 @@ class TenantService {
   // Creates the tenant and its first data key in one transaction.
   // Errors: kInvalidArgument for a bad slug, kAlreadyExists when taken.
   Result<Tenant> Create(std::string_view slug);
+  // The same inside the caller's write transaction (to add the first admin with it).
+  Result<Tenant> CreateIn(store::Session& session, std::string_view slug);
   // kNotFound when there is no such tenant.
   Result<Tenant> FindBySlug(std::string_view slug);
   Result<std::vector<Tenant>> List();

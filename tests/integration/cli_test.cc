@@ -277,23 +277,82 @@ TEST_F(CliTest, RedirectListenerObeysTheConnectionLimits) {
 TEST_F(CliTest, TenantCreateWorksWhileTheServerRuns) {
   PactumProcess p;
   Serve(p);
-  auto created = RunPactum({"tenant", "create", "acme", "--data", Data(), "--json"});
+  auto created = RunPactum({"tenant", "create", "acme", "--admin-email", "admin@example.com",
+                            "--data", Data(), "--json"});
   ASSERT_EQ(created.exit_code, 0) << created.err;
   auto j = nlohmann::json::parse(created.out);
   EXPECT_EQ(j["tenant"], "acme");
   EXPECT_TRUE(j["id"].is_number());
-  auto dup = RunPactum({"tenant", "create", "acme", "--data", Data()});
+  auto dup = RunPactum(
+      {"tenant", "create", "acme", "--admin-email", "admin@example.com", "--data", Data()});
   EXPECT_EQ(dup.exit_code, 1);
   EXPECT_EQ(Lines(dup.err), 1U);
   EXPECT_NE(dup.err.find("already exists"), std::string::npos) << dup.err;
-  auto bad = RunPactum({"tenant", "create", "Bad_Slug", "--data", Data()});
+  auto bad = RunPactum(
+      {"tenant", "create", "Bad_Slug", "--admin-email", "admin@example.com", "--data", Data()});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(Lines(bad.err), 1U);
   auto list = RunPactum({"tenant", "list", "--data", Data(), "--json"});
   EXPECT_EQ(nlohmann::json::parse(list.out)["tenants"][0]["tenant"], "acme");
   // PACTUM_DATA_DIR works like --data.
   auto via_env = RunPactum({"tenant", "list", "--json"}, {{"PACTUM_DATA_DIR", Data()}});
-  EXPECT_EQ(nlohmann::json::parse(via_env.out)["tenants"].size(), 1U);
+  EXPECT_EQ(nlohmann::json::parse(via_env.out)["tenants"].size(), 2U) << "acme and default";
+}
+
+TEST_F(CliTest, TenantCreateMakesTheFirstAdminWithAOneTimePassword) {
+  auto r = RunPactum(
+      {"tenant", "create", "acme", "--admin-email", "Ann@Example.com", "--data", Data(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["tenant"], "acme");
+  EXPECT_EQ(j["admin_email"], "Ann@Example.com");
+  const std::string password = j["one_time_password"];
+  EXPECT_GE(password.size(), 12U);
+  // The same address in another case is the same user: refused, and the tenant with it.
+  r = RunPactum({"tenant", "create", "acme", "--admin-email", "ann@example.com", "--data", Data()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  // Bad or missing addresses are usage errors.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"tenant", "create", "beta", "--data", Data()},
+           {"tenant", "create", "beta", "--admin-email", "not-an-address", "--data", Data()}}) {
+    r = RunPactum(args);
+    EXPECT_EQ(r.exit_code, 2) << args.size();
+    EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  }
+  auto list = RunPactum({"tenant", "list", "--data", Data(), "--json"});
+  EXPECT_EQ(nlohmann::json::parse(list.out)["tenants"].size(), 1U) << "no half-made tenant";
+}
+
+TEST_F(CliTest, TheFirstStartCreatesTheDefaultTenantAndTellsWhereThePasswordIs) {
+  PactumProcess p;
+  Serve(p);
+  const std::string file = Data() + "/initial-admin-password";
+  ASSERT_TRUE(std::filesystem::exists(file));
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+  std::ifstream in(file);
+  std::string password;
+  std::getline(in, password);
+  EXPECT_GE(password.size(), 12U);
+  EXPECT_NE(p.Stdout().find(file), std::string::npos) << p.Stdout();
+  EXPECT_NE(p.Stdout().find("admin@localhost"), std::string::npos) << p.Stdout();
+  EXPECT_EQ(p.Stdout().find(password), std::string::npos) << "the password only in the file";
+  EXPECT_EQ(p.Stderr().find(password), std::string::npos) << "and never in the log";
+  p.Signal(SIGTERM);
+  ASSERT_EQ(p.Wait(), 0);
+  // A second start creates nothing and leaves the file as it was.
+  PactumProcess again;
+  Serve(again);
+  EXPECT_EQ(again.Stdout().find("First start"), std::string::npos) << again.Stdout();
+  std::ifstream in2(file);
+  std::string same;
+  std::getline(in2, same);
+  EXPECT_EQ(same, password);
+  auto list = RunPactum({"tenant", "list", "--data", Data(), "--json"});
+  EXPECT_EQ(nlohmann::json::parse(list.out)["tenants"].size(), 1U);
+  EXPECT_EQ(nlohmann::json::parse(list.out)["tenants"][0]["tenant"], "default");
 }
 
 TEST_F(CliTest, MasterKeyProblemsRefuseToStartWithOneLine) {
@@ -356,8 +415,9 @@ TEST_F(CliTest, MasterKeyProblemsRefuseToStartWithOneLine) {
 }
 
 TEST_F(CliTest, AnInjectedMasterKeyNeedsNoKeyFile) {
-  auto r = RunPactum({"tenant", "create", "acme", "--data", Data()},
-                     {{"PACTUM_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}});
+  auto r = RunPactum(
+      {"tenant", "create", "acme", "--admin-email", "admin@example.com", "--data", Data()},
+      {{"PACTUM_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="}});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_FALSE(std::filesystem::exists(Data() + "/master.key"));
 }
@@ -373,8 +433,14 @@ std::string KekLines(const std::string& key_file) {
 }
 
 TEST_F(CliTest, KeysRotateTwiceAndEverythingStillOpensButNotWithTheOldMasterKey) {
-  ASSERT_EQ(RunPactum({"tenant", "create", "acme", "--data", Data()}).exit_code, 0);
-  ASSERT_EQ(RunPactum({"tenant", "create", "globex", "--data", Data()}).exit_code, 0);
+  ASSERT_EQ(RunPactum({"tenant", "create", "acme", "--admin-email", "admin@example.com", "--data",
+                       Data()})
+                .exit_code,
+            0);
+  ASSERT_EQ(RunPactum({"tenant", "create", "globex", "--admin-email", "admin@example.com", "--data",
+                       Data()})
+                .exit_code,
+            0);
   const std::string key = Data() + "/master.key";
   const std::string old_key = dir_.File("old.key");
   std::filesystem::copy_file(key, old_key);
@@ -427,7 +493,10 @@ TEST_F(CliTest, NothingTheCommandsStoreLiesInClearInTheDataDirectory) {
   const std::string marker = "pctmark-" + std::to_string(::getpid()) + "-zq";
   PactumProcess p;
   Serve(p);
-  ASSERT_EQ(RunPactum({"tenant", "create", marker, "--data", Data()}).exit_code, 0);
+  ASSERT_EQ(RunPactum({"tenant", "create", marker, "--admin-email", "admin@example.com", "--data",
+                       Data()})
+                .exit_code,
+            0);
   auto scan = [&] {
     std::vector<std::string> found;
     for (const auto& e : std::filesystem::recursive_directory_iterator(Data())) {
@@ -454,7 +523,8 @@ TEST_F(CliTest, ConcurrentFirstStartsAgreeOnOneSetOfKeys) {
   threads.reserve(results.size());
   for (size_t i = 0; i < results.size(); ++i) {
     threads.emplace_back([&, i] {
-      results[i] = RunPactum({"tenant", "create", "t" + std::to_string(i), "--data", Data()});
+      results[i] = RunPactum({"tenant", "create", "t" + std::to_string(i), "--admin-email",
+                              "admin@example.com", "--data", Data()});
     });
   }
   for (auto& t : threads) t.join();
@@ -481,7 +551,10 @@ TEST_F(CliTest, KeysRotateRefusesWhileTheServerRuns) {
 }
 
 TEST_F(CliTest, AnUnencryptedOrAlteredDatabaseIsRefusedWithOneLine) {
-  ASSERT_EQ(RunPactum({"tenant", "create", "acme", "--data", Data()}).exit_code, 0);
+  ASSERT_EQ(RunPactum({"tenant", "create", "acme", "--admin-email", "admin@example.com", "--data",
+                       Data()})
+                .exit_code,
+            0);
   const std::string db_path = Data() + "/pactum.db";
   ASSERT_FALSE(std::filesystem::exists(db_path + "-wal")) << "closed cleanly, WAL folded in";
   // A flipped byte in a page: a corruption error, not a crash and not wrong data.

@@ -1,0 +1,145 @@
+#include "auth/user_service.h"
+
+#include "common/json_writer.h"
+#include "crypto/otp.h"
+#include "crypto/random.h"
+
+namespace pactum::auth {
+namespace {
+
+User FromRow(const store::Row& r) {
+  User u;
+  u.id = r.Int(0);
+  u.tenant_id = r.Int(1);
+  u.email = r.Text(2);
+  u.name = r.Text(3);
+  u.role = ParseRole(r.Text(4)).value_or(Role::kViewer);
+  u.disabled = r.Int(5) != 0;
+  u.password_change_required = r.Int(6) != 0;
+  u.created_at = r.Text(7);
+  return u;
+}
+
+}  // namespace
+
+std::string_view RoleName(Role role) {
+  switch (role) {
+    case Role::kAdmin:
+      return "admin";
+    case Role::kManager:
+      return "manager";
+    case Role::kUser:
+      return "user";
+    case Role::kViewer:
+      break;
+  }
+  return "viewer";
+}
+
+std::optional<Role> ParseRole(std::string_view name) {
+  for (const Role r : {Role::kViewer, Role::kUser, Role::kManager, Role::kAdmin}) {
+    if (RoleName(r) == name) return r;
+  }
+  return std::nullopt;
+}
+
+bool IsValidEmail(std::string_view email) {
+  if (email.size() < 3 || email.size() > 254 || !IsValidUtf8(email)) return false;
+  for (const char c : email) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) return false;
+  }
+  const size_t at = email.find('@');
+  if (at == std::string_view::npos || at == 0 ||
+      email.find('@', at + 1) != std::string_view::npos) {
+    return false;
+  }
+  const std::string_view domain = email.substr(at + 1);
+  return !domain.empty() && domain.front() != '.' && domain.back() != '.';
+}
+
+std::string EmailKey(std::string_view email) {
+  std::string key(email);
+  for (char& c : key) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return key;
+}
+
+Result<OneTimePassword> UserService::MakeOneTimePassword() const {
+  std::vector<uint8_t> bytes(15);
+  crypto::RandomBytes(bytes);
+  const std::string raw = crypto::Base32Encode(bytes);  // 24 characters
+  OneTimePassword out;
+  for (size_t i = 0; i < raw.size(); i += 4) {
+    if (i > 0) out.plain += '-';
+    out.plain += raw.substr(i, 4);
+  }
+  ASSIGN_OR_RETURN(out.hash, crypto::HashPassword(out.plain, params_));
+  return out;
+}
+
+Result<User> UserService::Insert(store::Session& session, int64_t tenant_id, std::string_view email,
+                                 std::string_view name, Role role,
+                                 const OneTimePassword& password) {
+  if (!IsValidEmail(email)) return InvalidArgument("not a valid email address");
+  if (name.size() > 200 || !IsValidUtf8(name)) {
+    return InvalidArgument("name must be at most 200 bytes of UTF-8 text");
+  }
+  const std::string now = FormatRfc3339(clock_.Now());
+  auto rows = session.Query(
+      "INSERT INTO users (tenant_id, email, email_key, name, role, password_hash, "
+      "password_change_required, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, "
+      "$7, $7) RETURNING id, tenant_id, email, name, role, disabled, "
+      "password_change_required, created_at",
+      {tenant_id, std::string(email), EmailKey(email), std::string(name),
+       std::string(RoleName(role)), password.hash, now});
+  if (!rows.ok()) {
+    if (rows.status().code() == StatusCode::kAlreadyExists) {
+      return AlreadyExists("a user with this email already exists");
+    }
+    return rows.status();
+  }
+  if (rows->size() != 1) return Internal("INSERT RETURNING gave no row");
+  return FromRow((*rows)[0]);
+}
+
+Result<std::pair<User, std::string>> UserService::Create(int64_t tenant_id, std::string_view email,
+                                                         std::string_view name, Role role) {
+  if (!IsValidEmail(email)) return InvalidArgument("not a valid email address");
+  ASSIGN_OR_RETURN(OneTimePassword password, MakeOneTimePassword());  // outside the write lock
+  User user;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(user, Insert(session, tenant_id, email, name, role, password));
+    return Status::Ok();
+  }));
+  return std::pair<User, std::string>(std::move(user), std::move(password.plain));
+}
+
+Result<User> UserService::FindByEmail(int64_t tenant_id, std::string_view email) {
+  std::optional<User> found;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
+                                              "password_change_required, created_at FROM users "
+                                              "WHERE tenant_id = $1 AND email_key = $2",
+                                              {tenant_id, EmailKey(email)}));
+    if (!rows.empty()) found = FromRow(rows[0]);
+    return Status::Ok();
+  }));
+  if (!found) return NotFound("no such user");
+  return *found;
+}
+
+Result<bool> UserService::PasswordMatches(int64_t user_id, std::string_view password) {
+  std::string hash;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows,
+                     session.Query("SELECT password_hash FROM users WHERE id = $1", {user_id}));
+    if (rows.empty()) return NotFound("no such user");
+    hash = rows[0].Text(0);
+    return Status::Ok();
+  }));
+  return crypto::VerifyPassword(hash, password, params_) != crypto::PasswordMatch::kNo;
+}
+
+}  // namespace pactum::auth

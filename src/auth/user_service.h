@@ -1,0 +1,78 @@
+#pragma once
+
+// Users: people of one tenant, with a role and a password. Email addresses are unique
+// per tenant, compared case-insensitively (ASCII lower-case). A new user gets a random
+// one-time password, shown once, that must be changed at the first login.
+// Password hashing is slow (argon2id): call from worker threads. Thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "crypto/password.h"
+#include "store/database.h"
+
+namespace pactum::auth {
+
+// Ascending privilege.
+enum class Role { kViewer = 0, kUser = 1, kManager = 2, kAdmin = 3 };
+std::string_view RoleName(Role role);
+std::optional<Role> ParseRole(std::string_view name);
+
+struct User {
+  int64_t id = 0;
+  int64_t tenant_id = 0;
+  std::string email;
+  std::string name;
+  Role role = Role::kViewer;
+  bool disabled = false;
+  bool password_change_required = false;
+  std::string created_at;
+};
+
+// 3-254 bytes of UTF-8 without spaces or control characters, one '@' with text on both
+// sides, a domain that neither starts nor ends with '.'.
+bool IsValidEmail(std::string_view email);
+// The case-insensitive key an address is unique by.
+std::string EmailKey(std::string_view email);
+
+// A one-time password and its hash, computed before a transaction starts.
+struct OneTimePassword {
+  std::string plain;  // shown to the operator once, never stored
+  std::string hash;
+};
+
+class UserService {
+ public:
+  UserService(store::Database& db, const Clock& clock, crypto::PasswordParams params)
+      : db_(db), clock_(clock), params_(params) {}
+
+  // 24 random base32 characters in groups of four (120 bits), hashed.
+  Result<OneTimePassword> MakeOneTimePassword() const;
+
+  // Adds a user in the caller's write transaction. kInvalidArgument for a bad email or
+  // name, kAlreadyExists when the email is taken in the tenant.
+  Result<User> Insert(store::Session& session, int64_t tenant_id, std::string_view email,
+                      std::string_view name, Role role, const OneTimePassword& password);
+
+  // MakeOneTimePassword + Insert in one transaction; the plain password is returned once.
+  Result<std::pair<User, std::string>> Create(int64_t tenant_id, std::string_view email,
+                                              std::string_view name, Role role);
+
+  // kNotFound when there is no such user in the tenant.
+  Result<User> FindByEmail(int64_t tenant_id, std::string_view email);
+
+  // Whether `password` is the user's (constant time in the password); kNotFound for an
+  // unknown user.
+  Result<bool> PasswordMatches(int64_t user_id, std::string_view password);
+
+ private:
+  store::Database& db_;
+  const Clock& clock_;
+  const crypto::PasswordParams params_;
+};
+
+}  // namespace pactum::auth

@@ -1,0 +1,94 @@
+#include "auth/user_service.h"
+
+#include <gtest/gtest.h>
+
+#include "crypto/local_key_provider.h"
+#include "store/sqlite_database.h"
+#include "tenant/tenant_service.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_keys.h"
+
+namespace pactum::auth {
+namespace {
+
+class UserServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::SqliteOptions o;
+    o.path = dir_.File("p.db");
+    o.key = testing_support::RandomKey();
+    db_ = std::move(store::OpenSqliteDatabase(o)).value();
+    provider_ = std::move(crypto::LocalKeyProvider::Create(dir_.File("master.key"), "dev")).value();
+    keys_ = std::make_unique<tenant::TenantKeys>(*provider_, clock_);
+    tenant::TenantService tenants(*db_, clock_, *keys_);
+    acme_ = tenants.Create("acme")->id;
+    globex_ = tenants.Create("globex")->id;
+    users_ = std::make_unique<UserService>(*db_, clock_, crypto::PasswordParams{});
+  }
+  testing_support::TempDir dir_;
+  testing_support::FakeClock clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<crypto::LocalKeyProvider> provider_;
+  std::unique_ptr<tenant::TenantKeys> keys_;
+  std::unique_ptr<UserService> users_;
+  int64_t acme_ = 0;
+  int64_t globex_ = 0;
+};
+
+TEST_F(UserServiceTest, ANewUserHasAOneTimePasswordThatMustBeChanged) {
+  auto created = users_->Create(acme_, "Ann.Admin@Example.COM", "Ann", Role::kAdmin);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  const auto& [user, password] = *created;
+  EXPECT_EQ(user.email, "Ann.Admin@Example.COM");
+  EXPECT_EQ(user.role, Role::kAdmin);
+  EXPECT_TRUE(user.password_change_required);
+  EXPECT_FALSE(user.disabled);
+  EXPECT_EQ(user.created_at, "2027-01-01T00:00:00Z");
+  EXPECT_EQ(password.size(), 29U) << password;  // six groups of four
+  EXPECT_TRUE(crypto::CheckPasswordPolicy(password).ok());
+  EXPECT_TRUE(*users_->PasswordMatches(user.id, password));
+  EXPECT_FALSE(*users_->PasswordMatches(user.id, password.substr(1)));
+  // Found by any case of the address.
+  auto found = users_->FindByEmail(acme_, "ann.admin@example.com");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, user.id);
+  EXPECT_EQ(users_->FindByEmail(globex_, "ann.admin@example.com").status().code(),
+            StatusCode::kNotFound);
+  // Two users never share a one-time password.
+  auto other = users_->Create(acme_, "bob@example.com", "Bob", Role::kViewer);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->second, password);
+}
+
+TEST_F(UserServiceTest, EmailsAreUniquePerTenantIgnoringCase) {
+  ASSERT_TRUE(users_->Create(acme_, "ann@example.com", "Ann", Role::kUser).ok());
+  EXPECT_EQ(users_->Create(acme_, "ANN@example.com", "Ann 2", Role::kUser).status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_TRUE(users_->Create(globex_, "ann@example.com", "Ann", Role::kUser).ok());
+}
+
+TEST_F(UserServiceTest, BadInputIsRefusedAndNothingIsStored) {
+  for (const char* email : {"", "a@", "@b.c", "ann", "a@b@c", "a b@c.d", "ann@.example",
+                            "ann@example.", "a@\x01.de", "bad\xff@x.de"}) {
+    EXPECT_EQ(users_->Create(acme_, email, "X", Role::kUser).status().code(),
+              StatusCode::kInvalidArgument)
+        << email;
+  }
+  EXPECT_EQ(
+      users_->Create(acme_, "ann@example.com", std::string(201, 'n'), Role::kUser).status().code(),
+      StatusCode::kInvalidArgument);
+  EXPECT_EQ(users_->FindByEmail(acme_, "ann@example.com").status().code(), StatusCode::kNotFound);
+}
+
+TEST(Roles, NamesRoundTripAndUnknownNamesAreRefused) {
+  for (const Role r : {Role::kViewer, Role::kUser, Role::kManager, Role::kAdmin}) {
+    EXPECT_EQ(ParseRole(RoleName(r)), r);
+  }
+  EXPECT_EQ(ParseRole("root"), std::nullopt);
+  EXPECT_EQ(ParseRole("Admin"), std::nullopt);
+  EXPECT_LT(Role::kManager, Role::kAdmin);
+}
+
+}  // namespace
+}  // namespace pactum::auth
