@@ -142,4 +142,67 @@ Result<bool> UserService::PasswordMatches(int64_t user_id, std::string_view pass
   return crypto::VerifyPassword(hash, password, params_) != crypto::PasswordMatch::kNo;
 }
 
+const std::string& UserService::DummyHash() const {
+  std::call_once(dummy_once_, [this] {
+    std::vector<uint8_t> bytes(16);
+    crypto::RandomBytes(bytes);
+    auto hash = crypto::HashPassword(crypto::Base32Encode(bytes), params_);
+    if (hash.ok()) dummy_hash_ = std::move(hash).value();
+  });
+  return dummy_hash_;
+}
+
+Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view email,
+                                           std::string_view password) {
+  const Status wrong(StatusCode::kUnauthenticated, "email or password is wrong");
+  std::optional<User> user;
+  std::string hash;
+  if (tenant_id > 0 && IsValidEmail(email)) {
+    RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+      ASSIGN_OR_RETURN(auto rows,
+                       session.Query("SELECT id, tenant_id, email, name, role, disabled, "
+                                     "password_change_required, created_at, password_hash "
+                                     "FROM users WHERE tenant_id = $1 AND email_key = $2",
+                                     {tenant_id, EmailKey(email)}));
+      if (!rows.empty()) {
+        user = FromRow(rows[0]);
+        hash = rows[0].Text(8);
+      }
+      return Status::Ok();
+    }));
+  }
+  if (!user || user->disabled) {
+    (void)crypto::VerifyPassword(DummyHash(), password, params_);  // the same work
+    return wrong;
+  }
+  const crypto::PasswordMatch match = crypto::VerifyPassword(hash, password, params_);
+  if (match == crypto::PasswordMatch::kNo) return wrong;
+  if (match == crypto::PasswordMatch::kYesButRehash) {
+    ASSIGN_OR_RETURN(const std::string fresh, crypto::HashPassword(password, params_));
+    RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
+      return session
+          .Execute("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+                   {fresh, user->id, hash})
+          .status();
+    }));
+  }
+  return *user;
+}
+
+Status UserService::SetPassword(int64_t user_id, std::string_view new_password) {
+  RETURN_IF_ERROR(crypto::CheckPasswordPolicy(new_password));
+  ASSIGN_OR_RETURN(const std::string hash, crypto::HashPassword(new_password, params_));
+  const std::string now = FormatRfc3339(clock_.Now());
+  int64_t changed = 0;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(changed, session.Execute("UPDATE users SET password_hash = $1, "
+                                              "password_change_required = 0, updated_at = $2 "
+                                              "WHERE id = $3",
+                                              {hash, now, user_id}));
+    return Status::Ok();
+  }));
+  if (changed == 0) return NotFound("no such user");
+  return Status::Ok();
+}
+
 }  // namespace pactum::auth

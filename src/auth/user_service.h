@@ -6,6 +6,7 @@
 // Password hashing is slow (argon2id): call from worker threads. Thread-safe.
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -69,10 +70,25 @@ class UserService {
   // unknown user.
   Result<bool> PasswordMatches(int64_t user_id, std::string_view password);
 
+  // The login check. kUnauthenticated ("email or password is wrong") for an unknown
+  // tenant (tenant_id <= 0), an unknown or disabled user, or a wrong password; an
+  // unknown account costs the same argon2id work as a known one. A hash made with older
+  // parameters is replaced.
+  Result<User> CheckCredentials(int64_t tenant_id, std::string_view email,
+                                std::string_view password);
+
+  // Replaces the password (policy-checked) and clears password_change_required.
+  // kInvalidArgument with the policy's message.
+  Status SetPassword(int64_t user_id, std::string_view new_password);
+
  private:
+  const std::string& DummyHash() const;
+
   store::Database& db_;
   const Clock& clock_;
   const crypto::PasswordParams params_;
+  mutable std::once_flag dummy_once_;
+  mutable std::string dummy_hash_;
 };
 
 }  // namespace pactum::auth

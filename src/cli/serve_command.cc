@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/auth_routes.h"
 #include "api/system_routes.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
@@ -114,7 +115,13 @@ int Serve(const ServeFlags& flags) {
 
   std::vector<IpNetwork> allow;
   for (const auto& n : cfg->server.metrics_allowlist) allow.push_back(*IpNetwork::Parse(n));
+  SystemClock clock;
+  tenant::TenantKeys tenant_keys(*data->keys, clock);
+  tenant::TenantService tenants(*data->db, clock, tenant_keys);
+  auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg));
+  auth::SessionService sessions(*data->db, clock);
   http::Router router;
+  api::RegisterAuthRoutes(router, {tenants, users, sessions});
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

@@ -50,6 +50,14 @@ class [[nodiscard]] Status {
   // Internal detail (paths, library errors); operator log only.
   const std::string& detail() const { return detail_; }
 
+  // A more specific machine-readable reason than the code's slug ("csrf_failed",
+  // "ip_not_allowed"); API errors show it as their "code". Empty: the code's slug.
+  const std::string& reason() const { return reason_; }
+  Status WithReason(std::string reason) && {
+    reason_ = std::move(reason);
+    return std::move(*this);
+  }
+
   // "message" or "message (detail)", for the operator log and CLI diagnostics.
   std::string ToString() const;
 
@@ -57,6 +65,7 @@ class [[nodiscard]] Status {
   StatusCode code_ = StatusCode::kOk;
   std::string message_;
   std::string detail_;
+  std::string reason_;
 };
 
 Status InvalidArgument(std::string message);

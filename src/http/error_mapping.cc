@@ -49,7 +49,7 @@ std::string ErrorBody(const Status& s) {
   w.BeginObject()
       .Key("error")
       .BeginObject()
-      .Field("code", StatusCodeSlug(s.code()))
+      .Field("code", s.reason().empty() ? std::string(StatusCodeSlug(s.code())) : s.reason())
       .Field("message", s.message())
       .EndObject()
       .EndObject();

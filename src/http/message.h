@@ -3,6 +3,7 @@
 // Requests and responses as handlers see them: plain types, no Beast. Handlers are
 // functions Request& -> Response; they never see sockets.
 
+#include <any>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -60,6 +61,9 @@ struct Request {
   std::string remote_ip;
   std::string request_id;
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
+  // Who is calling, set by the authentication middleware (api/auth_routes.h); empty for
+  // anonymous requests.
+  std::any principal;
 
   // First header named `name` (case-insensitive), or "".
   std::string_view Header(std::string_view name) const;

@@ -199,8 +199,11 @@ void WriteBytes(const std::string& path, int64_t offset, const std::string& byte
 bool ShowsAuthenticationFailure(Raw& raw) {
   const std::string code = std::to_string(SQLITE_IOERR_DATA);
   const std::string check = raw.Text("PRAGMA integrity_check");
+  // integrity_check words an unreadable page as "unable to get the page. error code=N"
+  // on tree pages and "failed to get page N" on overflow and freelist pages.
   return check.find("rc=" + code) != std::string::npos ||
-         check.find("error code=" + code) != std::string::npos;
+         check.find("error code=" + code) != std::string::npos ||
+         check.find("failed to get page") != std::string::npos;
 }
 
 // Reads everything the workload wrote; the SQLite result code of the first failure.

@@ -39,6 +39,19 @@ CREATE TABLE users (
   UNIQUE (tenant_id, email_key)
 ) STRICT;
 )sql"},
+    {4, "sessions",
+     R"sql(
+CREATE TABLE sessions (
+  id_hash       BLOB PRIMARY KEY,
+  tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+  user_id       INTEGER NOT NULL REFERENCES users(id),
+  csrf_hash     BLOB NOT NULL,
+  created_at    INTEGER NOT NULL,
+  last_seen_at  INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX sessions_user ON sessions(user_id);
+)sql"},
 };
 
 }  // namespace

@@ -326,7 +326,7 @@ TEST_F(CliTest, TenantCreateMakesTheFirstAdminWithAOneTimePassword) {
 
 TEST_F(CliTest, TheFirstStartCreatesTheDefaultTenantAndTellsWhereThePasswordIs) {
   PactumProcess p;
-  Serve(p);
+  const std::string url = Serve(p);
   const std::string file = Data() + "/initial-admin-password";
   ASSERT_TRUE(std::filesystem::exists(file));
   struct stat st {};
@@ -340,6 +340,18 @@ TEST_F(CliTest, TheFirstStartCreatesTheDefaultTenantAndTellsWhereThePasswordIs) 
   EXPECT_NE(p.Stdout().find("admin@localhost"), std::string::npos) << p.Stdout();
   EXPECT_EQ(p.Stdout().find(password), std::string::npos) << "the password only in the file";
   EXPECT_EQ(p.Stderr().find(password), std::string::npos) << "and never in the log";
+  // It logs in, and must be changed first.
+  HttpRequest login;
+  login.method = "POST";
+  login.url = url + "/api/v1/auth/login";
+  login.ca_file = Data() + "/tls/cert.pem";
+  login.headers = {"Content-Type: application/json"};
+  login.body =
+      nlohmann::json{{"tenant", "default"}, {"email", "admin@localhost"}, {"password", password}}
+          .dump();
+  auto r = Perform(login);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(nlohmann::json::parse(r.body)["password_change_required"], true);
   p.Signal(SIGTERM);
   ASSERT_EQ(p.Wait(), 0);
   // A second start creates nothing and leaves the file as it was.

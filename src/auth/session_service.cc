@@ -1,0 +1,145 @@
+#include "auth/session_service.h"
+
+#include <array>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "crypto/random.h"
+
+namespace pactum::auth {
+namespace {
+
+constexpr size_t kTokenChars = 43;  // base64url of 32 bytes, no padding
+
+std::string Sha256(std::string_view data) {
+  std::array<unsigned char, 32> out{};
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return {reinterpret_cast<const char*>(out.data()), out.size()};
+}
+
+std::string NewToken() {
+  std::array<uint8_t, 32> raw{};
+  crypto::RandomBytes(raw);
+  std::string out(sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(), raw.data(), raw.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(kTokenChars);
+  return out;
+}
+
+bool WellFormed(std::string_view token) {
+  if (token.size() != kTokenChars) return false;
+  for (const char c : token) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int64_t Seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+Status NotAuthenticated() {
+  return Status(StatusCode::kUnauthenticated, "authentication required");
+}
+
+}  // namespace
+
+Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) {
+  SessionTokens tokens{NewToken(), NewToken()};
+  const int64_t now = Seconds(clock_.Now());
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
+    const std::string id_hash = Sha256(tokens.id);
+    const std::string csrf_hash = Sha256(tokens.csrf);
+    return s
+        .Execute(
+            "INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_hash, created_at, "
+            "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
+            {store::Blob(id_hash.begin(), id_hash.end()), tenant_id, user_id,
+             store::Blob(csrf_hash.begin(), csrf_hash.end()), now,
+             now + lifetimes_.absolute.count()})
+        .status();
+  }));
+  return tokens;
+}
+
+Result<ActiveSession> SessionService::Resolve(std::string_view id) {
+  if (!WellFormed(id)) return NotAuthenticated();
+  const std::string id_hash = Sha256(id);
+  const store::Blob key(id_hash.begin(), id_hash.end());
+  const int64_t now = Seconds(clock_.Now());
+  std::optional<ActiveSession> found;
+  int64_t last_seen = 0;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(
+        auto rows, s.Query("SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.disabled, "
+                           "u.password_change_required, u.created_at, x.csrf_hash, x.last_seen_at, "
+                           "x.expires_at FROM sessions x JOIN users u ON u.id = x.user_id "
+                           "AND u.tenant_id = x.tenant_id WHERE x.id_hash = $1",
+                           {key}));
+    if (rows.empty()) return Status::Ok();
+    const store::Row& r = rows[0];
+    last_seen = r.Int(9);
+    if (r.Int(5) != 0 || now >= r.Int(10) || now - last_seen >= lifetimes_.idle.count()) {
+      return Status::Ok();
+    }
+    ActiveSession a;
+    a.user.id = r.Int(0);
+    a.user.tenant_id = r.Int(1);
+    a.user.email = r.Text(2);
+    a.user.name = r.Text(3);
+    a.user.role = ParseRole(r.Text(4)).value_or(Role::kViewer);
+    a.user.disabled = false;
+    a.user.password_change_required = r.Int(6) != 0;
+    a.user.created_at = r.Text(7);
+    const store::Blob csrf = r.Bytes(8);
+    a.csrf_hash.assign(csrf.begin(), csrf.end());
+    a.id_hash = id_hash;
+    found = std::move(a);
+    return Status::Ok();
+  }));
+  if (!found) return NotAuthenticated();
+  if (now - last_seen >= 30) {  // at most one write per session per half minute
+    RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
+      return s.Execute("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2", {now, key})
+          .status();
+    }));
+  }
+  return *found;
+}
+
+bool SessionService::CsrfMatches(const ActiveSession& session, std::string_view token) {
+  if (!WellFormed(token)) return false;
+  const std::string hash = Sha256(token);
+  return hash.size() == session.csrf_hash.size() &&
+         CRYPTO_memcmp(hash.data(), session.csrf_hash.data(), hash.size()) == 0;
+}
+
+Status SessionService::End(std::string_view id) {
+  if (!WellFormed(id)) return Status::Ok();
+  const std::string id_hash = Sha256(id);
+  return db_.Write([&](store::Session& s) {
+    return s
+        .Execute("DELETE FROM sessions WHERE id_hash = $1",
+                 {store::Blob(id_hash.begin(), id_hash.end())})
+        .status();
+  });
+}
+
+Status SessionService::EndOthers(int64_t user_id, std::string_view keep_hash) {
+  return db_.Write([&](store::Session& s) {
+    return s
+        .Execute("DELETE FROM sessions WHERE user_id = $1 AND id_hash != $2",
+                 {user_id, store::Blob(keep_hash.begin(), keep_hash.end())})
+        .status();
+  });
+}
+
+}  // namespace pactum::auth

@@ -1,0 +1,62 @@
+#pragma once
+
+// Login sessions. A session id is 256 random bits, given to the browser once (cookie
+// __Host-pactum_session) and stored only as its SHA-256, as is the session's CSRF token.
+// A session ends after `idle` without use or `absolute` after it began, when the user
+// is disabled, or when ended (logout; password change ends the user's other sessions).
+// Thread-safe.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "auth/user_service.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/database.h"
+
+namespace pactum::auth {
+
+struct SessionTokens {
+  std::string id;    // the cookie value: 43 characters of base64url
+  std::string csrf;  // the X-CSRF-Token value, same form
+};
+
+struct SessionLifetimes {
+  std::chrono::seconds idle{std::chrono::minutes(60)};
+  std::chrono::seconds absolute{std::chrono::hours(12)};
+};
+
+struct ActiveSession {
+  User user;
+  std::string id_hash;    // raw SHA-256 bytes
+  std::string csrf_hash;  // raw SHA-256 bytes
+};
+
+class SessionService {
+ public:
+  SessionService(store::Database& db, const Clock& clock, SessionLifetimes lifetimes = {})
+      : db_(db), clock_(clock), lifetimes_(lifetimes) {}
+
+  // A new session (never a reused id: fixation is impossible by construction).
+  Result<SessionTokens> Start(int64_t tenant_id, int64_t user_id);
+
+  // The live session for a cookie value, its last use moved to now. kUnauthenticated for
+  // a malformed, unknown, expired or ended session, or a disabled user.
+  Result<ActiveSession> Resolve(std::string_view id);
+
+  // Whether `token` is the session's CSRF token (constant time).
+  static bool CsrfMatches(const ActiveSession& session, std::string_view token);
+
+  Status End(std::string_view id);
+  // Ends every session of the user except the one whose hash is `keep_hash` (may be "").
+  Status EndOthers(int64_t user_id, std::string_view keep_hash);
+
+ private:
+  store::Database& db_;
+  const Clock& clock_;
+  const SessionLifetimes lifetimes_;
+};
+
+}  // namespace pactum::auth

@@ -1,0 +1,225 @@
+// The login flow over real HTTPS: sessions, cookie flags, CSRF, the first-login password
+// change, logout, fixation, disabled users, and answers that do not reveal accounts.
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "api/auth_routes.h"
+#include "crypto/local_key_provider.h"
+#include "store/sqlite_database.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/https_client.h"
+#include "tests/support/test_keys.h"
+#include "tests/support/test_server.h"
+
+namespace pactum {
+namespace {
+
+using namespace testing_support;  // NOLINT(google-build-using-namespace)
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::SqliteOptions o;
+    o.path = srv_.dir.File("p.db");
+    o.key = RandomKey();
+    db_ = std::move(store::OpenSqliteDatabase(o)).value();
+    provider_ =
+        std::move(crypto::LocalKeyProvider::Create(srv_.dir.File("master.key"), "dev")).value();
+    keys_ = std::make_unique<tenant::TenantKeys>(*provider_, clock_);
+    tenants_ = std::make_unique<tenant::TenantService>(*db_, clock_, *keys_);
+    users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{});
+    sessions_ = std::make_unique<auth::SessionService>(*db_, clock_);
+    const int64_t acme = tenants_->Create("acme")->id;
+    auto ann = users_->Create(acme, "ann@example.com", "Ann", auth::Role::kAdmin);
+    ann_id_ = ann->first.id;
+    ann_otp_ = ann->second;
+    const int64_t globex = tenants_->Create("globex")->id;
+    ASSERT_TRUE(users_->Create(globex, "gus@example.com", "Gus", auth::Role::kAdmin).ok());
+    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_});
+    srv_.router.Add(http::Method::kPost, "/api/v1/probe", [](http::Request& req) {
+      return http::Response::Json(200, {{"user", api::CallerOf(req)->user.email}});
+    });
+    srv_.Start();
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& path,
+                    const std::string& body = "", std::vector<std::string> headers = {}) {
+    HttpRequest r;
+    r.method = method;
+    r.url = srv_.Url(path);
+    r.body = body;
+    r.headers = std::move(headers);
+    if (!body.empty()) r.headers.push_back("Content-Type: application/json");
+    r.ca_file = srv_.ca_file;
+    return Perform(r);
+  }
+
+  struct Login {
+    HttpResponse response;
+    std::string cookie;  // "name=value"
+    std::string csrf;
+  };
+  Login LogIn(const std::string& tenant, const std::string& email, const std::string& password) {
+    Login l;
+    l.response =
+        Call("POST", "/api/v1/auth/login",
+             nlohmann::json{{"tenant", tenant}, {"email", email}, {"password", password}}.dump());
+    const auto it = l.response.headers.find("set-cookie");
+    const std::string set = it == l.response.headers.end() ? "" : it->second;
+    l.cookie = set.substr(0, set.find(';'));
+    if (l.response.status == 200) l.csrf = nlohmann::json::parse(l.response.body)["csrf_token"];
+    return l;
+  }
+  // Logs Ann in and replaces her one-time password.
+  Login Ready() {
+    Login l = LogIn("acme", "ann@example.com", ann_otp_);
+    EXPECT_EQ(Call("POST", "/api/v1/me/password",
+                   nlohmann::json{{"current", ann_otp_}, {"new", kNewPassword}}.dump(),
+                   {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf})
+                  .status,
+              204);
+    return l;
+  }
+
+  static constexpr const char* kNewPassword = "a long and private passphrase";
+  TestServer srv_;
+  FakeClock clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<crypto::LocalKeyProvider> provider_;
+  std::unique_ptr<tenant::TenantKeys> keys_;
+  std::unique_ptr<tenant::TenantService> tenants_;
+  std::unique_ptr<auth::UserService> users_;
+  std::unique_ptr<auth::SessionService> sessions_;
+  int64_t ann_id_ = 0;
+  std::string ann_otp_;
+};
+
+TEST_F(AuthTest, LoginSetsAHardenedSessionCookieAndACsrfToken) {
+  Login l = LogIn("acme", "ANN@example.com", ann_otp_);
+  ASSERT_EQ(l.response.status, 200) << l.response.body;
+  const std::string set = l.response.headers["set-cookie"];
+  EXPECT_TRUE(set.starts_with("__Host-pactum_session=")) << set;
+  for (const char* flag : {"; Path=/", "; Secure", "; HttpOnly", "; SameSite=Strict"}) {
+    EXPECT_NE(set.find(flag), std::string::npos) << flag << " in " << set;
+  }
+  EXPECT_EQ(set.find("Domain"), std::string::npos);
+  auto j = nlohmann::json::parse(l.response.body);
+  EXPECT_EQ(j["user"]["email"], "ann@example.com");
+  EXPECT_EQ(j["user"]["role"], "admin");
+  EXPECT_EQ(j["password_change_required"], true);
+  EXPECT_EQ(l.csrf.size(), 43U);
+  EXPECT_EQ(l.response.headers["cache-control"], "no-store");
+}
+
+TEST_F(AuthTest, WrongCredentialsAreOneAnswerThatRevealsNothing) {
+  const auto wrong_password = LogIn("acme", "ann@example.com", "not the password at all");
+  const auto unknown_user = LogIn("acme", "nobody@example.com", "not the password at all");
+  const auto unknown_tenant = LogIn("nope", "ann@example.com", ann_otp_);
+  const auto other_tenant = LogIn("globex", "ann@example.com", ann_otp_);
+  for (const auto* r : {&wrong_password, &unknown_user, &unknown_tenant, &other_tenant}) {
+    EXPECT_EQ(r->response.status, 401);
+    EXPECT_EQ(r->response.body, wrong_password.response.body);
+    EXPECT_EQ(r->response.headers.count("set-cookie"), 0U);
+  }
+  EXPECT_EQ(Call("POST", "/api/v1/auth/login", "{\"tenant\":1}").status, 400);
+  EXPECT_EQ(Call("POST", "/api/v1/auth/login", "not json").status, 400);
+}
+
+TEST_F(AuthTest, AOneTimePasswordSessionCanOnlyChangeThePassword) {
+  Login l = LogIn("acme", "ann@example.com", ann_otp_);
+  const std::vector<std::string> auth = {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf};
+  auto blocked = Call("POST", "/api/v1/probe", "{}", auth);
+  EXPECT_EQ(blocked.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(blocked.body)["error"]["code"], "password_change_required");
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", auth).status, 200);
+  // Policy and the current password are checked.
+  for (const auto& [current, fresh, status] :
+       std::vector<std::tuple<std::string, std::string, long>>{
+           {ann_otp_, "short", 400},
+           {ann_otp_, "abbreviations", 400},
+           {ann_otp_, ann_otp_, 400},
+           {"wrong current password", kNewPassword, 403}}) {
+    EXPECT_EQ(Call("POST", "/api/v1/me/password",
+                   nlohmann::json{{"current", current}, {"new", fresh}}.dump(), auth)
+                  .status,
+              status)
+        << fresh;
+  }
+  ASSERT_EQ(Call("POST", "/api/v1/me/password",
+                 nlohmann::json{{"current", ann_otp_}, {"new", kNewPassword}}.dump(), auth)
+                .status,
+            204);
+  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", auth).status, 200);
+  // The one-time password is gone; the new one works.
+  EXPECT_EQ(LogIn("acme", "ann@example.com", ann_otp_).response.status, 401);
+  EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.status, 200);
+}
+
+TEST_F(AuthTest, UnsafeMethodsNeedTheSessionsCsrfToken) {
+  Login a = Ready();
+  Login b = LogIn("acme", "ann@example.com", kNewPassword);
+  ASSERT_EQ(b.response.status, 200);
+  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie}).status, 403);
+  auto wrong =
+      Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie, "X-CSRF-Token: " + b.csrf});
+  EXPECT_EQ(wrong.status, 403) << "another session's token";
+  EXPECT_EQ(nlohmann::json::parse(wrong.body)["error"]["code"], "csrf_failed");
+  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie, "X-CSRF-Token: x"}).status,
+            403);
+  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf})
+                .status,
+            200);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 200)
+      << "safe methods need no token";
+}
+
+TEST_F(AuthTest, SessionsAreNewAtEveryLoginEndAtLogoutAndExpire) {
+  Login a = Ready();  // the password change ended no session of its own
+  Login b = LogIn("acme", "ann@example.com", kNewPassword);
+  EXPECT_NE(a.cookie, b.cookie) << "a new id at every login (no fixation)";
+  // A cookie the server never issued is refused.
+  EXPECT_EQ(Call("GET", "/api/v1/me", "",
+                 {"Cookie: __Host-pactum_session=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"})
+                .status,
+            401);
+  EXPECT_EQ(Call("GET", "/api/v1/me").status, 401);
+  // Logout ends exactly that session.
+  EXPECT_EQ(
+      Call("POST", "/api/v1/auth/logout", "", {"Cookie: " + b.cookie, "X-CSRF-Token: " + b.csrf})
+          .status,
+      204);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + b.cookie}).status, 401);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 200);
+  // Idle for an hour: over.
+  clock_.Advance(std::chrono::minutes(61));
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 401);
+}
+
+TEST_F(AuthTest, APasswordChangeEndsTheUsersOtherSessions) {
+  Login a = Ready();
+  Login b = LogIn("acme", "ann@example.com", kNewPassword);
+  ASSERT_EQ(
+      Call("POST", "/api/v1/me/password",
+           nlohmann::json{{"current", kNewPassword}, {"new", "another long passphrase"}}.dump(),
+           {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf})
+          .status,
+      204);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + b.cookie}).status, 401);
+}
+
+TEST_F(AuthTest, ADisabledUsersSessionStopsWorkingAtOnce) {
+  Login a = Ready();
+  ASSERT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 200);
+  ASSERT_TRUE(
+      db_->Write([&](store::Session& s) {
+           return s.Execute("UPDATE users SET disabled = 1 WHERE id = $1", {ann_id_}).status();
+         })
+          .ok());
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 401);
+  EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.status, 401);
+}
+
+}  // namespace
+}  // namespace pactum
