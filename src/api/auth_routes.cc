@@ -106,7 +106,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
                                    {"tenant", *slug},
                                    {"csrf_token", tokens->csrf},
                                    {"password_change_required", user->password_change_required}});
-    r.headers.push_back({"Set-Cookie", SessionCookie(tokens->id, deps.session_max_age_seconds)});
+    r.headers.push_back(
+        {"Set-Cookie", SessionCookie(tokens->id, deps.sessions.lifetimes().absolute.count())});
     r.headers.push_back({"Cache-Control", "no-store"});
     return r;
   });

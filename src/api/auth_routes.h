@@ -24,7 +24,6 @@ struct AuthDeps {
   tenant::TenantService& tenants;
   auth::UserService& users;
   auth::SessionService& sessions;
-  int64_t session_max_age_seconds = 12 * 3600;  // the cookie's Max-Age
 };
 
 // Registers the routes and the middleware (call before routes that need a caller).

@@ -39,6 +39,8 @@ class SessionService {
   SessionService(store::Database& db, const Clock& clock, SessionLifetimes lifetimes = {})
       : db_(db), clock_(clock), lifetimes_(lifetimes) {}
 
+  const SessionLifetimes& lifetimes() const { return lifetimes_; }
+
   // A new session (never a reused id: fixation is impossible by construction).
   Result<SessionTokens> Start(int64_t tenant_id, int64_t user_id);
 
