@@ -97,8 +97,21 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     } else if (t.status().code() != StatusCode::kNotFound) {
       return http::Response::Error(t.status());
     }
+    const std::string account = *slug + "/" + auth::EmailKey(*email);
+    int64_t retry_after = 0;
+    if (Status s = deps.throttle.Check(account, req.remote_ip, &retry_after); !s.ok()) {
+      auto r = http::Response::Error(s);
+      r.headers.push_back({"Retry-After", std::to_string(retry_after)});
+      return r;
+    }
     auto user = deps.users.CheckCredentials(tenant_id, *email, *password);
-    if (!user.ok()) return http::Response::Error(user.status());
+    if (!user.ok()) {
+      if (user.status().code() == StatusCode::kUnauthenticated) {
+        deps.throttle.Failure(account, req.remote_ip);
+      }
+      return http::Response::Error(user.status());
+    }
+    deps.throttle.Success(account);
     auto tokens = deps.sessions.Start(user->tenant_id, user->id);
     if (!tokens.ok()) return http::Response::Error(tokens.status());
     auto r =

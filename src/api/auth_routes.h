@@ -6,6 +6,7 @@
 // unsafe methods, confines a session whose password must change to the password
 // endpoint, and puts the caller into Request::principal (an api::Principal).
 
+#include "auth/login_throttle.h"
 #include "auth/session_service.h"
 #include "auth/user_service.h"
 #include "http/router.h"
@@ -24,6 +25,7 @@ struct AuthDeps {
   tenant::TenantService& tenants;
   auth::UserService& users;
   auth::SessionService& sessions;
+  auth::LoginThrottle& throttle;
 };
 
 // Registers the routes and the middleware (call before routes that need a caller).

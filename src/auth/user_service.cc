@@ -155,28 +155,50 @@ const std::string& UserService::DummyHash() const {
 Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view email,
                                            std::string_view password) {
   const Status wrong(StatusCode::kUnauthenticated, "email or password is wrong");
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
   std::optional<User> user;
   std::string hash;
+  int64_t locked_until = 0;
   if (tenant_id > 0 && IsValidEmail(email)) {
     RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
       ASSIGN_OR_RETURN(auto rows,
                        session.Query("SELECT id, tenant_id, email, name, role, disabled, "
-                                     "password_change_required, created_at, password_hash "
-                                     "FROM users WHERE tenant_id = $1 AND email_key = $2",
+                                     "password_change_required, created_at, password_hash, "
+                                     "locked_until FROM users "
+                                     "WHERE tenant_id = $1 AND email_key = $2",
                                      {tenant_id, EmailKey(email)}));
       if (!rows.empty()) {
         user = FromRow(rows[0]);
         hash = rows[0].Text(8);
+        locked_until = rows[0].Int(9);
       }
       return Status::Ok();
     }));
   }
-  if (!user || user->disabled) {
-    (void)crypto::VerifyPassword(DummyHash(), password, params_);  // the same work
+  // Unknown, disabled and locked accounts get the same answer after the same work.
+  if (!user || user->disabled || locked_until > now) {
+    (void)crypto::VerifyPassword(DummyHash(), password, params_);
     return wrong;
   }
   const crypto::PasswordMatch match = crypto::VerifyPassword(hash, password, params_);
-  if (match == crypto::PasswordMatch::kNo) return wrong;
+  if (match == crypto::PasswordMatch::kNo) {
+    RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
+      return session
+          .Execute(
+              "UPDATE users SET "
+              "locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 "
+              "ELSE locked_until END, "
+              "failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 "
+              "ELSE failed_logins + 1 END WHERE id = $3",
+              {int64_t{kLockoutFailures}, now + kLockoutSeconds, user->id})
+          .status();
+    }));
+    return wrong;
+  }
+  RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
+    return session.Execute("UPDATE users SET failed_logins = 0 WHERE id = $1", {user->id}).status();
+  }));
   if (match == crypto::PasswordMatch::kYesButRehash) {
     ASSIGN_OR_RETURN(const std::string fresh, crypto::HashPassword(password, params_));
     RETURN_IF_ERROR(db_.Write([&](store::Session& session) {

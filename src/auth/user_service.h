@@ -48,6 +48,9 @@ struct OneTimePassword {
 
 class UserService {
  public:
+  static constexpr int kLockoutFailures = 10;
+  static constexpr int64_t kLockoutSeconds = int64_t{15} * 60;
+
   UserService(store::Database& db, const Clock& clock, crypto::PasswordParams params)
       : db_(db), clock_(clock), params_(params) {}
 
@@ -71,9 +74,10 @@ class UserService {
   Result<bool> PasswordMatches(int64_t user_id, std::string_view password);
 
   // The login check. kUnauthenticated ("email or password is wrong") for an unknown
-  // tenant (tenant_id <= 0), an unknown or disabled user, or a wrong password; an
-  // unknown account costs the same argon2id work as a known one. A hash made with older
-  // parameters is replaced.
+  // tenant (tenant_id <= 0), an unknown, disabled or locked user, or a wrong password;
+  // an unknown account costs the same argon2id work as a known one. kLockoutFailures
+  // consecutive wrong passwords lock the account for kLockoutSeconds. A hash made with
+  // older parameters is replaced.
   Result<User> CheckCredentials(int64_t tenant_id, std::string_view email,
                                 std::string_view password);
 

@@ -120,8 +120,12 @@ int Serve(const ServeFlags& flags) {
   tenant::TenantService tenants(*data->db, clock, tenant_keys);
   auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg));
   auth::SessionService sessions(*data->db, clock);
+  // Per account: 3 free failures, then 1 s, 2 s, 4 s ...; per address (shared by many
+  // people behind NAT): 20 free failures.
+  auth::LoginThrottle throttle(clock, {3, std::chrono::minutes(15)},
+                               {20, std::chrono::minutes(15)});
   http::Router router;
-  api::RegisterAuthRoutes(router, {tenants, users, sessions});
+  api::RegisterAuthRoutes(router, {tenants, users, sessions, throttle});
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

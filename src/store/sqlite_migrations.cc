@@ -52,6 +52,11 @@ CREATE TABLE sessions (
 ) STRICT;
 CREATE INDEX sessions_user ON sessions(user_id);
 )sql"},
+    {5, "login_lockout",
+     R"sql(
+ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

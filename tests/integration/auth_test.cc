@@ -30,13 +30,16 @@ class AuthTest : public ::testing::Test {
     tenants_ = std::make_unique<tenant::TenantService>(*db_, clock_, *keys_);
     users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{});
     sessions_ = std::make_unique<auth::SessionService>(*db_, clock_);
+    throttle_ = std::make_unique<auth::LoginThrottle>(
+        clock_, auth::ThrottlePolicy{3, std::chrono::minutes(15)},
+        auth::ThrottlePolicy{20, std::chrono::minutes(15)});
     const int64_t acme = tenants_->Create("acme")->id;
     auto ann = users_->Create(acme, "ann@example.com", "Ann", auth::Role::kAdmin);
     ann_id_ = ann->first.id;
     ann_otp_ = ann->second;
     const int64_t globex = tenants_->Create("globex")->id;
     ASSERT_TRUE(users_->Create(globex, "gus@example.com", "Gus", auth::Role::kAdmin).ok());
-    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_});
+    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_});
     srv_.router.Add(http::Method::kPost, "/api/v1/probe", [](http::Request& req) {
       return http::Response::Json(200, {{"user", api::CallerOf(req)->user.email}});
     });
@@ -91,6 +94,7 @@ class AuthTest : public ::testing::Test {
   std::unique_ptr<tenant::TenantService> tenants_;
   std::unique_ptr<auth::UserService> users_;
   std::unique_ptr<auth::SessionService> sessions_;
+  std::unique_ptr<auth::LoginThrottle> throttle_;
   int64_t ann_id_ = 0;
   std::string ann_otp_;
 };
@@ -207,6 +211,33 @@ TEST_F(AuthTest, APasswordChangeEndsTheUsersOtherSessions) {
       204);
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 200);
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + b.cookie}).status, 401);
+}
+
+TEST_F(AuthTest, RepeatedFailuresBackOffAndTenLockTheAccountForFifteenMinutes) {
+  Ready();
+  // Back-off after three failures, the same for an account that does not exist.
+  for (const char* email : {"ann@example.com", "nobody@example.com"}) {
+    for (int i = 0; i < 4; ++i) {
+      EXPECT_EQ(LogIn("acme", email, "not the password at all").response.status, 401) << email;
+    }
+    auto slowed = LogIn("acme", email, kNewPassword);
+    EXPECT_EQ(slowed.response.status, 429) << email;
+    EXPECT_EQ(slowed.response.headers["retry-after"], "1");
+    EXPECT_EQ(nlohmann::json::parse(slowed.response.body)["error"]["code"], "rate_limited");
+  }
+  // Ten consecutive failures (waiting out each back-off) lock the account.
+  for (int i = 4; i < 10; ++i) {
+    clock_.Advance(std::chrono::minutes(16));
+    EXPECT_EQ(LogIn("acme", "ann@example.com", "not the password at all").response.status, 401);
+  }
+  clock_.Advance(std::chrono::minutes(2));  // past the back-off, well within the lock
+  const auto locked = LogIn("acme", "ann@example.com", kNewPassword);
+  EXPECT_EQ(locked.response.status, 401) << "locked: the right password does not open it";
+  EXPECT_EQ(locked.response.body,
+            LogIn("acme", "nobody@example.com", "whatever it is").response.body);
+  clock_.Advance(std::chrono::minutes(15));
+  EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.status, 200)
+      << "the lock ends after fifteen minutes";
 }
 
 TEST_F(AuthTest, ADisabledUsersSessionStopsWorkingAtOnce) {
