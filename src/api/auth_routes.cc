@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/policy.h"
+
 namespace pactum::api {
 namespace {
 
@@ -77,6 +79,14 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
           Status(StatusCode::kPermissionDenied,
                  "the password must be changed first: POST /api/v1/me/password")
               .WithReason("password_change_required"));
+    }
+    // Default deny: a route the policy table does not list is refused to every role.
+    const auto minimum = auth::MinimumRole(http::MethodName(req.method), route.pattern);
+    if (!minimum || session->user.role < *minimum) {
+      auto r = http::Response::Error(
+          Status(StatusCode::kPermissionDenied, "your role does not allow this"));
+      if (!minimum) r.log_detail = "route missing from the policy table: " + route.pattern;
+      return r;
     }
     req.principal = Principal{session->user, session->id_hash};
     return next(req);
@@ -170,6 +180,97 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     }
     http::Response r;
     r.status = 204;
+    return r;
+  });
+
+  router.Add(http::Method::kGet, "/api/v1/users", [deps](http::Request& req) {
+    auto users = deps.users.List(CallerOf(req)->user.tenant_id);
+    if (!users.ok()) return http::Response::Error(users.status());
+    auto list = nlohmann::json::array();
+    for (const auto& u : *users) {
+      auto j = UserJson(u);
+      j["disabled"] = u.disabled;
+      j["created_at"] = u.created_at;
+      list.push_back(std::move(j));
+    }
+    return http::Response::Json(200, {{"users", list}});
+  });
+
+  router.Add(http::Method::kPost, "/api/v1/users", [deps](http::Request& req) {
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Response::Error(body.status());
+    auto email = StringField(*body, "email");
+    auto name = StringField(*body, "name");
+    auto role_name = StringField(*body, "role");
+    for (const Status* s : {&email.status(), &name.status(), &role_name.status()}) {
+      if (!s->ok()) return http::Response::Error(*s);
+    }
+    const auto role = auth::ParseRole(*role_name);
+    if (!role) {
+      return http::Response::Error(
+          InvalidArgument("\"role\" must be admin, manager, user or viewer"));
+    }
+    auto created = deps.users.Create(CallerOf(req)->user.tenant_id, *email, *name, *role);
+    if (!created.ok()) return http::Response::Error(created.status());
+    auto j = UserJson(created->first);
+    j["one_time_password"] = created->second;
+    j["password_change_required"] = true;
+    auto r = http::Response::Json(201, j);
+    r.headers.push_back({"Cache-Control", "no-store"});
+    return r;
+  });
+
+  // Changes a user; a role change or disabling ends the user's sessions at once.
+  auto change_user = [deps](http::Request& req, const auth::UserService::Change& change) {
+    const Principal* p = CallerOf(req);
+    int64_t id = 0;
+    const std::string_view text = req.Param("id");
+    if (text.empty() || text.size() > 18 ||
+        text.find_first_not_of("0123456789") != std::string_view::npos) {
+      return http::Response::Error(NotFound("no such user"));
+    }
+    id = std::stoll(std::string(text));
+    bool ends = false;
+    auto updated = deps.users.Update(p->user.tenant_id, id, change, &ends);
+    if (!updated.ok()) return http::Response::Error(updated.status());
+    if (ends) {
+      if (Status s = deps.sessions.EndOthers(id, ""); !s.ok()) return http::Response::Error(s);
+    }
+    auto j = UserJson(*updated);
+    j["disabled"] = updated->disabled;
+    return http::Response::Json(200, j);
+  };
+
+  router.Add(http::Method::kPatch, "/api/v1/users/{id}", [change_user](http::Request& req) {
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Response::Error(body.status());
+    auth::UserService::Change change;
+    for (const auto& [key, value] : body->items()) {
+      if (key == "role" && value.is_string()) {
+        change.role = auth::ParseRole(value.get<std::string>());
+        if (!change.role) {
+          return http::Response::Error(
+              InvalidArgument("\"role\" must be admin, manager, user or viewer"));
+        }
+      } else if (key == "disabled" && value.is_boolean()) {
+        change.disabled = value.get<bool>();
+      } else if (key == "name" && value.is_string()) {
+        change.name = value.get<std::string>();
+      } else {
+        return http::Response::Error(InvalidArgument("unknown or mistyped field \"" + key + "\""));
+      }
+    }
+    return change_user(req, change);
+  });
+
+  router.Add(http::Method::kDelete, "/api/v1/users/{id}", [change_user](http::Request& req) {
+    auth::UserService::Change change;
+    change.disabled = true;  // users stay as the authors of what they did; they cannot log in
+    auto r = change_user(req, change);
+    if (r.status == 200) {
+      r.status = 204;
+      r.body.clear();
+    }
     return r;
   });
 }

@@ -227,4 +227,60 @@ Status UserService::SetPassword(int64_t user_id, std::string_view new_password) 
   return Status::Ok();
 }
 
+Result<std::vector<User>> UserService::List(int64_t tenant_id) {
+  std::vector<User> out;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
+                                              "password_change_required, created_at FROM users "
+                                              "WHERE tenant_id = $1 ORDER BY email_key",
+                                              {tenant_id}));
+    for (const auto& r : rows) out.push_back(FromRow(r));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Result<User> UserService::Update(int64_t tenant_id, int64_t user_id, const Change& change,
+                                 bool* ends_sessions) {
+  if (change.name && (change.name->size() > 200 || !IsValidUtf8(*change.name))) {
+    return InvalidArgument("name must be at most 200 bytes of UTF-8 text");
+  }
+  User updated;
+  bool ends = false;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
+                                              "password_change_required, created_at FROM users "
+                                              "WHERE tenant_id = $1 AND id = $2",
+                                              {tenant_id, user_id}));
+    if (rows.empty()) return NotFound("no such user");
+    const User before = FromRow(rows[0]);
+    updated = before;
+    if (change.role) updated.role = *change.role;
+    if (change.disabled) updated.disabled = *change.disabled;
+    if (change.name) updated.name = *change.name;
+    ends = updated.role != before.role || updated.disabled != before.disabled;
+    const bool was_admin = before.role == Role::kAdmin && !before.disabled;
+    const bool is_admin = updated.role == Role::kAdmin && !updated.disabled;
+    if (was_admin && !is_admin) {
+      ASSIGN_OR_RETURN(auto admins,
+                       session.Query("SELECT count(*) FROM users WHERE tenant_id = $1 AND "
+                                     "role = 'admin' AND disabled = 0 AND id != $2",
+                                     {tenant_id, user_id}));
+      if (admins.empty() || admins[0].Int(0) == 0) {
+        return Status(StatusCode::kConflict, "a tenant keeps at least one enabled admin")
+            .WithReason("last_admin");
+      }
+    }
+    return session
+        .Execute(
+            "UPDATE users SET role = $1, disabled = $2, name = $3, updated_at = $4 "
+            "WHERE id = $5",
+            {std::string(RoleName(updated.role)), int64_t{updated.disabled ? 1 : 0}, updated.name,
+             FormatRfc3339(clock_.Now()), user_id})
+        .status();
+  }));
+  if (ends_sessions != nullptr) *ends_sessions = ends;
+  return updated;
+}
+
 }  // namespace pactum::auth

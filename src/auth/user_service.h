@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
@@ -80,6 +81,21 @@ class UserService {
   // older parameters is replaced.
   Result<User> CheckCredentials(int64_t tenant_id, std::string_view email,
                                 std::string_view password);
+
+  // The tenant's users, by email.
+  Result<std::vector<User>> List(int64_t tenant_id);
+
+  struct Change {
+    std::optional<Role> role;
+    std::optional<bool> disabled;
+    std::optional<std::string> name;
+  };
+  // Applies `change` to user `user_id` of the tenant. kNotFound for a user of another
+  // tenant or none; kConflict when it would leave the tenant without an enabled admin.
+  // `*ends_sessions` tells whether the role or the disabled flag changed (the caller
+  // then ends the user's sessions).
+  Result<User> Update(int64_t tenant_id, int64_t user_id, const Change& change,
+                      bool* ends_sessions);
 
   // Replaces the password (policy-checked) and clears password_change_required.
   // kInvalidArgument with the policy's message.

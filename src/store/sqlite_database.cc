@@ -143,7 +143,9 @@ class Connection final : public Session {
       } else if (const auto* s = std::get_if<std::string>(&v)) {
         rc = sqlite3_bind_text64(stmt, idx, s->data(), s->size(), SQLITE_STATIC, SQLITE_UTF8);
       } else if (const auto* b = std::get_if<Blob>(&v)) {
-        rc = sqlite3_bind_blob64(stmt, idx, b->data(), b->size(), SQLITE_STATIC);
+        // An empty vector's data() may be null, which SQLite would bind as NULL.
+        rc = b->empty() ? sqlite3_bind_zeroblob(stmt, idx, 0)
+                        : sqlite3_bind_blob64(stmt, idx, b->data(), b->size(), SQLITE_STATIC);
       }
       if (rc != SQLITE_OK) return FromSqlite(rc, db_, "bind");
     }

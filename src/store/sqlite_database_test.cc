@@ -175,6 +175,19 @@ TEST(SqliteDatabase, BindsEveryTypeAndParametersByNumberNotPosition) {
                 }).ok());
 }
 
+TEST(SqliteDatabase, AnEmptyBlobIsAnEmptyBlobNotNull) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  ASSERT_TRUE(db->Read([](Session& s) -> Status {
+                  ASSIGN_OR_RETURN(auto r, s.Query("SELECT $1 IS NULL, length($1), $2 IS NULL",
+                                                   {Blob{}, std::string()}));
+                  EXPECT_EQ(r[0].Int(0), 0);
+                  EXPECT_EQ(r[0].Int(1), 0);
+                  EXPECT_EQ(r[0].Int(2), 0);
+                  return Status::Ok();
+                }).ok());
+}
+
 TEST(SqliteDatabase, WrongParameterCountIsAnErrorNotACrash) {
   TempDir dir;
   auto db = Open(dir.File("p.db"));

@@ -40,9 +40,6 @@ class AuthTest : public ::testing::Test {
     const int64_t globex = tenants_->Create("globex")->id;
     ASSERT_TRUE(users_->Create(globex, "gus@example.com", "Gus", auth::Role::kAdmin).ok());
     api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_});
-    srv_.router.Add(http::Method::kPost, "/api/v1/probe", [](http::Request& req) {
-      return http::Response::Json(200, {{"user", api::CallerOf(req)->user.email}});
-    });
     srv_.Start();
   }
 
@@ -133,7 +130,7 @@ TEST_F(AuthTest, WrongCredentialsAreOneAnswerThatRevealsNothing) {
 TEST_F(AuthTest, AOneTimePasswordSessionCanOnlyChangeThePassword) {
   Login l = LogIn("acme", "ann@example.com", ann_otp_);
   const std::vector<std::string> auth = {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf};
-  auto blocked = Call("POST", "/api/v1/probe", "{}", auth);
+  auto blocked = Call("GET", "/api/v1/users", "", auth);
   EXPECT_EQ(blocked.status, 403);
   EXPECT_EQ(nlohmann::json::parse(blocked.body)["error"]["code"], "password_change_required");
   EXPECT_EQ(Call("GET", "/api/v1/me", "", auth).status, 200);
@@ -154,7 +151,7 @@ TEST_F(AuthTest, AOneTimePasswordSessionCanOnlyChangeThePassword) {
                  nlohmann::json{{"current", ann_otp_}, {"new", kNewPassword}}.dump(), auth)
                 .status,
             204);
-  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", auth).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/users", "", auth).status, 200);
   // The one-time password is gone; the new one works.
   EXPECT_EQ(LogIn("acme", "ann@example.com", ann_otp_).response.status, 401);
   EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.status, 200);
@@ -164,15 +161,14 @@ TEST_F(AuthTest, UnsafeMethodsNeedTheSessionsCsrfToken) {
   Login a = Ready();
   Login b = LogIn("acme", "ann@example.com", kNewPassword);
   ASSERT_EQ(b.response.status, 200);
-  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie}).status, 403);
-  auto wrong =
-      Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie, "X-CSRF-Token: " + b.csrf});
+  const std::string path = "/api/v1/users/" + std::to_string(ann_id_);
+  const std::string body = R"({"name":"Ann A."})";
+  EXPECT_EQ(Call("PATCH", path, body, {"Cookie: " + a.cookie}).status, 403);
+  auto wrong = Call("PATCH", path, body, {"Cookie: " + a.cookie, "X-CSRF-Token: " + b.csrf});
   EXPECT_EQ(wrong.status, 403) << "another session's token";
   EXPECT_EQ(nlohmann::json::parse(wrong.body)["error"]["code"], "csrf_failed");
-  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie, "X-CSRF-Token: x"}).status,
-            403);
-  EXPECT_EQ(Call("POST", "/api/v1/probe", "{}", {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf})
-                .status,
+  EXPECT_EQ(Call("PATCH", path, body, {"Cookie: " + a.cookie, "X-CSRF-Token: x"}).status, 403);
+  EXPECT_EQ(Call("PATCH", path, body, {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf}).status,
             200);
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 200)
       << "safe methods need no token";
@@ -238,6 +234,109 @@ TEST_F(AuthTest, RepeatedFailuresBackOffAndTenLockTheAccountForFifteenMinutes) {
   clock_.Advance(std::chrono::minutes(15));
   EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.status, 200)
       << "the lock ends after fifteen minutes";
+}
+
+// Every endpoint x every kind of caller, against expectations written here and not
+// derived from the policy table: a mistake in either fails.
+TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
+  const int64_t acme = tenants_->FindBySlug("acme")->id;
+  const int64_t globex = tenants_->FindBySlug("globex")->id;
+  auto make = [&](int64_t tenant, const std::string& email, auth::Role role) {
+    auto u = users_->Create(tenant, email, email, role);
+    EXPECT_TRUE(u.ok());
+    EXPECT_TRUE(users_->SetPassword(u->first.id, kNewPassword).ok());
+    return u->first.id;
+  };
+  const int64_t vera = make(acme, "vera@example.com", auth::Role::kViewer);
+  make(acme, "uma@example.com", auth::Role::kUser);
+  make(acme, "max@example.com", auth::Role::kManager);
+  make(acme, "ada@example.com", auth::Role::kAdmin);
+  make(globex, "bea@example.com", auth::Role::kAdmin);
+  const std::string vera_path = "/api/v1/users/" + std::to_string(vera);
+  struct Endpoint {
+    std::string method, path, body;
+  };
+  const std::vector<Endpoint> endpoints = {
+      {"GET", "/api/v1/me", ""},
+      {"POST", "/api/v1/me/password", "{}"},
+      {"GET", "/api/v1/users", ""},
+      {"POST", "/api/v1/users", "{}"},
+      {"PATCH", vera_path, R"({"name":"vera@example.com"})"},
+      {"DELETE", vera_path, ""},
+  };
+  struct Caller {
+    std::string name, tenant, email;
+    std::vector<long> expected;  // one per endpoint
+  };
+  const std::vector<Caller> callers = {
+      {"anonymous", "", "", {401, 401, 401, 401, 401, 401}},
+      {"viewer", "acme", "vera@example.com", {200, 400, 403, 403, 403, 403}},
+      {"user", "acme", "uma@example.com", {200, 400, 403, 403, 403, 403}},
+      {"manager", "acme", "max@example.com", {200, 400, 403, 403, 403, 403}},
+      {"admin of another tenant", "globex", "bea@example.com", {200, 400, 200, 400, 404, 404}},
+      {"admin", "acme", "ada@example.com", {200, 400, 200, 400, 200, 204}},
+  };
+  for (const Caller& c : callers) {
+    std::vector<std::string> headers;
+    if (!c.email.empty()) {
+      Login l = LogIn(c.tenant, c.email, kNewPassword);
+      ASSERT_EQ(l.response.status, 200) << c.name << ": " << l.response.body;
+      headers = {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf};
+    }
+    for (size_t i = 0; i < endpoints.size(); ++i) {
+      const Endpoint& e = endpoints[i];
+      EXPECT_EQ(Call(e.method, e.path, e.body, headers).status, c.expected[i])
+          << c.name << " " << e.method << " " << e.path;
+    }
+  }
+  // The admin's DELETE disabled Vera: her login now fails like any wrong password.
+  EXPECT_EQ(LogIn("acme", "vera@example.com", kNewPassword).response.status, 401);
+}
+
+TEST_F(AuthTest, AdminsManageUsersOfTheirTenant) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto created = Call("POST", "/api/v1/users",
+                      R"({"email":"Carl@Example.com","name":"Carl","role":"user"})", auth);
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto j = nlohmann::json::parse(created.body);
+  const std::string otp = j["one_time_password"];
+  const int64_t carl = j["id"];
+  EXPECT_EQ(j["role"], "user");
+  EXPECT_EQ(Call("POST", "/api/v1/users",
+                 R"({"email":"carl@example.com","name":"Carl 2","role":"user"})", auth)
+                .status,
+            409)
+      << "same address, other case";
+  EXPECT_EQ(
+      Call("POST", "/api/v1/users", R"({"email":"x@example.com","name":"X","role":"root"})", auth)
+          .status,
+      400);
+  auto list = nlohmann::json::parse(Call("GET", "/api/v1/users", "", auth).body)["users"];
+  EXPECT_EQ(list.size(), 2U);
+  // Carl logs in; a role change ends his session at once.
+  Login c = LogIn("acme", "carl@example.com", otp);
+  ASSERT_EQ(c.response.status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + c.cookie}).status, 200);
+  auto promoted =
+      Call("PATCH", "/api/v1/users/" + std::to_string(carl), R"({"role":"manager"})", auth);
+  ASSERT_EQ(promoted.status, 200) << promoted.body;
+  EXPECT_EQ(nlohmann::json::parse(promoted.body)["role"], "manager");
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + c.cookie}).status, 401);
+  // The last enabled admin cannot demote or disable herself.
+  const std::string me = "/api/v1/users/" + std::to_string(ann_id_);
+  auto last = Call("PATCH", me, R"({"role":"viewer"})", auth);
+  EXPECT_EQ(last.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(last.body)["error"]["code"], "last_admin");
+  EXPECT_EQ(Call("DELETE", me, "", auth).status, 409);
+  // Junk ids and fields.
+  for (const char* id : {"abc", "-1", "99999999999999999999", "0"}) {
+    EXPECT_EQ(Call("PATCH", std::string("/api/v1/users/") + id, R"({"name":"x"})", auth).status,
+              404)
+        << id;
+  }
+  EXPECT_EQ(Call("PATCH", me, R"({"role":7})", auth).status, 400);
+  EXPECT_EQ(Call("PATCH", me, R"({"password":"x"})", auth).status, 400);
 }
 
 TEST_F(AuthTest, ADisabledUsersSessionStopsWorkingAtOnce) {

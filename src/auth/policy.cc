@@ -1,0 +1,25 @@
+#include "auth/policy.h"
+
+namespace pactum::auth {
+namespace {
+
+constexpr RouteRule kTable[] = {
+    {"GET", "/api/v1/me", Role::kViewer},           {"POST", "/api/v1/me/password", Role::kViewer},
+    {"POST", "/api/v1/auth/logout", Role::kViewer}, {"GET", "/api/v1/users", Role::kAdmin},
+    {"POST", "/api/v1/users", Role::kAdmin},        {"PATCH", "/api/v1/users/{id}", Role::kAdmin},
+    {"DELETE", "/api/v1/users/{id}", Role::kAdmin},
+};
+
+}  // namespace
+
+std::span<const RouteRule> PolicyTable() { return kTable; }
+
+std::optional<Role> MinimumRole(std::string_view method, std::string_view pattern) {
+  if (method == "HEAD") method = "GET";
+  for (const RouteRule& r : kTable) {
+    if (r.method == method && r.pattern == pattern) return r.minimum;
+  }
+  return std::nullopt;
+}
+
+}  // namespace pactum::auth
