@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "auth/policy.h"
+#include "common/clock.h"
 
 namespace pactum::api {
 namespace {
@@ -56,6 +57,33 @@ Result<std::string> StringField(const nlohmann::json& body, const char* key) {
   return it->get<std::string>();
 }
 
+// A positive decimal id from a path parameter, or 0.
+int64_t ParseId(std::string_view text) {
+  if (text.empty() || text.size() > 18 ||
+      text.find_first_not_of("0123456789") != std::string_view::npos) {
+    return 0;
+  }
+  return std::stoll(std::string(text));
+}
+
+nlohmann::json TokenJson(const auth::ApiToken& t) {
+  nlohmann::json j{
+      {"id", t.id},
+      {"name", t.name},
+      {"role", std::string(auth::RoleName(t.role))},
+      {"created_by", t.user_id},
+      {"created_at",
+       FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(t.created_at)))},
+      {"expires_at",
+       FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(t.expires_at)))},
+      {"revoked", t.revoked}};
+  j["last_used_at"] = t.last_used_at == 0
+                          ? nlohmann::json(nullptr)
+                          : nlohmann::json(FormatRfc3339(std::chrono::system_clock::time_point(
+                                std::chrono::seconds(t.last_used_at))));
+  return j;
+}
+
 }  // namespace
 
 const Principal* CallerOf(const http::Request& request) {
@@ -66,29 +94,46 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
   router.Use([deps](http::Request& req, const http::Route& route,
                     const http::Next& next) -> http::Response {
     if (IsPublic(route)) return next(req);
-    auto session = deps.sessions.Resolve(CookieValue(req.Header("Cookie"), kSessionCookie));
-    if (!session.ok()) return http::Response::Error(session.status());
-    if (IsUnsafe(req.method) &&
-        !auth::SessionService::CsrfMatches(*session, req.Header("X-CSRF-Token"))) {
-      return http::Response::Error(
-          Status(StatusCode::kPermissionDenied, "missing or wrong X-CSRF-Token")
-              .WithReason("csrf_failed"));
-    }
-    if (session->user.password_change_required && !AllowedBeforePasswordChange(route)) {
-      return http::Response::Error(
-          Status(StatusCode::kPermissionDenied,
-                 "the password must be changed first: POST /api/v1/me/password")
-              .WithReason("password_change_required"));
+    Principal caller;
+    const std::string_view authorization = req.Header("Authorization");
+    if (!authorization.empty()) {  // an API client: a bearer token, no cookie, no CSRF
+      if (!authorization.starts_with("Bearer ")) {
+        return http::Response::Error(
+            Status(StatusCode::kUnauthenticated, "authentication required"));
+      }
+      auto token = deps.tokens.Resolve(authorization.substr(7));
+      if (!token.ok()) return http::Response::Error(token.status());
+      if (route.pattern == "/api/v1/me/password") {
+        return http::Response::Error(
+            Status(StatusCode::kPermissionDenied, "a password is changed in a login session"));
+      }
+      caller = Principal{token->user, "", token->token_id};
+    } else {
+      auto session = deps.sessions.Resolve(CookieValue(req.Header("Cookie"), kSessionCookie));
+      if (!session.ok()) return http::Response::Error(session.status());
+      if (IsUnsafe(req.method) &&
+          !auth::SessionService::CsrfMatches(*session, req.Header("X-CSRF-Token"))) {
+        return http::Response::Error(
+            Status(StatusCode::kPermissionDenied, "missing or wrong X-CSRF-Token")
+                .WithReason("csrf_failed"));
+      }
+      if (session->user.password_change_required && !AllowedBeforePasswordChange(route)) {
+        return http::Response::Error(
+            Status(StatusCode::kPermissionDenied,
+                   "the password must be changed first: POST /api/v1/me/password")
+                .WithReason("password_change_required"));
+      }
+      caller = Principal{session->user, session->id_hash, 0};
     }
     // Default deny: a route the policy table does not list is refused to every role.
     const auto minimum = auth::MinimumRole(http::MethodName(req.method), route.pattern);
-    if (!minimum || session->user.role < *minimum) {
+    if (!minimum || caller.user.role < *minimum) {
       auto r = http::Response::Error(
           Status(StatusCode::kPermissionDenied, "your role does not allow this"));
       if (!minimum) r.log_detail = "route missing from the policy table: " + route.pattern;
       return r;
     }
-    req.principal = Principal{session->user, session->id_hash};
+    req.principal = std::move(caller);
     return next(req);
   });
 
@@ -223,13 +268,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
   // Changes a user; a role change or disabling ends the user's sessions at once.
   auto change_user = [deps](http::Request& req, const auth::UserService::Change& change) {
     const Principal* p = CallerOf(req);
-    int64_t id = 0;
-    const std::string_view text = req.Param("id");
-    if (text.empty() || text.size() > 18 ||
-        text.find_first_not_of("0123456789") != std::string_view::npos) {
-      return http::Response::Error(NotFound("no such user"));
-    }
-    id = std::stoll(std::string(text));
+    const int64_t id = ParseId(req.Param("id"));
+    if (id == 0) return http::Response::Error(NotFound("no such user"));
     bool ends = false;
     auto updated = deps.users.Update(p->user.tenant_id, id, change, &ends);
     if (!updated.ok()) return http::Response::Error(updated.status());
@@ -271,6 +311,54 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       r.status = 204;
       r.body.clear();
     }
+    return r;
+  });
+
+  router.Add(http::Method::kPost, "/api/v1/tokens", [deps](http::Request& req) {
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Response::Error(body.status());
+    auto name = StringField(*body, "name");
+    auto role_name = StringField(*body, "role");
+    if (!name.ok()) return http::Response::Error(name.status());
+    if (!role_name.ok()) return http::Response::Error(role_name.status());
+    const auto role = auth::ParseRole(*role_name);
+    if (!role) {
+      return http::Response::Error(
+          InvalidArgument("\"role\" must be admin, manager, user or viewer"));
+    }
+    const auto days = body->find("expires_in_days");
+    if (days == body->end() || !days->is_number_integer()) {
+      return http::Response::Error(InvalidArgument("\"expires_in_days\" must be an integer"));
+    }
+    const int64_t d = days->get<int64_t>();
+    if (d < 1 || d > auth::TokenService::kMaxDays) {
+      return http::Response::Error(InvalidArgument("\"expires_in_days\" must be 1-3650"));
+    }
+    auto created = deps.tokens.Create(CallerOf(req)->user, *name, *role, static_cast<int>(d));
+    if (!created.ok()) return http::Response::Error(created.status());
+    auto j = TokenJson(created->first);
+    j["token"] = created->second;  // shown once
+    auto r = http::Response::Json(201, j);
+    r.headers.push_back({"Cache-Control", "no-store"});
+    return r;
+  });
+
+  router.Add(http::Method::kGet, "/api/v1/tokens", [deps](http::Request& req) {
+    auto tokens = deps.tokens.List(CallerOf(req)->user.tenant_id);
+    if (!tokens.ok()) return http::Response::Error(tokens.status());
+    auto list = nlohmann::json::array();
+    for (const auto& t : *tokens) list.push_back(TokenJson(t));
+    return http::Response::Json(200, {{"tokens", list}});
+  });
+
+  router.Add(http::Method::kDelete, "/api/v1/tokens/{id}", [deps](http::Request& req) {
+    const int64_t id = ParseId(req.Param("id"));
+    if (id == 0) return http::Response::Error(NotFound("no such token"));
+    if (Status s = deps.tokens.Revoke(CallerOf(req)->user.tenant_id, id); !s.ok()) {
+      return http::Response::Error(s);
+    }
+    http::Response r;
+    r.status = 204;
     return r;
   });
 }

@@ -2,12 +2,15 @@
 
 // Authentication for the API (DESIGN §4): POST /api/v1/auth/login, POST
 // /api/v1/auth/logout, GET /api/v1/me, POST /api/v1/me/password, and the middleware that
-// every /api/v1 route passes: it resolves the session cookie, requires X-CSRF-Token on
-// unsafe methods, confines a session whose password must change to the password
-// endpoint, and puts the caller into Request::principal (an api::Principal).
+// every /api/v1 route passes: it resolves the session cookie (or an API token in
+// `Authorization: Bearer`), requires X-CSRF-Token on unsafe methods of a session,
+// confines a session whose password must change to the password endpoint, checks the
+// policy table, and puts the caller into Request::principal (an api::Principal). Also
+// the API token endpoints (GET/POST /api/v1/tokens, DELETE /api/v1/tokens/{id}).
 
 #include "auth/login_throttle.h"
 #include "auth/session_service.h"
+#include "auth/token_service.h"
 #include "auth/user_service.h"
 #include "http/router.h"
 #include "tenant/tenant_service.h"
@@ -17,8 +20,9 @@ namespace pactum::api {
 inline constexpr std::string_view kSessionCookie = "__Host-pactum_session";
 
 struct Principal {
-  auth::User user;
-  std::string session_hash;  // raw SHA-256 of the session id
+  auth::User user;           // for a token: its creator, at the token's role
+  std::string session_hash;  // raw SHA-256 of the session id; empty for a token
+  int64_t token_id = 0;      // the API token used, or 0 for a session
 };
 
 struct AuthDeps {
@@ -26,6 +30,7 @@ struct AuthDeps {
   auth::UserService& users;
   auth::SessionService& sessions;
   auth::LoginThrottle& throttle;
+  auth::TokenService& tokens;
 };
 
 // Registers the routes and the middleware (call before routes that need a caller).

@@ -8,6 +8,9 @@ constexpr RouteRule kTable[] = {
     {"POST", "/api/v1/auth/logout", Role::kViewer}, {"GET", "/api/v1/users", Role::kAdmin},
     {"POST", "/api/v1/users", Role::kAdmin},        {"PATCH", "/api/v1/users/{id}", Role::kAdmin},
     {"DELETE", "/api/v1/users/{id}", Role::kAdmin},
+    {"GET", "/api/v1/tokens", Role::kAdmin},
+    {"POST", "/api/v1/tokens", Role::kAdmin},
+    {"DELETE", "/api/v1/tokens/{id}", Role::kAdmin},
 };
 
 }  // namespace

@@ -124,8 +124,9 @@ int Serve(const ServeFlags& flags) {
   // people behind NAT): 20 free failures.
   auth::LoginThrottle throttle(clock, {3, std::chrono::minutes(15)},
                                {20, std::chrono::minutes(15)});
+  auth::TokenService tokens(*data->db, clock);
   http::Router router;
-  api::RegisterAuthRoutes(router, {tenants, users, sessions, throttle});
+  api::RegisterAuthRoutes(router, {tenants, users, sessions, throttle, tokens});
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

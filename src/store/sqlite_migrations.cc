@@ -57,6 +57,22 @@ CREATE INDEX sessions_user ON sessions(user_id);
 ALTER TABLE users ADD COLUMN failed_logins INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {6, "api_tokens",
+     R"sql(
+CREATE TABLE api_tokens (
+  id            INTEGER PRIMARY KEY,
+  tenant_id     INTEGER NOT NULL REFERENCES tenants(id),
+  user_id       INTEGER NOT NULL REFERENCES users(id),
+  name          TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+  role          TEXT NOT NULL CHECK (role IN ('admin', 'manager', 'user', 'viewer')),
+  token_hash    BLOB NOT NULL UNIQUE,
+  created_at    INTEGER NOT NULL,
+  expires_at    INTEGER NOT NULL,
+  last_used_at  INTEGER,
+  revoked       INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))
+) STRICT;
+CREATE INDEX api_tokens_tenant ON api_tokens(tenant_id);
+)sql"},
 };
 
 }  // namespace

@@ -39,7 +39,8 @@ class AuthTest : public ::testing::Test {
     ann_otp_ = ann->second;
     const int64_t globex = tenants_->Create("globex")->id;
     ASSERT_TRUE(users_->Create(globex, "gus@example.com", "Gus", auth::Role::kAdmin).ok());
-    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_});
+    tokens_ = std::make_unique<auth::TokenService>(*db_, clock_);
+    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_, *tokens_});
     srv_.Start();
   }
 
@@ -92,6 +93,7 @@ class AuthTest : public ::testing::Test {
   std::unique_ptr<auth::UserService> users_;
   std::unique_ptr<auth::SessionService> sessions_;
   std::unique_ptr<auth::LoginThrottle> throttle_;
+  std::unique_ptr<auth::TokenService> tokens_;
   int64_t ann_id_ = 0;
   std::string ann_otp_;
 };
@@ -261,6 +263,9 @@ TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
       {"POST", "/api/v1/me/password", "{}"},
       {"GET", "/api/v1/users", ""},
       {"POST", "/api/v1/users", "{}"},
+      {"GET", "/api/v1/tokens", ""},
+      {"POST", "/api/v1/tokens", "{}"},
+      {"DELETE", "/api/v1/tokens/999", ""},
       {"PATCH", vera_path, R"({"name":"vera@example.com"})"},
       {"DELETE", vera_path, ""},
   };
@@ -269,12 +274,15 @@ TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
     std::vector<long> expected;  // one per endpoint
   };
   const std::vector<Caller> callers = {
-      {"anonymous", "", "", {401, 401, 401, 401, 401, 401}},
-      {"viewer", "acme", "vera@example.com", {200, 400, 403, 403, 403, 403}},
-      {"user", "acme", "uma@example.com", {200, 400, 403, 403, 403, 403}},
-      {"manager", "acme", "max@example.com", {200, 400, 403, 403, 403, 403}},
-      {"admin of another tenant", "globex", "bea@example.com", {200, 400, 200, 400, 404, 404}},
-      {"admin", "acme", "ada@example.com", {200, 400, 200, 400, 200, 204}},
+      {"anonymous", "", "", {401, 401, 401, 401, 401, 401, 401, 401, 401}},
+      {"viewer", "acme", "vera@example.com", {200, 400, 403, 403, 403, 403, 403, 403, 403}},
+      {"user", "acme", "uma@example.com", {200, 400, 403, 403, 403, 403, 403, 403, 403}},
+      {"manager", "acme", "max@example.com", {200, 400, 403, 403, 403, 403, 403, 403, 403}},
+      {"admin of another tenant",
+       "globex",
+       "bea@example.com",
+       {200, 400, 200, 400, 200, 400, 404, 404, 404}},
+      {"admin", "acme", "ada@example.com", {200, 400, 200, 400, 200, 400, 404, 200, 204}},
   };
   for (const Caller& c : callers) {
     std::vector<std::string> headers;
@@ -337,6 +345,93 @@ TEST_F(AuthTest, AdminsManageUsersOfTheirTenant) {
   }
   EXPECT_EQ(Call("PATCH", me, R"({"role":7})", auth).status, 400);
   EXPECT_EQ(Call("PATCH", me, R"({"password":"x"})", auth).status, 400);
+}
+
+TEST_F(AuthTest, ApiTokensActAtTheirRoleUntilRevokedExpiredOrTheirCreatorIsDisabled) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto make = [&](const std::string& role, int days) {
+    auto r = Call(
+        "POST", "/api/v1/tokens",
+        nlohmann::json{{"name", "ci " + role}, {"role", role}, {"expires_in_days", days}}.dump(),
+        auth);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return nlohmann::json::parse(r.body);
+  };
+  auto user_token = make("user", 30);
+  auto admin_token = make("admin", 1);
+  const std::string secret = user_token["token"];
+  EXPECT_TRUE(secret.starts_with("pct_"));
+  EXPECT_EQ(secret.size(), 47U);
+  const std::string bearer = "Authorization: Bearer " + secret;
+  const std::string admin_bearer = "Authorization: Bearer " + std::string(admin_token["token"]);
+  auto me = Call("GET", "/api/v1/me", "", {bearer});
+  ASSERT_EQ(me.status, 200) << me.body;
+  EXPECT_EQ(nlohmann::json::parse(me.body)["role"], "user");
+  EXPECT_EQ(Call("GET", "/api/v1/users", "", {bearer}).status, 403) << "the token's role";
+  EXPECT_EQ(Call("GET", "/api/v1/users", "", {admin_bearer}).status, 200);
+  EXPECT_EQ(
+      Call("PATCH", "/api/v1/users/" + std::to_string(ann_id_), R"({"name":"Ann"})", {admin_bearer})
+          .status,
+      200)
+      << "no CSRF token for bearer calls";
+  EXPECT_EQ(Call("POST", "/api/v1/me/password", "{}", {admin_bearer}).status, 403);
+  // The list never shows secrets.
+  auto list = Call("GET", "/api/v1/tokens", "", auth);
+  EXPECT_EQ(list.body.find(secret), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(list.body)["tokens"].size(), 2U);
+  EXPECT_FALSE(nlohmann::json::parse(list.body)["tokens"][0]["last_used_at"].is_null());
+  // Malformed or unknown bearers.
+  for (const std::string& h : {std::string("Authorization: Bearer pct_nope"),
+                               std::string("Authorization: Basic YWxhZGRpbjpvcGVu"),
+                               "Authorization: Bearer pct_" + std::string(43, 'A')}) {
+    EXPECT_EQ(Call("GET", "/api/v1/me", "", {h}).status, 401) << h;
+  }
+  EXPECT_EQ(
+      Call("POST", "/api/v1/tokens", R"({"name":"x","role":"user","expires_in_days":0})", auth)
+          .status,
+      400);
+  // Revoked: refused at once.
+  const int64_t user_token_id = user_token["id"];
+  ASSERT_EQ(Call("DELETE", "/api/v1/tokens/" + std::to_string(user_token_id), "", auth).status,
+            204);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {bearer}).status, 401);
+  // Expired after its day.
+  clock_.Advance(std::chrono::hours(25));
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {admin_bearer}).status, 401);
+}
+
+TEST_F(AuthTest, ATokenNeverOutranksItsCreatorAndDiesWithTheCreatorsAccount) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto made = Call("POST", "/api/v1/users",
+                   R"({"email":"eve@example.com","name":"Eve","role":"admin"})", auth);
+  ASSERT_EQ(made.status, 201);
+  const int64_t eve = nlohmann::json::parse(made.body)["id"];
+  ASSERT_TRUE(users_->SetPassword(eve, kNewPassword).ok());
+  Login e = LogIn("acme", "eve@example.com", kNewPassword);
+  auto token =
+      Call("POST", "/api/v1/tokens", R"({"name":"eve's","role":"admin","expires_in_days":30})",
+           {"Cookie: " + e.cookie, "X-CSRF-Token: " + e.csrf});
+  ASSERT_EQ(token.status, 201);
+  const std::string bearer =
+      "Authorization: Bearer " + std::string(nlohmann::json::parse(token.body)["token"]);
+  EXPECT_EQ(Call("GET", "/api/v1/users", "", {bearer}).status, 200);
+  // Eve demoted to viewer: her admin token acts as a viewer.
+  ASSERT_EQ(
+      Call("PATCH", "/api/v1/users/" + std::to_string(eve), R"({"role":"viewer"})", auth).status,
+      200);
+  EXPECT_EQ(Call("GET", "/api/v1/users", "", {bearer}).status, 403);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {bearer}).status, 200);
+  // A viewer cannot mint tokens at all, let alone above her role.
+  Login v = LogIn("acme", "eve@example.com", kNewPassword);
+  EXPECT_EQ(Call("POST", "/api/v1/tokens", R"({"name":"x","role":"admin","expires_in_days":1})",
+                 {"Cookie: " + v.cookie, "X-CSRF-Token: " + v.csrf})
+                .status,
+            403);
+  // Eve disabled: the token stops at once.
+  ASSERT_EQ(Call("DELETE", "/api/v1/users/" + std::to_string(eve), "", auth).status, 204);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {bearer}).status, 401);
 }
 
 TEST_F(AuthTest, ADisabledUsersSessionStopsWorkingAtOnce) {

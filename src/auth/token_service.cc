@@ -1,0 +1,159 @@
+#include "auth/token_service.h"
+
+#include <algorithm>
+#include <array>
+
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "common/json_writer.h"
+#include "crypto/random.h"
+
+namespace pactum::auth {
+namespace {
+
+constexpr std::string_view kPrefix = "pct_";
+constexpr size_t kSecretChars = 43;
+
+store::Blob Sha256(std::string_view data) {
+  store::Blob out(32);
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
+  return out;
+}
+
+bool WellFormed(std::string_view token) {
+  if (token.size() != kPrefix.size() + kSecretChars || !token.starts_with(kPrefix)) return false;
+  for (const char c : token.substr(kPrefix.size())) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+          c == '_')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+int64_t Now(const Clock& clock) {
+  return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
+}
+
+ApiToken FromRow(const store::Row& r) {
+  ApiToken t;
+  t.id = r.Int(0);
+  t.user_id = r.Int(1);
+  t.name = r.Text(2);
+  t.role = ParseRole(r.Text(3)).value_or(Role::kViewer);
+  t.created_at = r.Int(4);
+  t.expires_at = r.Int(5);
+  t.last_used_at = r.IsNull(6) ? 0 : r.Int(6);
+  t.revoked = r.Int(7) != 0;
+  return t;
+}
+
+}  // namespace
+
+Result<std::pair<ApiToken, std::string>> TokenService::Create(const User& creator,
+                                                              std::string_view name, Role role,
+                                                              int days) {
+  if (name.empty() || name.size() > 100 || !IsValidUtf8(name)) {
+    return InvalidArgument("\"name\" must be 1-100 bytes of UTF-8 text");
+  }
+  if (days < 1 || days > kMaxDays) {
+    return InvalidArgument("\"expires_in_days\" must be 1-3650");
+  }
+  if (role > creator.role) {
+    return Status(StatusCode::kPermissionDenied, "a token cannot have a higher role than yours");
+  }
+  std::array<uint8_t, 32> raw{};
+  crypto::RandomBytes(raw);
+  std::string secret(
+      sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
+  sodium_bin2base64(secret.data(), secret.size(), raw.data(), raw.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  secret.resize(kSecretChars);
+  const std::string token = std::string(kPrefix) + secret;
+  const int64_t now = Now(clock_);
+  ApiToken out;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(
+        auto rows,
+        s.Query("INSERT INTO api_tokens (tenant_id, user_id, name, role, token_hash, "
+                "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, "
+                "user_id, name, role, created_at, expires_at, last_used_at, revoked",
+                {creator.tenant_id, creator.id, std::string(name), std::string(RoleName(role)),
+                 Sha256(token), now, now + int64_t{days} * 86400}));
+    if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
+    out = FromRow(rows[0]);
+    return Status::Ok();
+  }));
+  return std::pair<ApiToken, std::string>(std::move(out), token);
+}
+
+Result<std::vector<ApiToken>> TokenService::List(int64_t tenant_id) {
+  std::vector<ApiToken> out;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT id, user_id, name, role, created_at, "
+                                        "expires_at, last_used_at, revoked FROM api_tokens "
+                                        "WHERE tenant_id = $1 ORDER BY id",
+                                        {tenant_id}));
+    for (const auto& r : rows) out.push_back(FromRow(r));
+    return Status::Ok();
+  }));
+  return out;
+}
+
+Status TokenService::Revoke(int64_t tenant_id, int64_t token_id) {
+  int64_t changed = 0;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(changed,
+                     s.Execute("UPDATE api_tokens SET revoked = 1 WHERE tenant_id = $1 AND id = $2",
+                               {tenant_id, token_id}));
+    return Status::Ok();
+  }));
+  if (changed == 0) return NotFound("no such token");
+  return Status::Ok();
+}
+
+Result<TokenCaller> TokenService::Resolve(std::string_view token) {
+  const Status refused(StatusCode::kUnauthenticated, "authentication required");
+  if (!WellFormed(token)) return refused;
+  const store::Blob hash = Sha256(token);
+  const int64_t now = Now(clock_);
+  std::optional<TokenCaller> found;
+  int64_t last_used = 0;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(
+        auto rows,
+        s.Query("SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.disabled, t.id, t.role, "
+                "t.expires_at, t.revoked, coalesce(t.last_used_at, 0) FROM api_tokens t "
+                "JOIN users u ON u.id = t.user_id AND u.tenant_id = t.tenant_id "
+                "WHERE t.token_hash = $1",
+                {hash}));
+    if (rows.empty()) return Status::Ok();
+    const store::Row& r = rows[0];
+    if (r.Int(5) != 0 || r.Int(9) != 0 || now >= r.Int(8)) return Status::Ok();
+    TokenCaller c;
+    c.user.id = r.Int(0);
+    c.user.tenant_id = r.Int(1);
+    c.user.email = r.Text(2);
+    c.user.name = r.Text(3);
+    // Never above the creator's current role.
+    c.user.role = std::min(ParseRole(r.Text(4)).value_or(Role::kViewer),
+                           ParseRole(r.Text(7)).value_or(Role::kViewer));
+    c.token_id = r.Int(6);
+    last_used = r.Int(10);
+    found = std::move(c);
+    return Status::Ok();
+  }));
+  if (!found) return refused;
+  if (now - last_used >= 60) {  // at most one write per token per minute
+    RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
+      return s
+          .Execute("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", {now, found->token_id})
+          .status();
+    }));
+  }
+  return *found;
+}
+
+}  // namespace pactum::auth

@@ -1,0 +1,58 @@
+#pragma once
+
+// API tokens: "pct_" + 256 random bits (base64url), shown once and stored only as
+// SHA-256; named, with a role no higher than their creator's, an expiry and a last-used
+// time. A token stops working when revoked, expired, or when its creator is disabled;
+// it never acts above its creator's current role. Thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/user_service.h"
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/database.h"
+
+namespace pactum::auth {
+
+struct ApiToken {
+  int64_t id = 0;
+  int64_t user_id = 0;  // the creator
+  std::string name;
+  Role role = Role::kViewer;
+  int64_t created_at = 0;  // unix seconds
+  int64_t expires_at = 0;
+  int64_t last_used_at = 0;  // 0: never
+  bool revoked = false;
+};
+
+struct TokenCaller {
+  User user;  // the creator, with `role` lowered to what the token may do
+  int64_t token_id = 0;
+};
+
+class TokenService {
+ public:
+  static constexpr int kMaxDays = 3650;
+
+  TokenService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // kInvalidArgument for a bad name (1-100 bytes of UTF-8) or lifetime (1..kMaxDays);
+  // kPermissionDenied for a role above the creator's. Returns the token and its secret.
+  Result<std::pair<ApiToken, std::string>> Create(const User& creator, std::string_view name,
+                                                  Role role, int days);
+  Result<std::vector<ApiToken>> List(int64_t tenant_id);
+  // kNotFound for a token of another tenant or none.
+  Status Revoke(int64_t tenant_id, int64_t token_id);
+  // The caller a bearer token stands for. kUnauthenticated when malformed, unknown,
+  // revoked, expired, or its creator is disabled.
+  Result<TokenCaller> Resolve(std::string_view token);
+
+ private:
+  store::Database& db_;
+  const Clock& clock_;
+};
+
+}  // namespace pactum::auth
