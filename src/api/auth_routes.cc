@@ -1,5 +1,9 @@
 #include "api/auth_routes.h"
 
+#include <arpa/inet.h>
+
+#include <cstring>
+
 #include <nlohmann/json.hpp>
 
 #include "auth/policy.h"
@@ -8,9 +12,24 @@
 namespace pactum::api {
 namespace {
 
+// The routes anyone may call; every other route needs a session or a token.
 bool IsPublic(const http::Route& route) {
-  return !route.pattern.starts_with("/api/v1/") || route.pattern == "/api/v1/auth/login" ||
-         route.pattern == "/api/v1/auth/mfa";
+  static constexpr std::string_view kPublic[] = {"/healthz", "/metrics", "/api/v1/auth/login",
+                                                 "/api/v1/auth/mfa"};
+  for (const std::string_view p : kPublic) {
+    if (route.pattern == p) return true;
+  }
+  return false;
+}
+
+// The address a throttle counts: IPv4 as is, IPv6 by its /64 (one subscriber's prefix).
+std::string ThrottleAddress(const std::string& ip) {
+  in6_addr a{};
+  if (ip.find(':') == std::string::npos || ::inet_pton(AF_INET6, ip.c_str(), &a) != 1) return ip;
+  std::memset(&a.s6_addr[8], 0, 8);
+  char out[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET6, &a, out, sizeof out);
+  return std::string(out) + "/64";
 }
 
 // Routes a session may use while its password must be changed.
@@ -138,6 +157,11 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
   });
 
   router.Add(http::Method::kPost, "/api/v1/auth/login", [deps](http::Request& req) {
+    // JSON only: a cross-site form cannot send it without a CORS preflight (login CSRF).
+    if (!req.Header("Content-Type").starts_with("application/json")) {
+      return http::Response::Error(
+          Status(StatusCode::kUnsupportedMediaType, "send the login as application/json"));
+    }
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
     auto slug = StringField(*body, "tenant");
@@ -145,6 +169,12 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     auto password = StringField(*body, "password");
     for (const Status* s : {&slug.status(), &email.status(), &password.status()}) {
       if (!s->ok()) return http::Response::Error(*s);
+    }
+    const Status wrong(StatusCode::kUnauthenticated, "email or password is wrong");
+    // Input no account can have is answered at once and never kept by the throttle.
+    if (!tenant::IsValidSlug(*slug) || !auth::IsValidEmail(*email) ||
+        password->size() > 4 * crypto::kMaxPasswordChars) {
+      return http::Response::Error(wrong);
     }
     int64_t tenant_id = 0;
     if (auto t = deps.tenants.FindBySlug(*slug); t.ok()) {
@@ -154,7 +184,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     }
     const std::string account = *slug + "/" + auth::EmailKey(*email);
     int64_t retry_after = 0;
-    if (Status s = deps.throttle.Check(account, req.remote_ip, &retry_after); !s.ok()) {
+    const std::string address = ThrottleAddress(req.remote_ip);
+    if (Status s = deps.throttle.Check(account, address, &retry_after); !s.ok()) {
       auto r = http::Response::Error(s);
       r.headers.push_back({"Retry-After", std::to_string(retry_after)});
       return r;
@@ -162,7 +193,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     auto user = deps.users.CheckCredentials(tenant_id, *email, *password);
     if (!user.ok()) {
       if (user.status().code() == StatusCode::kUnauthenticated) {
-        deps.throttle.Failure(account, req.remote_ip);
+        deps.throttle.Failure(account, address);
       }
       return http::Response::Error(user.status());
     }
@@ -207,9 +238,22 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     auto fresh = StringField(*body, "new");
     if (!current.ok()) return http::Response::Error(current.status());
     if (!fresh.ok()) return http::Response::Error(fresh.status());
+    // Guessing the current password through a borrowed session is throttled like logins.
+    const std::string account = "password-change/" + std::to_string(p->user.id);
+    const std::string address = ThrottleAddress(req.remote_ip);
+    int64_t retry_after = 0;
+    if (Status s = deps.throttle.Check(account, address, &retry_after); !s.ok()) {
+      auto r = http::Response::Error(s);
+      r.headers.push_back({"Retry-After", std::to_string(retry_after)});
+      return r;
+    }
+    if (current->size() > 4 * crypto::kMaxPasswordChars) {
+      return http::Response::Error(InvalidArgument("the current password is wrong"));
+    }
     auto matches = deps.users.PasswordMatches(p->user.id, *current);
     if (!matches.ok()) return http::Response::Error(matches.status());
     if (!*matches) {
+      deps.throttle.Failure(account, address);
       return http::Response::Error(
           Status(StatusCode::kPermissionDenied, "the current password is wrong")
               .WithReason("wrong_password"));

@@ -12,6 +12,7 @@ std::string AddressKey(std::string_view address) { return "i:" + std::string(add
 
 int64_t LoginThrottle::Wait(const Entry& e, const ThrottlePolicy& policy,
                             std::chrono::system_clock::time_point now) const {
+  if (now - e.last >= 2 * policy.max_delay) return 0;  // quiet long enough: forgiven
   const int over = e.failures - policy.free_failures;
   if (over <= 0) return 0;
   const int64_t max = policy.max_delay.count();
@@ -40,13 +41,24 @@ Status LoginThrottle::Check(std::string_view account, std::string_view address,
 
 void LoginThrottle::Record(const std::string& key, std::chrono::system_clock::time_point now) {
   if (entries_.size() >= max_entries_ && entries_.find(key) == entries_.end()) {
-    // Full: forget the entry that failed longest ago.
-    auto oldest = std::min_element(
-        entries_.begin(), entries_.end(),
-        [](const auto& a, const auto& b) { return a.second.last < b.second.last; });
-    entries_.erase(oldest);
+    // Full: forget the entry that failed longest ago, preferring one no longer slowed
+    // down, so a flood of new keys does not wipe out a target's back-off.
+    auto idle = [&](const Entry& e) {
+      return Wait(e, account_, now) == 0 && Wait(e, address_, now) == 0;
+    };
+    auto victim = entries_.begin();
+    for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+      const bool it_idle = idle(it->second);
+      const bool victim_idle = idle(victim->second);
+      if ((it_idle && !victim_idle) ||
+          (it_idle == victim_idle && it->second.last < victim->second.last)) {
+        victim = it;
+      }
+    }
+    entries_.erase(victim);
   }
   Entry& e = entries_[key];
+  if (now - e.last >= 2 * std::max(account_.max_delay, address_.max_delay)) e.failures = 0;
   ++e.failures;
   e.last = now;
 }

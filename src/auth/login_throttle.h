@@ -4,8 +4,9 @@
 // it behaves the same for accounts that do not exist) and per source address. After
 // `free_failures` consecutive failures of a key, each further attempt must wait
 // 1 s, 2 s, 4 s ... (at most `max_delay`) after the last failure; a success clears the
-// account's key. In memory (a restart forgets it; the account lockout itself is stored
-// with the user), bounded in size. Thread-safe.
+// account's key, and a key quiet for twice `max_delay` starts over. In memory (a restart
+// forgets it; the account lockout itself is stored with the user), bounded in size: when
+// full, an entry no longer in back-off is forgotten first. Thread-safe.
 
 #include <chrono>
 #include <cstdint>

@@ -40,6 +40,18 @@ TEST(LoginThrottle, BacksOffExponentiallyAfterTheFreeFailures) {
   EXPECT_TRUE(t.Check("acme/ann", "10.0.0.9", &retry).ok());
 }
 
+TEST(LoginThrottle, AKeyQuietForTwiceTheLongestDelayStartsOver) {
+  testing_support::FakeClock clock;
+  LoginThrottle t(clock, {3, std::chrono::minutes(15)}, {100, std::chrono::minutes(15)});
+  for (int i = 0; i < 8; ++i) t.Failure("acme/ann", "10.0.0.1");
+  int64_t retry = 0;
+  ASSERT_FALSE(t.Check("acme/ann", "10.0.0.1", &retry).ok());
+  clock.Advance(std::chrono::minutes(30));
+  EXPECT_TRUE(t.Check("acme/ann", "10.0.0.1", &retry).ok());
+  t.Failure("acme/ann", "10.0.0.1");  // counts from one again: three are free
+  EXPECT_TRUE(t.Check("acme/ann", "10.0.0.1", &retry).ok());
+}
+
 TEST(LoginThrottle, AnAddressTryingManyAccountsIsSlowedToo) {
   testing_support::FakeClock clock;
   LoginThrottle t(clock, {3, std::chrono::minutes(15)}, {5, std::chrono::minutes(15)});

@@ -7,10 +7,8 @@ constexpr RouteRule kTable[] = {
     {"GET", "/api/v1/me", Role::kViewer},           {"POST", "/api/v1/me/password", Role::kViewer},
     {"POST", "/api/v1/auth/logout", Role::kViewer}, {"GET", "/api/v1/users", Role::kAdmin},
     {"POST", "/api/v1/users", Role::kAdmin},        {"PATCH", "/api/v1/users/{id}", Role::kAdmin},
-    {"DELETE", "/api/v1/users/{id}", Role::kAdmin},
-    {"GET", "/api/v1/tokens", Role::kAdmin},
-    {"POST", "/api/v1/tokens", Role::kAdmin},
-    {"DELETE", "/api/v1/tokens/{id}", Role::kAdmin},
+    {"DELETE", "/api/v1/users/{id}", Role::kAdmin}, {"GET", "/api/v1/tokens", Role::kAdmin},
+    {"POST", "/api/v1/tokens", Role::kAdmin},       {"DELETE", "/api/v1/tokens/{id}", Role::kAdmin},
 };
 
 }  // namespace

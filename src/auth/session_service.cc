@@ -55,7 +55,11 @@ Status NotAuthenticated() {
 Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) {
   SessionTokens tokens{NewToken(), NewToken()};
   const int64_t now = Seconds(clock_.Now());
-  RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    // Sessions that can no longer be used go as new ones come.
+    RETURN_IF_ERROR(s.Execute("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
+                              {now, now - lifetimes_.idle.count()})
+                        .status());
     const std::string id_hash = Sha256(tokens.id);
     const std::string csrf_hash = Sha256(tokens.csrf);
     return s

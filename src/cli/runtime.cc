@@ -142,14 +142,16 @@ crypto::PasswordParams PasswordParamsFrom(const config::Config& config) {
   return p;
 }
 
-Result<CreatedTenant> CreateTenantWithAdmin(const config::Config& config, DataDirectory& data,
-                                            std::string_view slug, std::string_view admin_email,
-                                            std::string_view admin_name) {
+Result<CreatedTenant> CreateTenantWithAdmin(
+    const config::Config& config, DataDirectory& data, std::string_view slug,
+    std::string_view admin_email, std::string_view admin_name,
+    const std::function<Status(std::string_view)>& before_commit) {
   SystemClock clock;
   tenant::TenantKeys keys(*data.keys, clock);
   tenant::TenantService tenants(*data.db, clock, keys);
   auth::UserService users(*data.db, clock, PasswordParamsFrom(config));
   ASSIGN_OR_RETURN(auth::OneTimePassword password, users.MakeOneTimePassword());
+  if (before_commit) RETURN_IF_ERROR(before_commit(password.plain));
   CreatedTenant out;
   RETURN_IF_ERROR(data.db->Write([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(out.tenant, tenants.CreateIn(session, slug));

@@ -70,9 +70,11 @@ struct CreatedTenant {
 };
 
 // Creates a tenant, its first data key and its first admin (with a one-time password)
-// in one transaction.
-Result<CreatedTenant> CreateTenantWithAdmin(const config::Config& config, DataDirectory& data,
-                                            std::string_view slug, std::string_view admin_email,
-                                            std::string_view admin_name);
+// in one transaction. `before_commit`, when set, gets the one-time password first (to
+// keep it somewhere durable); its error aborts the creation.
+Result<CreatedTenant> CreateTenantWithAdmin(
+    const config::Config& config, DataDirectory& data, std::string_view slug,
+    std::string_view admin_email, std::string_view admin_name,
+    const std::function<Status(std::string_view)>& before_commit = {});
 
 }  // namespace pactum::cli

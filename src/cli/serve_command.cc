@@ -50,6 +50,9 @@ constexpr std::string_view kInitialAdminEmail = "admin@localhost";
 // the admin's one-time password to <data>/initial-admin-password (0600). Returns that
 // path, or "" when there was nothing to do (tenants exist, or another process did it).
 Result<std::string> FirstStart(const config::Config& cfg, DataDirectory& data) {
+  // One process at a time, so two first starts cannot both write the password file.
+  ASSIGN_OR_RETURN(const FileLock opening,
+                   FileLock::Acquire(cfg.data_dir + "/pactum.open.lock", true, true));
   bool empty = false;
   RETURN_IF_ERROR(data.db->Read([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(auto rows, session.Query("SELECT count(*) FROM tenants"));
@@ -57,12 +60,15 @@ Result<std::string> FirstStart(const config::Config& cfg, DataDirectory& data) {
     return Status::Ok();
   }));
   if (!empty) return std::string();
+  // The password file is written before the admin commits, so it cannot be lost.
+  const std::string path = cfg.data_dir + "/initial-admin-password";
   auto created =
-      CreateTenantWithAdmin(cfg, data, kInitialTenant, kInitialAdminEmail, "Administrator");
+      CreateTenantWithAdmin(cfg, data, kInitialTenant, kInitialAdminEmail, "Administrator",
+                            [&](std::string_view password) {
+                              return WriteFileAtomic(path, std::string(password) + "\n", 0600);
+                            });
   if (created.status().code() == StatusCode::kAlreadyExists) return std::string();
   if (!created.ok()) return created.status();
-  const std::string path = cfg.data_dir + "/initial-admin-password";
-  RETURN_IF_ERROR(WriteFileAtomic(path, created->one_time_password + "\n", 0600));
   log::Info(kComponent, "first start: created the initial tenant and admin",
             {{"tenant", kInitialTenant}, {"admin", kInitialAdminEmail}, {"password_file", path}});
   return path;

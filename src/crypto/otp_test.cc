@@ -65,7 +65,7 @@ TEST(Otp, VerifyAcceptsOneStepOfSkewAndNothingElse) {
   }
   const std::string good = FormatOtp(Hotp(secret, static_cast<uint64_t>(step), 6), 6);
   for (const std::string& bad : {std::string(""), good.substr(0, 5), good + "0",
-                                std::string("12a456"), std::string(" ") + good.substr(1)}) {
+                                 std::string("12a456"), std::string(" ") + good.substr(1)}) {
     EXPECT_EQ(VerifyTotp(secret, bad, now), std::nullopt) << bad;
   }
   EXPECT_EQ(VerifyTotp(Bytes("another secret of 20b"), good, now), std::nullopt);

@@ -126,6 +126,25 @@ TEST_F(AuthTest, WrongCredentialsAreOneAnswerThatRevealsNothing) {
     EXPECT_EQ(r->response.headers.count("set-cookie"), 0U);
   }
   EXPECT_EQ(Call("POST", "/api/v1/auth/login", "{\"tenant\":1}").status, 400);
+  // A form post (what a cross-site page can send without a preflight) is refused.
+  HttpRequest form;
+  form.method = "POST";
+  form.url = srv_.Url("/api/v1/auth/login");
+  form.ca_file = srv_.ca_file;
+  form.headers = {"Content-Type: text/plain"};
+  form.body =
+      nlohmann::json{{"tenant", "acme"}, {"email", "ann@example.com"}, {"password", ann_otp_}}
+          .dump();
+  auto refused = Perform(form);
+  EXPECT_EQ(refused.status, 415);
+  EXPECT_EQ(refused.headers.count("set-cookie"), 0U);
+  // Oversized or impossible input is answered like any wrong password.
+  EXPECT_EQ(LogIn("acme", std::string(5000, 'a') + "@example.com", "x").response.body,
+            wrong_password.response.body);
+  EXPECT_EQ(LogIn(std::string(5000, 'a'), "ann@example.com", "x").response.body,
+            wrong_password.response.body);
+  EXPECT_EQ(LogIn("acme", "ann@example.com", std::string(100000, 'p')).response.body,
+            wrong_password.response.body);
   EXPECT_EQ(Call("POST", "/api/v1/auth/login", "not json").status, 400);
 }
 
