@@ -62,13 +62,20 @@ Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) 
                         .status());
     const std::string id_hash = Sha256(tokens.id);
     const std::string csrf_hash = Sha256(tokens.csrf);
+    RETURN_IF_ERROR(s.Execute("INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_hash, "
+                              "created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, "
+                              "$5, $5, $6)",
+                              {store::Blob(id_hash.begin(), id_hash.end()), tenant_id, user_id,
+                               store::Blob(csrf_hash.begin(), csrf_hash.end()), now,
+                               now + lifetimes_.absolute.count()})
+                        .status());
+    // At most kMaxSessionsPerUser: the least recently used beyond that end.
     return s
         .Execute(
-            "INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_hash, created_at, "
-            "last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $5, $6)",
-            {store::Blob(id_hash.begin(), id_hash.end()), tenant_id, user_id,
-             store::Blob(csrf_hash.begin(), csrf_hash.end()), now,
-             now + lifetimes_.absolute.count()})
+            "DELETE FROM sessions WHERE user_id = $1 AND id_hash NOT IN (SELECT id_hash "
+            "FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC, created_at DESC "
+            "LIMIT $2)",
+            {user_id, int64_t{kMaxSessionsPerUser}})
         .status();
   }));
   return tokens;

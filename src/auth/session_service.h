@@ -36,6 +36,9 @@ struct ActiveSession {
 
 class SessionService {
  public:
+  // Logins beyond this many live sessions end the user's least recently used one.
+  static constexpr int kMaxSessionsPerUser = 20;
+
   SessionService(store::Database& db, const Clock& clock, SessionLifetimes lifetimes = {})
       : db_(db), clock_(clock), lifetimes_(lifetimes) {}
 

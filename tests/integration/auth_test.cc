@@ -217,6 +217,22 @@ TEST_F(AuthTest, SessionsAreNewAtEveryLoginEndAtLogoutAndExpire) {
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 401);
 }
 
+TEST_F(AuthTest, AUserHasAtMostTwentySessionsAndTheLeastRecentlyUsedEndsFirst) {
+  Login first = Ready();
+  clock_.Advance(std::chrono::seconds(1));
+  std::vector<Login> later;
+  for (int i = 0; i < auth::SessionService::kMaxSessionsPerUser; ++i) {
+    clock_.Advance(std::chrono::seconds(1));
+    later.push_back(LogIn("acme", "ann@example.com", kNewPassword));
+    ASSERT_EQ(later.back().response.status, 200);
+  }
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + first.cookie}).status, 401)
+      << "the twenty-first login ended the oldest session";
+  for (const Login& l : later) {
+    EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + l.cookie}).status, 200);
+  }
+}
+
 TEST_F(AuthTest, APasswordChangeEndsTheUsersOtherSessions) {
   Login a = Ready();
   Login b = LogIn("acme", "ann@example.com", kNewPassword);
