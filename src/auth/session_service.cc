@@ -1,50 +1,14 @@
 #include "auth/session_service.h"
 
-#include <array>
-
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <sodium.h>
 
-#include "crypto/random.h"
+#include "crypto/token.h"
 
 namespace pactum::auth {
 namespace {
 
-constexpr size_t kTokenChars = 43;  // base64url of 32 bytes, no padding
-
-std::string Sha256(std::string_view data) {
-  std::array<unsigned char, 32> out{};
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  return {reinterpret_cast<const char*>(out.data()), out.size()};
-}
-
-std::string NewToken() {
-  std::array<uint8_t, 32> raw{};
-  crypto::RandomBytes(raw);
-  std::string out(sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                  '\0');
-  sodium_bin2base64(out.data(), out.size(), raw.data(), raw.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(kTokenChars);
-  return out;
-}
-
-bool WellFormed(std::string_view token) {
-  if (token.size() != kTokenChars) return false;
-  for (const char c : token) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '_')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-int64_t Seconds(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
+using crypto::IsUrlToken;
+using crypto::Sha256;
 
 Status NotAuthenticated() {
   return Status(StatusCode::kUnauthenticated, "authentication required");
@@ -53,8 +17,8 @@ Status NotAuthenticated() {
 }  // namespace
 
 Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) {
-  SessionTokens tokens{NewToken(), NewToken()};
-  const int64_t now = Seconds(clock_.Now());
+  SessionTokens tokens{crypto::RandomUrlToken(), crypto::RandomUrlToken()};
+  const int64_t now = UnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     // Sessions that can no longer be used go as new ones come.
     RETURN_IF_ERROR(s.Execute("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
@@ -82,10 +46,10 @@ Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) 
 }
 
 Result<ActiveSession> SessionService::Resolve(std::string_view id) {
-  if (!WellFormed(id)) return NotAuthenticated();
+  if (!IsUrlToken(id)) return NotAuthenticated();
   const std::string id_hash = Sha256(id);
   const store::Blob key(id_hash.begin(), id_hash.end());
-  const int64_t now = Seconds(clock_.Now());
+  const int64_t now = UnixSeconds(clock_.Now());
   std::optional<ActiveSession> found;
   int64_t last_seen = 0;
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
@@ -127,14 +91,14 @@ Result<ActiveSession> SessionService::Resolve(std::string_view id) {
 }
 
 bool SessionService::CsrfMatches(const ActiveSession& session, std::string_view token) {
-  if (!WellFormed(token)) return false;
+  if (!IsUrlToken(token)) return false;
   const std::string hash = Sha256(token);
   return hash.size() == session.csrf_hash.size() &&
          CRYPTO_memcmp(hash.data(), session.csrf_hash.data(), hash.size()) == 0;
 }
 
 Status SessionService::End(std::string_view id) {
-  if (!WellFormed(id)) return Status::Ok();
+  if (!IsUrlToken(id)) return Status::Ok();
   const std::string id_hash = Sha256(id);
   return db_.Write([&](store::Session& s) {
     return s

@@ -1,40 +1,22 @@
 #include "auth/token_service.h"
 
 #include <algorithm>
-#include <array>
-
-#include <openssl/evp.h>
-#include <sodium.h>
 
 #include "common/json_writer.h"
-#include "crypto/random.h"
+#include "crypto/token.h"
 
 namespace pactum::auth {
 namespace {
 
 constexpr std::string_view kPrefix = "pct_";
-constexpr size_t kSecretChars = 43;
 
-store::Blob Sha256(std::string_view data) {
-  store::Blob out(32);
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out.data(), &len, EVP_sha256(), nullptr);
-  return out;
+store::Blob HashOf(std::string_view token) {
+  const std::string hash = crypto::Sha256(token);
+  return {hash.begin(), hash.end()};
 }
 
 bool WellFormed(std::string_view token) {
-  if (token.size() != kPrefix.size() + kSecretChars || !token.starts_with(kPrefix)) return false;
-  for (const char c : token.substr(kPrefix.size())) {
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-          c == '_')) {
-      return false;
-    }
-  }
-  return true;
-}
-
-int64_t Now(const Clock& clock) {
-  return std::chrono::duration_cast<std::chrono::seconds>(clock.Now().time_since_epoch()).count();
+  return token.starts_with(kPrefix) && crypto::IsUrlToken(token.substr(kPrefix.size()));
 }
 
 ApiToken FromRow(const store::Row& r) {
@@ -64,15 +46,8 @@ Result<std::pair<ApiToken, std::string>> TokenService::Create(const User& creato
   if (role > creator.role) {
     return Status(StatusCode::kPermissionDenied, "a token cannot have a higher role than yours");
   }
-  std::array<uint8_t, 32> raw{};
-  crypto::RandomBytes(raw);
-  std::string secret(
-      sodium_base64_ENCODED_LEN(raw.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(secret.data(), secret.size(), raw.data(), raw.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  secret.resize(kSecretChars);
-  const std::string token = std::string(kPrefix) + secret;
-  const int64_t now = Now(clock_);
+  const std::string token = std::string(kPrefix) + crypto::RandomUrlToken();
+  const int64_t now = UnixSeconds(clock_.Now());
   ApiToken out;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(
@@ -81,7 +56,7 @@ Result<std::pair<ApiToken, std::string>> TokenService::Create(const User& creato
                 "created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id, "
                 "user_id, name, role, created_at, expires_at, last_used_at, revoked",
                 {creator.tenant_id, creator.id, std::string(name), std::string(RoleName(role)),
-                 Sha256(token), now, now + int64_t{days} * 86400}));
+                 HashOf(token), now, now + int64_t{days} * 86400}));
     if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
     out = FromRow(rows[0]);
     return Status::Ok();
@@ -117,8 +92,8 @@ Status TokenService::Revoke(int64_t tenant_id, int64_t token_id) {
 Result<TokenCaller> TokenService::Resolve(std::string_view token) {
   const Status refused(StatusCode::kUnauthenticated, "authentication required");
   if (!WellFormed(token)) return refused;
-  const store::Blob hash = Sha256(token);
-  const int64_t now = Now(clock_);
+  const store::Blob hash = HashOf(token);
+  const int64_t now = UnixSeconds(clock_.Now());
   std::optional<TokenCaller> found;
   int64_t last_used = 0;
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {

@@ -155,8 +155,7 @@ const std::string& UserService::DummyHash() const {
 Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view email,
                                            std::string_view password) {
   const Status wrong(StatusCode::kUnauthenticated, "email or password is wrong");
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::seconds>(clock_.Now().time_since_epoch()).count();
+  const int64_t now = UnixSeconds(clock_.Now());
   std::optional<User> user;
   std::string hash;
   int64_t locked_until = 0;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace pactum {
@@ -18,6 +19,11 @@ class SystemClock final : public Clock {
     return std::chrono::system_clock::now();
   }
 };
+
+// Whole seconds since the Unix epoch, as the database stores instants.
+inline int64_t UnixSeconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
 
 // RFC 3339 in UTC with second precision: "2026-11-27T06:32:18Z".
 std::string FormatRfc3339(std::chrono::system_clock::time_point t);
