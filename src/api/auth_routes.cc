@@ -1,11 +1,8 @@
 #include "api/auth_routes.h"
 
-#include <arpa/inet.h>
-
-#include <cstring>
-
 #include <nlohmann/json.hpp>
 
+#include "api/route_util.h"
 #include "auth/policy.h"
 #include "common/clock.h"
 
@@ -22,20 +19,35 @@ bool IsPublic(const http::Route& route) {
   return false;
 }
 
-// The address a throttle counts: IPv4 as is, IPv6 by its /64 (one subscriber's prefix).
-std::string ThrottleAddress(const std::string& ip) {
-  in6_addr a{};
-  if (ip.find(':') == std::string::npos || ::inet_pton(AF_INET6, ip.c_str(), &a) != 1) return ip;
-  std::memset(&a.s6_addr[8], 0, 8);
-  char out[INET6_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET6, &a, out, sizeof out);
-  return std::string(out) + "/64";
-}
-
 // Routes a session may use while its password must be changed.
 bool AllowedBeforePasswordChange(const http::Route& route) {
   return route.pattern == "/api/v1/me/password" || route.pattern == "/api/v1/me" ||
          route.pattern == "/api/v1/auth/logout";
+}
+
+// Routes a session may use before its user enrols in 2FA when the tenant requires it.
+bool AllowedBeforeTwoFactor(const http::Route& route) {
+  return route.pattern == "/api/v1/me/totp" || route.pattern == "/api/v1/me/totp/confirm" ||
+         route.pattern == "/api/v1/me" || route.pattern == "/api/v1/me/password" ||
+         route.pattern == "/api/v1/auth/logout";
+}
+
+// Routes only a person in a login session may call, never an API token.
+bool SessionOnly(const http::Route& route) {
+  return route.pattern == "/api/v1/me/password" || route.pattern.starts_with("/api/v1/me/totp");
+}
+
+Status IpNotAllowed() {
+  return Status(StatusCode::kPermissionDenied, "your address is not in this tenant's IP allowlist")
+      .WithReason("ip_not_allowed");
+}
+
+// Whether the tenant's allowlist admits the request's client address (fail closed: an
+// address that does not parse is admitted only where there is no allowlist).
+bool AddressAllowed(const tenant::TenantSettings& settings, const std::string& ip) {
+  if (settings.ip_allowlist.empty()) return true;
+  auto address = IpAddress::Parse(ip);
+  return address.ok() && settings.AllowsAddress(*address);
 }
 
 bool IsUnsafe(http::Method m) {
@@ -68,23 +80,6 @@ nlohmann::json UserJson(const auth::User& u) {
           {"role", std::string(auth::RoleName(u.role))}};
 }
 
-Result<std::string> StringField(const nlohmann::json& body, const char* key) {
-  const auto it = body.find(key);
-  if (it == body.end() || !it->is_string()) {
-    return InvalidArgument(std::string("\"") + key + "\" must be a string");
-  }
-  return it->get<std::string>();
-}
-
-// A positive decimal id from a path parameter, or 0.
-int64_t ParseId(std::string_view text) {
-  if (text.empty() || text.size() > 18 ||
-      text.find_first_not_of("0123456789") != std::string_view::npos) {
-    return 0;
-  }
-  return std::stoll(std::string(text));
-}
-
 nlohmann::json TokenJson(const auth::ApiToken& t) {
   nlohmann::json j{
       {"id", t.id},
@@ -101,6 +96,30 @@ nlohmann::json TokenJson(const auth::ApiToken& t) {
                           : nlohmann::json(FormatRfc3339(std::chrono::system_clock::time_point(
                                 std::chrono::seconds(t.last_used_at))));
   return j;
+}
+
+// JSON only: a cross-site form cannot send it without a CORS preflight (login CSRF).
+std::optional<http::Response> RequireJson(const http::Request& req) {
+  if (req.Header("Content-Type").starts_with("application/json")) return std::nullopt;
+  return http::Response::Error(
+      Status(StatusCode::kUnsupportedMediaType, "send the request as application/json"));
+}
+
+// Starts a session for a user who passed every login step: the cookie, the CSRF token.
+http::Response SessionAnswer(const AuthDeps& deps, const auth::User& user, const std::string& slug,
+                             const tenant::TenantSettings& settings) {
+  auto tokens = deps.sessions.Start(user.tenant_id, user.id);
+  if (!tokens.ok()) return http::Response::Error(tokens.status());
+  auto r = http::Response::Json(
+      200, {{"user", UserJson(user)},
+            {"tenant", slug},
+            {"csrf_token", tokens->csrf},
+            {"password_change_required", user.password_change_required},
+            {"two_factor_enabled", user.totp_enabled},
+            {"two_factor_required", settings.require_2fa && !user.totp_enabled}});
+  r.headers.push_back({"Set-Cookie", SessionCookie(tokens->id, tokens->max_age)});
+  r.headers.push_back({"Cache-Control", "no-store"});
+  return r;
 }
 
 }  // namespace
@@ -122,27 +141,42 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       }
       auto token = deps.tokens.Resolve(authorization.substr(7));
       if (!token.ok()) return http::Response::Error(token.status());
-      if (route.pattern == "/api/v1/me/password") {
-        return http::Response::Error(
-            Status(StatusCode::kPermissionDenied, "a password is changed in a login session"));
-      }
-      caller = Principal{token->user, "", token->token_id};
+      caller = Principal{token->user, "", token->token_id, nullptr};
     } else {
       auto session = deps.sessions.Resolve(CookieValue(req.Header("Cookie"), kSessionCookie));
       if (!session.ok()) return http::Response::Error(session.status());
+      caller = Principal{session->user, session->id_hash, 0, nullptr};
       if (IsUnsafe(req.method) &&
           !auth::SessionService::CsrfMatches(*session, req.Header("X-CSRF-Token"))) {
         return http::Response::Error(
             Status(StatusCode::kPermissionDenied, "missing or wrong X-CSRF-Token")
                 .WithReason("csrf_failed"));
       }
-      if (session->user.password_change_required && !AllowedBeforePasswordChange(route)) {
+    }
+    auto settings = deps.settings.Get(caller.user.tenant_id);
+    if (!settings.ok()) return http::Response::Error(settings.status());
+    caller.settings = *settings;
+    if (!AddressAllowed(*caller.settings, req.remote_ip)) {
+      return http::Response::Error(IpNotAllowed());
+    }
+    if (caller.token_id != 0 && SessionOnly(route)) {
+      return http::Response::Error(Status(StatusCode::kPermissionDenied,
+                                          "passwords and 2FA are managed in a login session"));
+    }
+    if (caller.token_id == 0) {
+      if (caller.user.password_change_required && !AllowedBeforePasswordChange(route)) {
         return http::Response::Error(
             Status(StatusCode::kPermissionDenied,
                    "the password must be changed first: POST /api/v1/me/password")
                 .WithReason("password_change_required"));
       }
-      caller = Principal{session->user, session->id_hash, 0};
+      if (caller.settings->require_2fa && !caller.user.totp_enabled &&
+          !AllowedBeforeTwoFactor(route)) {
+        return http::Response::Error(
+            Status(StatusCode::kPermissionDenied,
+                   "this tenant requires two-factor login: enrol at POST /api/v1/me/totp")
+                .WithReason("two_factor_required"));
+      }
     }
     // Default deny: a route the policy table does not list is refused to every role.
     const auto minimum = auth::MinimumRole(http::MethodName(req.method), route.pattern);
@@ -157,11 +191,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
   });
 
   router.Add(http::Method::kPost, "/api/v1/auth/login", [deps](http::Request& req) {
-    // JSON only: a cross-site form cannot send it without a CORS preflight (login CSRF).
-    if (!req.Header("Content-Type").starts_with("application/json")) {
-      return http::Response::Error(
-          Status(StatusCode::kUnsupportedMediaType, "send the login as application/json"));
-    }
+    if (auto refused = RequireJson(req)) return std::move(*refused);
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
     auto slug = StringField(*body, "tenant");
@@ -186,9 +216,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     int64_t retry_after = 0;
     const std::string address = ThrottleAddress(req.remote_ip);
     if (Status s = deps.throttle.Check(account, address, &retry_after); !s.ok()) {
-      auto r = http::Response::Error(s);
-      r.headers.push_back({"Retry-After", std::to_string(retry_after)});
-      return r;
+      return Throttled(s, retry_after);
     }
     auto user = deps.users.CheckCredentials(tenant_id, *email, *password);
     if (!user.ok()) {
@@ -198,36 +226,82 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       return http::Response::Error(user.status());
     }
     deps.throttle.Success(account);
-    auto tokens = deps.sessions.Start(user->tenant_id, user->id);
-    if (!tokens.ok()) return http::Response::Error(tokens.status());
-    auto r =
-        http::Response::Json(200, {{"user", UserJson(*user)},
-                                   {"tenant", *slug},
-                                   {"csrf_token", tokens->csrf},
-                                   {"password_change_required", user->password_change_required}});
-    r.headers.push_back(
-        {"Set-Cookie", SessionCookie(tokens->id, deps.sessions.lifetimes().absolute.count())});
-    r.headers.push_back({"Cache-Control", "no-store"});
-    return r;
+    auto settings = deps.settings.Get(user->tenant_id);
+    if (!settings.ok()) return http::Response::Error(settings.status());
+    // Only someone who knows the password learns that the address is the problem.
+    if (!AddressAllowed(**settings, req.remote_ip)) return http::Response::Error(IpNotAllowed());
+    if (user->totp_enabled) {
+      auto challenge = deps.two_factor.StartChallenge(*user);
+      if (!challenge.ok()) return http::Response::Error(challenge.status());
+      auto r = http::Response::Json(200, {{"mfa_required", true}, {"mfa_token", *challenge}});
+      r.headers.push_back({"Cache-Control", "no-store"});
+      return r;
+    }
+    return SessionAnswer(deps, *user, *slug, **settings);
+  });
+
+  router.Add(http::Method::kPost, "/api/v1/auth/mfa", [deps](http::Request& req) {
+    if (auto refused = RequireJson(req)) return std::move(*refused);
+    auto body = http::ParseJsonObject(req.body);
+    if (!body.ok()) return http::Response::Error(body.status());
+    auto token = StringField(*body, "mfa_token");
+    auto code = StringField(*body, "code");
+    if (!token.ok()) return http::Response::Error(token.status());
+    if (!code.ok()) return http::Response::Error(code.status());
+    const Status refused(StatusCode::kUnauthenticated, "the code is wrong or the login expired");
+    if (code->size() > 64) return http::Response::Error(refused);
+    // Guesses from one address back off like password guesses; each challenge also allows
+    // only a few, and every wrong code counts toward the account's lockout.
+    const std::string address = ThrottleAddress(req.remote_ip);
+    const std::string account = "mfa/" + address;
+    int64_t retry_after = 0;
+    if (Status s = deps.throttle.Check(account, address, &retry_after); !s.ok()) {
+      return Throttled(s, retry_after);
+    }
+    auto answered = deps.two_factor.AnswerChallenge(*token, *code);
+    if (!answered.ok()) {
+      if (answered.status().code() == StatusCode::kUnauthenticated) {
+        deps.throttle.Failure(account, address);
+      }
+      return http::Response::Error(answered.status());
+    }
+    auto user =
+        deps.users.FinishSecondStep(answered->tenant_id, answered->user_id, answered->accepted);
+    if (!user.ok()) {
+      if (!answered->accepted) deps.throttle.Failure(account, address);
+      return http::Response::Error(user.status());
+    }
+    deps.throttle.Success(account);
+    auto tenant = deps.tenants.FindById(user->tenant_id);
+    if (!tenant.ok()) return http::Response::Error(tenant.status());
+    auto settings = deps.settings.Get(user->tenant_id);
+    if (!settings.ok()) return http::Response::Error(settings.status());
+    if (!AddressAllowed(**settings, req.remote_ip)) return http::Response::Error(IpNotAllowed());
+    return SessionAnswer(deps, *user, tenant->slug, **settings);
   });
 
   router.Add(http::Method::kPost, "/api/v1/auth/logout", [deps](http::Request& req) {
     if (Status s = deps.sessions.End(CookieValue(req.Header("Cookie"), kSessionCookie)); !s.ok()) {
       return http::Response::Error(s);
     }
-    http::Response r;
-    r.status = 204;
+    http::Response r = NoContent();
     r.headers.push_back({"Set-Cookie", SessionCookie("", 0)});
     return r;
   });
 
   router.Add(http::Method::kGet, "/api/v1/me", [](http::Request& req) {
     const Principal* p = CallerOf(req);
-    return http::Response::Json(200,
-                                {{"user", UserJson(p->user)},
-                                 {"tenant_id", p->user.tenant_id},
-                                 {"role", std::string(auth::RoleName(p->user.role))},
-                                 {"password_change_required", p->user.password_change_required}});
+    nlohmann::json j{{"user", UserJson(p->user)},
+                     {"tenant_id", p->user.tenant_id},
+                     {"role", std::string(auth::RoleName(p->user.role))},
+                     {"password_change_required", p->user.password_change_required}};
+    if (p->token_id == 0) {  // a token's caller is its creator at the token's role
+      j["two_factor_enabled"] = p->user.totp_enabled;
+      j["two_factor_required"] = p->settings->require_2fa && !p->user.totp_enabled;
+    } else {
+      j["token_id"] = p->token_id;
+    }
+    return http::Response::Json(200, j);
   });
 
   router.Add(http::Method::kPost, "/api/v1/me/password", [deps](http::Request& req) {
@@ -243,9 +317,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     const std::string address = ThrottleAddress(req.remote_ip);
     int64_t retry_after = 0;
     if (Status s = deps.throttle.Check(account, address, &retry_after); !s.ok()) {
-      auto r = http::Response::Error(s);
-      r.headers.push_back({"Retry-After", std::to_string(retry_after)});
-      return r;
+      return Throttled(s, retry_after);
     }
     if (current->size() > 4 * crypto::kMaxPasswordChars) {
       return http::Response::Error(InvalidArgument("the current password is wrong"));
@@ -267,9 +339,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     if (Status s = deps.sessions.EndOthers(p->user.id, p->session_hash); !s.ok()) {
       return http::Response::Error(s);
     }
-    http::Response r;
-    r.status = 204;
-    return r;
+    return NoContent();
   });
 
   router.Add(http::Method::kGet, "/api/v1/users", [deps](http::Request& req) {
@@ -309,15 +379,22 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     return r;
   });
 
-  // Changes a user; a role change or disabling ends the user's sessions at once.
-  auto change_user = [deps](http::Request& req, const auth::UserService::Change& change) {
+  // Changes a user; a role change, disabling or a 2FA reset ends the user's sessions at
+  // once.
+  auto change_user = [deps](http::Request& req, const auth::UserService::Change& change,
+                            bool reset_2fa) {
     const Principal* p = CallerOf(req);
     const int64_t id = ParseId(req.Param("id"));
     if (id == 0) return http::Response::Error(NotFound("no such user"));
+    if (reset_2fa) {
+      if (Status s = deps.two_factor.Reset(p->user.tenant_id, id); !s.ok()) {
+        return http::Response::Error(s);
+      }
+    }
     bool ends = false;
     auto updated = deps.users.Update(p->user.tenant_id, id, change, &ends);
     if (!updated.ok()) return http::Response::Error(updated.status());
-    if (ends) {
+    if (ends || reset_2fa) {
       if (Status s = deps.sessions.EndOthers(id, ""); !s.ok()) return http::Response::Error(s);
     }
     auto j = UserJson(*updated);
@@ -329,6 +406,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
     auth::UserService::Change change;
+    bool reset_2fa = false;
     for (const auto& [key, value] : body->items()) {
       if (key == "role" && value.is_string()) {
         change.role = auth::ParseRole(value.get<std::string>());
@@ -340,17 +418,19 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
         change.disabled = value.get<bool>();
       } else if (key == "name" && value.is_string()) {
         change.name = value.get<std::string>();
+      } else if (key == "two_factor_enabled" && value.is_boolean() && !value.get<bool>()) {
+        reset_2fa = true;  // an admin's reset for a user who lost every factor
       } else {
         return http::Response::Error(InvalidArgument("unknown or mistyped field \"" + key + "\""));
       }
     }
-    return change_user(req, change);
+    return change_user(req, change, reset_2fa);
   });
 
   router.Add(http::Method::kDelete, "/api/v1/users/{id}", [change_user](http::Request& req) {
     auth::UserService::Change change;
     change.disabled = true;  // users stay as the authors of what they did; they cannot log in
-    auto r = change_user(req, change);
+    auto r = change_user(req, change, false);
     if (r.status == 200) {
       r.status = 204;
       r.body.clear();
@@ -401,10 +481,10 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     if (Status s = deps.tokens.Revoke(CallerOf(req)->user.tenant_id, id); !s.ok()) {
       return http::Response::Error(s);
     }
-    http::Response r;
-    r.status = 204;
-    return r;
+    return NoContent();
   });
+
+  RegisterSecurityRoutes(router, deps);
 }
 
 }  // namespace pactum::api

@@ -6,13 +6,21 @@
 // `Authorization: Bearer`), requires X-CSRF-Token on unsafe methods of a session,
 // confines a session whose password must change to the password endpoint, checks the
 // policy table, and puts the caller into Request::principal (an api::Principal). Also
-// the API token endpoints (GET/POST /api/v1/tokens, DELETE /api/v1/tokens/{id}).
+// the API token endpoints (GET/POST /api/v1/tokens, DELETE /api/v1/tokens/{id}), and
+// (security_routes.cc) two-factor enrolment and the tenant's security settings.
+//
+// Tenant settings apply here: requests of a tenant with an ip_allowlist are refused from
+// other addresses (403 ip_not_allowed, also at login), and a tenant that requires 2FA
+// confines sessions of users without it to enrolment (403 two_factor_required). API
+// tokens are machine credentials: 2FA does not apply to them, the allowlist does.
 
 #include "auth/login_throttle.h"
 #include "auth/session_service.h"
 #include "auth/token_service.h"
+#include "auth/two_factor.h"
 #include "auth/user_service.h"
 #include "http/router.h"
+#include "tenant/settings_service.h"
 #include "tenant/tenant_service.h"
 
 namespace pactum::api {
@@ -23,6 +31,7 @@ struct Principal {
   auth::User user;           // for a token: its creator, at the token's role
   std::string session_hash;  // raw SHA-256 of the session id; empty for a token
   int64_t token_id = 0;      // the API token used, or 0 for a session
+  std::shared_ptr<const tenant::TenantSettings> settings;  // the caller's tenant's
 };
 
 struct AuthDeps {
@@ -31,6 +40,8 @@ struct AuthDeps {
   auth::SessionService& sessions;
   auth::LoginThrottle& throttle;
   auth::TokenService& tokens;
+  auth::TwoFactorService& two_factor;
+  tenant::SettingsService& settings;
 };
 
 // Registers the routes and the middleware (call before routes that need a caller).
@@ -38,5 +49,9 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps);
 
 // The caller of an authenticated route; nullptr on a public route.
 const Principal* CallerOf(const http::Request& request);
+
+// Two-factor enrolment (/api/v1/me/totp...) and GET/PUT /api/v1/settings; called by
+// RegisterAuthRoutes.
+void RegisterSecurityRoutes(http::Router& router, AuthDeps deps);
 
 }  // namespace pactum::api

@@ -4,11 +4,21 @@ namespace pactum::auth {
 namespace {
 
 constexpr RouteRule kTable[] = {
-    {"GET", "/api/v1/me", Role::kViewer},           {"POST", "/api/v1/me/password", Role::kViewer},
-    {"POST", "/api/v1/auth/logout", Role::kViewer}, {"GET", "/api/v1/users", Role::kAdmin},
-    {"POST", "/api/v1/users", Role::kAdmin},        {"PATCH", "/api/v1/users/{id}", Role::kAdmin},
-    {"DELETE", "/api/v1/users/{id}", Role::kAdmin}, {"GET", "/api/v1/tokens", Role::kAdmin},
-    {"POST", "/api/v1/tokens", Role::kAdmin},       {"DELETE", "/api/v1/tokens/{id}", Role::kAdmin},
+    {"GET", "/api/v1/me", Role::kViewer},
+    {"POST", "/api/v1/me/password", Role::kViewer},
+    {"POST", "/api/v1/auth/logout", Role::kViewer},
+    {"GET", "/api/v1/users", Role::kAdmin},
+    {"POST", "/api/v1/users", Role::kAdmin},
+    {"PATCH", "/api/v1/users/{id}", Role::kAdmin},
+    {"DELETE", "/api/v1/users/{id}", Role::kAdmin},
+    {"GET", "/api/v1/tokens", Role::kAdmin},
+    {"POST", "/api/v1/tokens", Role::kAdmin},
+    {"DELETE", "/api/v1/tokens/{id}", Role::kAdmin},
+    {"POST", "/api/v1/me/totp", Role::kViewer},
+    {"POST", "/api/v1/me/totp/confirm", Role::kViewer},
+    {"DELETE", "/api/v1/me/totp", Role::kViewer},
+    {"GET", "/api/v1/settings", Role::kAdmin},
+    {"PUT", "/api/v1/settings", Role::kAdmin},
 };
 
 }  // namespace

@@ -17,22 +17,25 @@ Status NotAuthenticated() {
 }  // namespace
 
 Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) {
-  SessionTokens tokens{crypto::RandomUrlToken(), crypto::RandomUrlToken()};
+  ASSIGN_OR_RETURN(const auto settings, settings_.Get(tenant_id));
+  SessionTokens tokens{crypto::RandomUrlToken(), crypto::RandomUrlToken(),
+                       settings->session_max_hours * 3600};
   const int64_t now = UnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
-    // Sessions that can no longer be used go as new ones come.
+    // Sessions that can no longer be used go as new ones come (no tenant allows more
+    // than a day of idleness).
     RETURN_IF_ERROR(s.Execute("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
-                              {now, now - lifetimes_.idle.count()})
+                              {now, now - int64_t{24} * 3600})
                         .status());
     const std::string id_hash = Sha256(tokens.id);
     const std::string csrf_hash = Sha256(tokens.csrf);
-    RETURN_IF_ERROR(s.Execute("INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_hash, "
-                              "created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, "
-                              "$5, $5, $6)",
-                              {store::Blob(id_hash.begin(), id_hash.end()), tenant_id, user_id,
-                               store::Blob(csrf_hash.begin(), csrf_hash.end()), now,
-                               now + lifetimes_.absolute.count()})
-                        .status());
+    RETURN_IF_ERROR(
+        s.Execute("INSERT INTO sessions (id_hash, tenant_id, user_id, csrf_hash, "
+                  "created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, "
+                  "$5, $5, $6)",
+                  {store::Blob(id_hash.begin(), id_hash.end()), tenant_id, user_id,
+                   store::Blob(csrf_hash.begin(), csrf_hash.end()), now, now + tokens.max_age})
+            .status());
     // At most kMaxSessionsPerUser: the least recently used beyond that end.
     return s
         .Execute(
@@ -52,19 +55,21 @@ Result<ActiveSession> SessionService::Resolve(std::string_view id) {
   const int64_t now = UnixSeconds(clock_.Now());
   std::optional<ActiveSession> found;
   int64_t last_seen = 0;
+  int64_t created = 0;
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(
         auto rows, s.Query("SELECT u.id, u.tenant_id, u.email, u.name, u.role, u.disabled, "
                            "u.password_change_required, u.created_at, x.csrf_hash, x.last_seen_at, "
-                           "x.expires_at FROM sessions x JOIN users u ON u.id = x.user_id "
-                           "AND u.tenant_id = x.tenant_id WHERE x.id_hash = $1",
+                           "x.expires_at, x.created_at, t.confirmed FROM sessions x "
+                           "JOIN users u ON u.id = x.user_id AND u.tenant_id = x.tenant_id "
+                           "LEFT JOIN user_totp t ON t.user_id = u.id AND t.confirmed = 1 "
+                           "WHERE x.id_hash = $1",
                            {key}));
     if (rows.empty()) return Status::Ok();
     const store::Row& r = rows[0];
     last_seen = r.Int(9);
-    if (r.Int(5) != 0 || now >= r.Int(10) || now - last_seen >= lifetimes_.idle.count()) {
-      return Status::Ok();
-    }
+    if (r.Int(5) != 0 || now >= r.Int(10)) return Status::Ok();
+    created = r.Int(11);
     ActiveSession a;
     a.user.id = r.Int(0);
     a.user.tenant_id = r.Int(1);
@@ -74,6 +79,7 @@ Result<ActiveSession> SessionService::Resolve(std::string_view id) {
     a.user.disabled = false;
     a.user.password_change_required = r.Int(6) != 0;
     a.user.created_at = r.Text(7);
+    a.user.totp_enabled = !r.IsNull(12);
     const store::Blob csrf = r.Bytes(8);
     a.csrf_hash.assign(csrf.begin(), csrf.end());
     a.id_hash = id_hash;
@@ -81,6 +87,11 @@ Result<ActiveSession> SessionService::Resolve(std::string_view id) {
     return Status::Ok();
   }));
   if (!found) return NotAuthenticated();
+  ASSIGN_OR_RETURN(const auto settings, settings_.Get(found->user.tenant_id));
+  if (now - last_seen >= settings->session_minutes * 60 ||
+      now - created >= settings->session_max_hours * 3600) {
+    return NotAuthenticated();
+  }
   if (now - last_seen >= 30) {  // at most one write per session per half minute
     RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
       return s.Execute("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2", {now, key})

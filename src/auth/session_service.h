@@ -2,11 +2,12 @@
 
 // Login sessions. A session id is 256 random bits, given to the browser once (cookie
 // __Host-pactum_session) and stored only as its SHA-256, as is the session's CSRF token.
-// A session ends after `idle` without use or `absolute` after it began, when the user
-// is disabled, or when ended (logout; password change ends the user's other sessions).
+// A session ends after the tenant's session_minutes without use or session_max_hours after
+// it began (both read at every use, so a shorter setting applies to live sessions at
+// once), when the user is disabled, or when ended (logout; password, role and 2FA
+// changes end the user's other sessions).
 // Thread-safe.
 
-#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,17 +16,14 @@
 #include "common/clock.h"
 #include "common/status.h"
 #include "store/database.h"
+#include "tenant/settings_service.h"
 
 namespace pactum::auth {
 
 struct SessionTokens {
-  std::string id;    // the cookie value: 43 characters of base64url
-  std::string csrf;  // the X-CSRF-Token value, same form
-};
-
-struct SessionLifetimes {
-  std::chrono::seconds idle{std::chrono::minutes(60)};
-  std::chrono::seconds absolute{std::chrono::hours(12)};
+  std::string id;       // the cookie value: 43 characters of base64url
+  std::string csrf;     // the X-CSRF-Token value, same form
+  int64_t max_age = 0;  // seconds until its absolute end (the cookie's Max-Age)
 };
 
 struct ActiveSession {
@@ -39,10 +37,8 @@ class SessionService {
   // Logins beyond this many live sessions end the user's least recently used one.
   static constexpr int kMaxSessionsPerUser = 20;
 
-  SessionService(store::Database& db, const Clock& clock, SessionLifetimes lifetimes = {})
-      : db_(db), clock_(clock), lifetimes_(lifetimes) {}
-
-  const SessionLifetimes& lifetimes() const { return lifetimes_; }
+  SessionService(store::Database& db, const Clock& clock, tenant::SettingsService& settings)
+      : db_(db), clock_(clock), settings_(settings) {}
 
   // A new session (never a reused id: fixation is impossible by construction).
   Result<SessionTokens> Start(int64_t tenant_id, int64_t user_id);
@@ -61,7 +57,7 @@ class SessionService {
  private:
   store::Database& db_;
   const Clock& clock_;
-  const SessionLifetimes lifetimes_;
+  tenant::SettingsService& settings_;
 };
 
 }  // namespace pactum::auth

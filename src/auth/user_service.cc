@@ -164,13 +164,15 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
       ASSIGN_OR_RETURN(auto rows,
                        session.Query("SELECT id, tenant_id, email, name, role, disabled, "
                                      "password_change_required, created_at, password_hash, "
-                                     "locked_until FROM users "
+                                     "locked_until, EXISTS (SELECT 1 FROM user_totp t WHERE "
+                                     "t.user_id = users.id AND t.confirmed = 1) FROM users "
                                      "WHERE tenant_id = $1 AND email_key = $2",
                                      {tenant_id, EmailKey(email)}));
       if (!rows.empty()) {
         user = FromRow(rows[0]);
         hash = rows[0].Text(8);
         locked_until = rows[0].Int(9);
+        user->totp_enabled = rows[0].Int(10) != 0;
       }
       return Status::Ok();
     }));
@@ -182,22 +184,15 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
   }
   const crypto::PasswordMatch match = crypto::VerifyPassword(hash, password, params_);
   if (match == crypto::PasswordMatch::kNo) {
-    RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
-      return session
-          .Execute(
-              "UPDATE users SET "
-              "locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 "
-              "ELSE locked_until END, "
-              "failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 "
-              "ELSE failed_logins + 1 END WHERE id = $3",
-              {int64_t{kLockoutFailures}, now + kLockoutSeconds, user->id})
-          .status();
-    }));
+    RETURN_IF_ERROR(RecordFailedLogin(user->id, now));
     return wrong;
   }
-  RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
-    return session.Execute("UPDATE users SET failed_logins = 0 WHERE id = $1", {user->id}).status();
-  }));
+  if (!user->totp_enabled) {  // with two-factor login, only the code step starts over
+    RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
+      return session.Execute("UPDATE users SET failed_logins = 0 WHERE id = $1", {user->id})
+          .status();
+    }));
+  }
   if (match == crypto::PasswordMatch::kYesButRehash) {
     ASSIGN_OR_RETURN(const std::string fresh, crypto::HashPassword(password, params_));
     RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
@@ -207,6 +202,49 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
           .status();
     }));
   }
+  return *user;
+}
+
+Status UserService::RecordFailedLogin(int64_t user_id, int64_t now) {
+  return db_.Write([&](store::Session& session) {
+    return session
+        .Execute(
+            "UPDATE users SET "
+            "locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 "
+            "ELSE locked_until END, "
+            "failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 "
+            "ELSE failed_logins + 1 END WHERE id = $3",
+            {int64_t{kLockoutFailures}, now + kLockoutSeconds, user_id})
+        .status();
+  });
+}
+
+Result<User> UserService::FinishSecondStep(int64_t tenant_id, int64_t user_id, bool code_accepted) {
+  const Status wrong(StatusCode::kUnauthenticated, "the code is wrong or the login expired");
+  const int64_t now = UnixSeconds(clock_.Now());
+  std::optional<User> user;
+  int64_t locked_until = 0;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
+                                              "password_change_required, created_at, "
+                                              "locked_until FROM users "
+                                              "WHERE tenant_id = $1 AND id = $2",
+                                              {tenant_id, user_id}));
+    if (!rows.empty()) {
+      user = FromRow(rows[0]);
+      locked_until = rows[0].Int(8);
+    }
+    return Status::Ok();
+  }));
+  if (!user || user->disabled || locked_until > now) return wrong;
+  if (!code_accepted) {
+    RETURN_IF_ERROR(RecordFailedLogin(user_id, now));
+    return wrong;
+  }
+  RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
+    return session.Execute("UPDATE users SET failed_logins = 0 WHERE id = $1", {user_id}).status();
+  }));
+  user->totp_enabled = true;
   return *user;
 }
 
@@ -230,10 +268,15 @@ Result<std::vector<User>> UserService::List(int64_t tenant_id) {
   std::vector<User> out;
   RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
-                                              "password_change_required, created_at FROM users "
+                                              "password_change_required, created_at, EXISTS "
+                                              "(SELECT 1 FROM user_totp t WHERE t.user_id = "
+                                              "users.id AND t.confirmed = 1) FROM users "
                                               "WHERE tenant_id = $1 ORDER BY email_key",
                                               {tenant_id}));
-    for (const auto& r : rows) out.push_back(FromRow(r));
+    for (const auto& r : rows) {
+      out.push_back(FromRow(r));
+      out.back().totp_enabled = r.Int(8) != 0;
+    }
     return Status::Ok();
   }));
   return out;

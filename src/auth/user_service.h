@@ -32,6 +32,7 @@ struct User {
   Role role = Role::kViewer;
   bool disabled = false;
   bool password_change_required = false;
+  bool totp_enabled = false;  // two-factor login is on (set where the query reads it)
   std::string created_at;
 };
 
@@ -82,6 +83,13 @@ class UserService {
   Result<User> CheckCredentials(int64_t tenant_id, std::string_view email,
                                 std::string_view password);
 
+  // The second step of a login with two-factor authentication: the user when
+  // `code_accepted` and the account is enabled and not locked (its failure count then
+  // starts over). A rejected code counts as a failed login toward the lockout.
+  // kUnauthenticated otherwise. (CheckCredentials leaves the failure count of a user with
+  // two-factor login to this step, so a known password cannot reset it.)
+  Result<User> FinishSecondStep(int64_t tenant_id, int64_t user_id, bool code_accepted);
+
   // The tenant's users, by email.
   Result<std::vector<User>> List(int64_t tenant_id);
 
@@ -103,6 +111,7 @@ class UserService {
 
  private:
   const std::string& DummyHash() const;
+  Status RecordFailedLogin(int64_t user_id, int64_t now);
 
   store::Database& db_;
   const Clock& clock_;

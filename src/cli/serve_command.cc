@@ -125,14 +125,17 @@ int Serve(const ServeFlags& flags) {
   tenant::TenantKeys tenant_keys(*data->keys, clock);
   tenant::TenantService tenants(*data->db, clock, tenant_keys);
   auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg));
-  auth::SessionService sessions(*data->db, clock);
+  tenant::SettingsService settings(*data->db, clock);
+  auth::SessionService sessions(*data->db, clock, settings);
   // Per account: 3 free failures, then 1 s, 2 s, 4 s ...; per address (shared by many
   // people behind NAT): 20 free failures.
   auth::LoginThrottle throttle(clock, {3, std::chrono::minutes(15)},
                                {20, std::chrono::minutes(15)});
   auth::TokenService tokens(*data->db, clock);
+  auth::TwoFactorService two_factor(*data->db, clock, tenant_keys);
   http::Router router;
-  api::RegisterAuthRoutes(router, {tenants, users, sessions, throttle, tokens});
+  api::RegisterAuthRoutes(router,
+                          {tenants, users, sessions, throttle, tokens, two_factor, settings});
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

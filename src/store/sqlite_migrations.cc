@@ -73,6 +73,41 @@ CREATE TABLE api_tokens (
 ) STRICT;
 CREATE INDEX api_tokens_tenant ON api_tokens(tenant_id);
 )sql"},
+    {7, "two_factor_and_settings",
+     R"sql(
+CREATE TABLE tenant_settings (
+  tenant_id               INTEGER PRIMARY KEY REFERENCES tenants(id),
+  require_2fa             INTEGER NOT NULL CHECK (require_2fa IN (0, 1)),
+  ip_allowlist            TEXT NOT NULL,
+  session_minutes         INTEGER NOT NULL CHECK (session_minutes BETWEEN 5 AND 1440),
+  session_max_hours       INTEGER NOT NULL CHECK (session_max_hours BETWEEN 1 AND 720),
+  link_minutes            INTEGER NOT NULL CHECK (link_minutes BETWEEN 1 AND 60),
+  links_bound_to_session  INTEGER NOT NULL CHECK (links_bound_to_session IN (0, 1)),
+  ai_enabled              INTEGER NOT NULL CHECK (ai_enabled IN (0, 1)),
+  updated_at              TEXT NOT NULL
+) STRICT;
+CREATE TABLE user_totp (
+  user_id     INTEGER PRIMARY KEY REFERENCES users(id),
+  tenant_id   INTEGER NOT NULL REFERENCES tenants(id),
+  secret      BLOB NOT NULL,
+  confirmed   INTEGER NOT NULL DEFAULT 0 CHECK (confirmed IN (0, 1)),
+  last_step   INTEGER NOT NULL DEFAULT 0,
+  created_at  INTEGER NOT NULL
+) STRICT;
+CREATE TABLE recovery_codes (
+  user_id    INTEGER NOT NULL REFERENCES users(id),
+  code_hash  BLOB NOT NULL,
+  used_at    INTEGER,
+  PRIMARY KEY (user_id, code_hash)
+) STRICT;
+CREATE TABLE mfa_challenges (
+  token_hash  BLOB PRIMARY KEY,
+  tenant_id   INTEGER NOT NULL REFERENCES tenants(id),
+  user_id     INTEGER NOT NULL REFERENCES users(id),
+  expires_at  INTEGER NOT NULL,
+  attempts    INTEGER NOT NULL DEFAULT 0
+) STRICT;
+)sql"},
 };
 
 }  // namespace

@@ -59,6 +59,18 @@ Result<Tenant> TenantService::FindBySlug(std::string_view slug) {
   return *found;
 }
 
+Result<Tenant> TenantService::FindById(int64_t id) {
+  std::optional<Tenant> found;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows,
+                     session.Query("SELECT id, slug, created_at FROM tenants WHERE id = $1", {id}));
+    if (!rows.empty()) found = FromRow(rows[0]);
+    return Status::Ok();
+  }));
+  if (!found) return NotFound("no such tenant");
+  return *found;
+}
+
 Result<std::vector<Tenant>> TenantService::List() {
   std::vector<Tenant> out;
   RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {

@@ -34,6 +34,7 @@ class TenantService {
   Result<Tenant> CreateIn(store::Session& session, std::string_view slug);
   // kNotFound when there is no such tenant.
   Result<Tenant> FindBySlug(std::string_view slug);
+  Result<Tenant> FindById(int64_t id);
   Result<std::vector<Tenant>> List();
 
  private:

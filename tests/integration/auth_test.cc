@@ -6,6 +6,7 @@
 
 #include "api/auth_routes.h"
 #include "crypto/local_key_provider.h"
+#include "crypto/otp.h"
 #include "store/sqlite_database.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/https_client.h"
@@ -29,7 +30,8 @@ class AuthTest : public ::testing::Test {
     keys_ = std::make_unique<tenant::TenantKeys>(*provider_, clock_);
     tenants_ = std::make_unique<tenant::TenantService>(*db_, clock_, *keys_);
     users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{});
-    sessions_ = std::make_unique<auth::SessionService>(*db_, clock_);
+    settings_ = std::make_unique<tenant::SettingsService>(*db_, clock_);
+    sessions_ = std::make_unique<auth::SessionService>(*db_, clock_, *settings_);
     throttle_ = std::make_unique<auth::LoginThrottle>(
         clock_, auth::ThrottlePolicy{3, std::chrono::minutes(15)},
         auth::ThrottlePolicy{20, std::chrono::minutes(15)});
@@ -40,8 +42,21 @@ class AuthTest : public ::testing::Test {
     const int64_t globex = tenants_->Create("globex")->id;
     ASSERT_TRUE(users_->Create(globex, "gus@example.com", "Gus", auth::Role::kAdmin).ok());
     tokens_ = std::make_unique<auth::TokenService>(*db_, clock_);
-    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_, *tokens_});
+    two_factor_ = std::make_unique<auth::TwoFactorService>(*db_, clock_, *keys_);
+    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_, *tokens_,
+                                          *two_factor_, *settings_});
+    Configure(srv_.config);
     srv_.Start();
+  }
+
+  // Lets a derived fixture change the server's configuration before it starts.
+  virtual void Configure(config::Config& /*config*/) {}
+
+  // The TOTP code for a base32 secret at the fake clock's time (offset in 30 s steps).
+  std::string Totp(const std::string& secret, int steps = 0) const {
+    const auto key = crypto::Base32Decode(secret).value();
+    const int64_t step = UnixSeconds(clock_.Now()) / 30 + steps;
+    return crypto::FormatOtp(crypto::Hotp(key, static_cast<uint64_t>(step), 6), 6);
   }
 
   HttpResponse Call(const std::string& method, const std::string& path,
@@ -69,7 +84,9 @@ class AuthTest : public ::testing::Test {
     const auto it = l.response.headers.find("set-cookie");
     const std::string set = it == l.response.headers.end() ? "" : it->second;
     l.cookie = set.substr(0, set.find(';'));
-    if (l.response.status == 200) l.csrf = nlohmann::json::parse(l.response.body)["csrf_token"];
+    if (l.response.status == 200) {
+      l.csrf = nlohmann::json::parse(l.response.body).value("csrf_token", "");
+    }
     return l;
   }
   // Logs Ann in and replaces her one-time password.
@@ -91,9 +108,11 @@ class AuthTest : public ::testing::Test {
   std::unique_ptr<tenant::TenantKeys> keys_;
   std::unique_ptr<tenant::TenantService> tenants_;
   std::unique_ptr<auth::UserService> users_;
+  std::unique_ptr<tenant::SettingsService> settings_;
   std::unique_ptr<auth::SessionService> sessions_;
   std::unique_ptr<auth::LoginThrottle> throttle_;
   std::unique_ptr<auth::TokenService> tokens_;
+  std::unique_ptr<auth::TwoFactorService> two_factor_;
   int64_t ann_id_ = 0;
   std::string ann_otp_;
 };
@@ -301,6 +320,11 @@ TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
       {"GET", "/api/v1/tokens", ""},
       {"POST", "/api/v1/tokens", "{}"},
       {"DELETE", "/api/v1/tokens/999", ""},
+      {"POST", "/api/v1/me/totp", ""},
+      {"POST", "/api/v1/me/totp/confirm", "{}"},
+      {"DELETE", "/api/v1/me/totp", "{}"},
+      {"GET", "/api/v1/settings", ""},
+      {"PUT", "/api/v1/settings", "{}"},
       {"PATCH", vera_path, R"({"name":"vera@example.com"})"},
       {"DELETE", vera_path, ""},
   };
@@ -308,16 +332,30 @@ TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
     std::string name, tenant, email;
     std::vector<long> expected;  // one per endpoint
   };
+  //  me, password, users GET/POST, tokens GET/POST/DELETE, totp POST/confirm/DELETE,
+  //  settings GET/PUT, user PATCH/DELETE
   const std::vector<Caller> callers = {
-      {"anonymous", "", "", {401, 401, 401, 401, 401, 401, 401, 401, 401}},
-      {"viewer", "acme", "vera@example.com", {200, 400, 403, 403, 403, 403, 403, 403, 403}},
-      {"user", "acme", "uma@example.com", {200, 400, 403, 403, 403, 403, 403, 403, 403}},
-      {"manager", "acme", "max@example.com", {200, 400, 403, 403, 403, 403, 403, 403, 403}},
+      {"anonymous", "", "", {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
+      {"viewer",
+       "acme",
+       "vera@example.com",
+       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 403, 403}},
+      {"user",
+       "acme",
+       "uma@example.com",
+       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 403, 403}},
+      {"manager",
+       "acme",
+       "max@example.com",
+       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 403, 403}},
       {"admin of another tenant",
        "globex",
        "bea@example.com",
-       {200, 400, 200, 400, 200, 400, 404, 404, 404}},
-      {"admin", "acme", "ada@example.com", {200, 400, 200, 400, 200, 400, 404, 200, 204}},
+       {200, 400, 200, 400, 200, 400, 404, 200, 400, 400, 200, 200, 404, 404}},
+      {"admin",
+       "acme",
+       "ada@example.com",
+       {200, 400, 200, 400, 200, 400, 404, 200, 400, 400, 200, 200, 200, 204}},
   };
   for (const Caller& c : callers) {
     std::vector<std::string> headers;
@@ -479,6 +517,259 @@ TEST_F(AuthTest, ADisabledUsersSessionStopsWorkingAtOnce) {
           .ok());
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + a.cookie}).status, 401);
   EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.status, 401);
+}
+
+// Enrols the session's user in 2FA; returns {secret, recovery codes}.
+std::pair<std::string, std::vector<std::string>> EnrolOver(
+    const std::function<HttpResponse(const std::string&, const std::string&, const std::string&)>&
+        call,
+    const std::function<std::string(const std::string&)>& code_for) {
+  auto begun = call("POST", "/api/v1/me/totp", "");
+  EXPECT_EQ(begun.status, 200) << begun.body;
+  const auto j = nlohmann::json::parse(begun.body);
+  const std::string secret = j["secret"];
+  auto confirmed =
+      call("POST", "/api/v1/me/totp/confirm", nlohmann::json{{"code", code_for(secret)}}.dump());
+  EXPECT_EQ(confirmed.status, 200) << confirmed.body;
+  return {secret, nlohmann::json::parse(confirmed.body)["recovery_codes"]};
+}
+
+TEST_F(AuthTest, TwoFactorLoginNeedsTheCodeStepAndRefusesReplays) {
+  Login a = Ready();
+  Login other = LogIn("acme", "ann@example.com", kNewPassword);
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto call = [&](const std::string& m, const std::string& p, const std::string& b) {
+    return Call(m, p, b, auth);
+  };
+  auto begun = call("POST", "/api/v1/me/totp", "");
+  ASSERT_EQ(begun.status, 200) << begun.body;
+  const auto enrolment = nlohmann::json::parse(begun.body);
+  const std::string secret = enrolment["secret"];
+  EXPECT_NE(std::string(enrolment["otpauth_uri"]).find("issuer=Pactum%20%28acme%29"),
+            std::string::npos)
+      << enrolment["otpauth_uri"];
+  EXPECT_TRUE(std::string(enrolment["qr_svg"]).starts_with("<svg"));
+  EXPECT_EQ(begun.headers["cache-control"], "no-store");
+  // Not active before it is confirmed: the password alone still logs in.
+  EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.headers.count("set-cookie"),
+            1U);
+  auto bad = call("POST", "/api/v1/me/totp/confirm", nlohmann::json{{"code", "12"}}.dump());
+  EXPECT_EQ(bad.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(bad.body)["error"]["code"], "wrong_code");
+  auto confirmed =
+      call("POST", "/api/v1/me/totp/confirm", nlohmann::json{{"code", Totp(secret)}}.dump());
+  ASSERT_EQ(confirmed.status, 200) << confirmed.body;
+  const auto recovery = nlohmann::json::parse(confirmed.body)["recovery_codes"];
+  ASSERT_EQ(recovery.size(), 10U);
+  // Turning 2FA on ended the other session, not this one.
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + other.cookie}).status, 401);
+  auto me = nlohmann::json::parse(Call("GET", "/api/v1/me", "", auth).body);
+  EXPECT_EQ(me["two_factor_enabled"], true);
+
+  // The password step gives a challenge, never a session.
+  clock_.Advance(std::chrono::seconds(30));
+  Login step1 = LogIn("acme", "ann@example.com", kNewPassword);
+  ASSERT_EQ(step1.response.status, 200);
+  EXPECT_EQ(step1.response.headers.count("set-cookie"), 0U);
+  auto challenge = nlohmann::json::parse(step1.response.body);
+  EXPECT_EQ(challenge["mfa_required"], true);
+  EXPECT_FALSE(challenge.contains("csrf_token"));
+  const std::string token = challenge["mfa_token"];
+  auto mfa = [&](const std::string& t, const std::string& code) {
+    return Call("POST", "/api/v1/auth/mfa",
+                nlohmann::json{{"mfa_token", t}, {"code", code}}.dump());
+  };
+  EXPECT_EQ(mfa(token, "000000").status, 401);
+  const std::string code = Totp(secret);
+  auto done = mfa(token, code);
+  ASSERT_EQ(done.status, 200) << done.body;
+  const std::string cookie = done.headers["set-cookie"];
+  EXPECT_TRUE(cookie.starts_with("__Host-pactum_session="));
+  EXPECT_NE(cookie.find("; HttpOnly"), std::string::npos);
+  const std::string csrf = nlohmann::json::parse(done.body)["csrf_token"];
+  EXPECT_EQ(Call("GET", "/api/v1/users", "",
+                 {"Cookie: " + cookie.substr(0, cookie.find(';')), "X-CSRF-Token: " + csrf})
+                .status,
+            200);
+  EXPECT_EQ(mfa(token, Totp(secret, 1)).status, 401) << "a challenge is used once";
+  // The same code in a new login, within its 30 s: a replay.
+  Login again = LogIn("acme", "ann@example.com", kNewPassword);
+  const std::string token2 = nlohmann::json::parse(again.response.body)["mfa_token"];
+  auto replay = mfa(token2, code);
+  EXPECT_EQ(replay.status, 401);
+  EXPECT_EQ(replay.headers.count("set-cookie"), 0U);
+  // A recovery code works once.
+  EXPECT_EQ(mfa(token2, recovery[0]).status, 200);
+  Login third = LogIn("acme", "ann@example.com", kNewPassword);
+  const std::string token3 = nlohmann::json::parse(third.response.body)["mfa_token"];
+  EXPECT_EQ(mfa(token3, recovery[0]).status, 401) << "recovery code reuse";
+  EXPECT_EQ(mfa(token3, recovery[1]).status, 200);
+  // A challenge expires.
+  Login late = LogIn("acme", "ann@example.com", kNewPassword);
+  clock_.Advance(std::chrono::minutes(6));
+  EXPECT_EQ(mfa(nlohmann::json::parse(late.response.body)["mfa_token"], Totp(secret)).status, 401);
+  EXPECT_EQ(Call("POST", "/api/v1/auth/mfa", "{\"mfa_token\":1}").status, 400);
+}
+
+TEST_F(AuthTest, WrongSecondFactorsLockTheAccountEvenWithTheRightPassword) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  const std::string secret = EnrolOver([&](const std::string& m, const std::string& p,
+                                           const std::string& b) { return Call(m, p, b, auth); },
+                                       [&](const std::string& s) { return Totp(s); })
+                                 .first;
+  // Ten wrong codes over fresh challenges (the right password each time) lock the account.
+  for (int i = 0; i < auth::UserService::kLockoutFailures; ++i) {
+    clock_.Advance(std::chrono::minutes(16));  // past any throttle back-off
+    Login l = LogIn("acme", "ann@example.com", kNewPassword);
+    ASSERT_EQ(l.response.status, 200) << i << ": " << l.response.body;
+    const std::string t = nlohmann::json::parse(l.response.body)["mfa_token"];
+    EXPECT_EQ(Call("POST", "/api/v1/auth/mfa",
+                   nlohmann::json{{"mfa_token", t}, {"code", "000000"}}.dump())
+                  .status,
+              401);
+  }
+  clock_.Advance(std::chrono::minutes(1));
+  EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.status, 401) << "locked";
+  // After the lock, the password and a right code log in (and start the count over).
+  clock_.Advance(std::chrono::minutes(15));
+  Login l = LogIn("acme", "ann@example.com", kNewPassword);
+  ASSERT_EQ(l.response.status, 200);
+  const std::string t = nlohmann::json::parse(l.response.body)["mfa_token"];
+  EXPECT_EQ(Call("POST", "/api/v1/auth/mfa",
+                 nlohmann::json{{"mfa_token", t}, {"code", Totp(secret)}}.dump())
+                .status,
+            200);
+}
+
+TEST_F(AuthTest, DisablingTwoFactorNeedsACodeAndAnAdminCanResetIt) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto call = [&](const std::string& m, const std::string& p, const std::string& b) {
+    return Call(m, p, b, auth);
+  };
+  auto [secret, recovery] = EnrolOver(call, [&](const std::string& s) { return Totp(s); });
+  clock_.Advance(std::chrono::seconds(30));
+  EXPECT_EQ(call("DELETE", "/api/v1/me/totp", R"({"code":"000000"})").status, 403);
+  EXPECT_EQ(call("POST", "/api/v1/me/totp", "").status, 409) << "already on";
+  ASSERT_EQ(call("DELETE", "/api/v1/me/totp", nlohmann::json{{"code", Totp(secret)}}.dump()).status,
+            204);
+  EXPECT_EQ(LogIn("acme", "ann@example.com", kNewPassword).response.headers.count("set-cookie"), 1U)
+      << "back to password-only login";
+  // An admin resets another admin's lost 2FA.
+  auto made =
+      call("POST", "/api/v1/users", R"({"email":"bob@example.com","name":"Bob","role":"admin"})");
+  const int64_t bob = nlohmann::json::parse(made.body)["id"];
+  ASSERT_TRUE(users_->SetPassword(bob, kNewPassword).ok());
+  Login b = LogIn("acme", "bob@example.com", kNewPassword);
+  EnrolOver(
+      [&](const std::string& m, const std::string& p, const std::string& body) {
+        return Call(m, p, body, {"Cookie: " + b.cookie, "X-CSRF-Token: " + b.csrf});
+      },
+      [&](const std::string& s) { return Totp(s, 1); });
+  EXPECT_TRUE(nlohmann::json::parse(LogIn("acme", "bob@example.com", kNewPassword).response.body)
+                  .contains("mfa_token"));
+  EXPECT_EQ(call("PATCH", "/api/v1/users/" + std::to_string(bob), R"({"two_factor_enabled":true})")
+                .status,
+            400)
+      << "an admin can only turn it off";
+  ASSERT_EQ(call("PATCH", "/api/v1/users/" + std::to_string(bob), R"({"two_factor_enabled":false})")
+                .status,
+            200);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + b.cookie}).status, 401)
+      << "a 2FA reset ends the user's sessions";
+  EXPECT_EQ(LogIn("acme", "bob@example.com", kNewPassword).response.headers.count("set-cookie"),
+            1U);
+}
+
+TEST_F(AuthTest, ATenantThatRequiresTwoFactorConfinesUsersUntilTheyEnrol) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto token =
+      Call("POST", "/api/v1/tokens", R"({"name":"ci","role":"admin","expires_in_days":1})", auth);
+  const std::string bearer =
+      "Authorization: Bearer " + std::string(nlohmann::json::parse(token.body)["token"]);
+  auto put = Call("PUT", "/api/v1/settings", R"({"require_2fa":true})", auth);
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(nlohmann::json::parse(put.body)["require_2fa"], true);
+  auto blocked = Call("GET", "/api/v1/users", "", auth);
+  EXPECT_EQ(blocked.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(blocked.body)["error"]["code"], "two_factor_required");
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", "/api/v1/me", "", auth).body)["two_factor_required"],
+            true);
+  EXPECT_EQ(Call("GET", "/api/v1/users", "", {bearer}).status, 200) << "tokens are exempt";
+  Login fresh = LogIn("acme", "ann@example.com", kNewPassword);
+  EXPECT_EQ(nlohmann::json::parse(fresh.response.body)["two_factor_required"], true);
+  EnrolOver([&](const std::string& m, const std::string& p,
+                const std::string& b) { return Call(m, p, b, auth); },
+            [&](const std::string& s) { return Totp(s); });
+  EXPECT_EQ(Call("GET", "/api/v1/users", "", auth).status, 200);
+  // Another tenant is not affected.
+  EXPECT_FALSE(settings_->Get(tenants_->FindBySlug("globex")->id).value()->require_2fa);
+}
+
+TEST_F(AuthTest, SettingsAreValidatedAndSessionLifetimesFollowThem) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto defaults = nlohmann::json::parse(Call("GET", "/api/v1/settings", "", auth).body);
+  EXPECT_EQ(defaults["require_2fa"], false);
+  EXPECT_EQ(defaults["ip_allowlist"], nlohmann::json::array());
+  EXPECT_EQ(defaults["session_minutes"], 60);
+  EXPECT_EQ(defaults["link_minutes"], 5);
+  EXPECT_EQ(defaults["links_bound_to_session"], false);
+  EXPECT_EQ(defaults["ai_enabled"], false);
+  for (const char* body :
+       {R"({"session_minutes":4})", R"({"session_minutes":"60"})", R"({"link_minutes":61})",
+        R"({"ip_allowlist":["nope"]})", R"({"ip_allowlist":"10.0.0.0/8"})",
+        R"({"ip_allowlist":["10.0.0.0/33"]})", R"({"color":"blue"})", R"({"ai_enabled":1})",
+        R"([])"}) {
+    EXPECT_EQ(Call("PUT", "/api/v1/settings", body, auth).status, 400) << body;
+  }
+  auto put = Call("PUT", "/api/v1/settings",
+                  R"({"session_minutes":5,"ai_enabled":true,
+                      "ip_allowlist":["127.0.0.1","10.1.2.3/8","2001:DB8::/32"]})",
+                  auth);
+  ASSERT_EQ(put.status, 200) << put.body;
+  auto now = nlohmann::json::parse(Call("GET", "/api/v1/settings", "", auth).body);
+  EXPECT_EQ(now["session_minutes"], 5);
+  EXPECT_EQ(now["ai_enabled"], true);
+  EXPECT_EQ(now["link_minutes"], 5) << "fields not given keep their values";
+  EXPECT_EQ(now["ip_allowlist"],
+            nlohmann::json::array({"127.0.0.1/32", "10.0.0.0/8", "2001:db8::/32"}));
+  // A shorter idle lifetime applies to the live session.
+  clock_.Advance(std::chrono::minutes(6));
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", auth).status, 401);
+}
+
+TEST_F(AuthTest, AnIpAllowlistRefusesSessionsTokensAndLoginsFromOtherAddresses) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  auto token =
+      Call("POST", "/api/v1/tokens", R"({"name":"ci","role":"viewer","expires_in_days":1})", auth);
+  const std::string bearer =
+      "Authorization: Bearer " + std::string(nlohmann::json::parse(token.body)["token"]);
+  ASSERT_EQ(
+      Call("PUT", "/api/v1/settings", R"({"ip_allowlist":["10.0.0.0/8","::1"]})", auth).status,
+      200);
+  // The test client is 127.0.0.1: outside.
+  for (const auto& headers : {auth, std::vector<std::string>{bearer}}) {
+    auto refused = Call("GET", "/api/v1/me", "", headers);
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_EQ(nlohmann::json::parse(refused.body)["error"]["code"], "ip_not_allowed");
+  }
+  auto login = LogIn("acme", "ann@example.com", kNewPassword);
+  EXPECT_EQ(login.response.status, 403);
+  EXPECT_EQ(login.response.headers.count("set-cookie"), 0U);
+  EXPECT_EQ(LogIn("acme", "ann@example.com", "not the password at all").response.status, 401)
+      << "a wrong password learns nothing about the allowlist";
+  // Another tenant's users are not affected.
+  EXPECT_EQ(LogIn("globex", "gus@example.com", "whatever it is").response.status, 401);
+  // The operator widens the list (the admin is locked out by her own setting).
+  tenant::TenantSettings s;
+  s.ip_allowlist = {IpNetwork::Parse("127.0.0.0/8").value()};
+  ASSERT_TRUE(settings_->Put(tenants_->FindBySlug("acme")->id, s).ok());
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", auth).status, 200);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {bearer}).status, 200);
 }
 
 }  // namespace

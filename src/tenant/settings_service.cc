@@ -1,0 +1,90 @@
+#include "tenant/settings_service.h"
+
+#include <sstream>
+
+namespace pactum::tenant {
+namespace {
+
+Status OutOfRange(const char* field, int64_t low, int64_t high) {
+  return InvalidArgument(std::string("\"") + field + "\" must be " + std::to_string(low) + "-" +
+                         std::to_string(high));
+}
+
+}  // namespace
+
+Status TenantSettings::Validate() const {
+  if (session_minutes < 5 || session_minutes > 1440) {
+    return OutOfRange("session_minutes", 5, 1440);
+  }
+  if (session_max_hours < 1 || session_max_hours > 720) {
+    return OutOfRange("session_max_hours", 1, 720);
+  }
+  if (link_minutes < 1 || link_minutes > 60) return OutOfRange("link_minutes", 1, 60);
+  if (ip_allowlist.size() > kMaxAllowlistEntries) {
+    return InvalidArgument("\"ip_allowlist\" holds at most 100 networks");
+  }
+  return Status::Ok();
+}
+
+Result<std::shared_ptr<const TenantSettings>> SettingsService::Get(int64_t tenant_id) {
+  {
+    const std::lock_guard lock(mu_);
+    if (auto it = cache_.find(tenant_id); it != cache_.end()) return it->second;
+  }
+  auto settings = std::make_shared<TenantSettings>();
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT require_2fa, ip_allowlist, session_minutes, "
+                                        "session_max_hours, link_minutes, links_bound_to_session, "
+                                        "ai_enabled FROM tenant_settings WHERE tenant_id = $1",
+                                        {tenant_id}));
+    if (rows.empty()) return Status::Ok();
+    const store::Row& r = rows[0];
+    settings->require_2fa = r.Int(0) != 0;
+    std::istringstream networks(r.Text(1));
+    for (std::string cidr; networks >> cidr;) {
+      ASSIGN_OR_RETURN(IpNetwork n, IpNetwork::Parse(cidr));
+      settings->ip_allowlist.push_back(n);
+    }
+    settings->session_minutes = r.Int(2);
+    settings->session_max_hours = r.Int(3);
+    settings->link_minutes = r.Int(4);
+    settings->links_bound_to_session = r.Int(5) != 0;
+    settings->ai_enabled = r.Int(6) != 0;
+    return Status::Ok();
+  }));
+  const std::lock_guard lock(mu_);
+  // A Put that finished meanwhile stays: emplace never replaces it with what was read.
+  return cache_.emplace(tenant_id, std::move(settings)).first->second;
+}
+
+Status SettingsService::Put(int64_t tenant_id, const TenantSettings& settings) {
+  RETURN_IF_ERROR(settings.Validate());
+  const std::lock_guard serial(put_mu_);  // the cache ends with what was written last
+  std::string networks;
+  for (const IpNetwork& n : settings.ip_allowlist) {
+    if (!networks.empty()) networks += ' ';
+    networks += n.ToString();
+  }
+  auto b = [](bool v) { return int64_t{v ? 1 : 0}; };
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
+    return s
+        .Execute(
+            "INSERT INTO tenant_settings (tenant_id, require_2fa, ip_allowlist, "
+            "session_minutes, session_max_hours, link_minutes, links_bound_to_session, "
+            "ai_enabled, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+            "ON CONFLICT (tenant_id) DO UPDATE SET require_2fa = excluded.require_2fa, "
+            "ip_allowlist = excluded.ip_allowlist, session_minutes = excluded.session_minutes, "
+            "session_max_hours = excluded.session_max_hours, link_minutes = "
+            "excluded.link_minutes, links_bound_to_session = excluded.links_bound_to_session, "
+            "ai_enabled = excluded.ai_enabled, updated_at = excluded.updated_at",
+            {tenant_id, b(settings.require_2fa), networks, settings.session_minutes,
+             settings.session_max_hours, settings.link_minutes, b(settings.links_bound_to_session),
+             b(settings.ai_enabled), FormatRfc3339(clock_.Now())})
+        .status();
+  }));
+  const std::lock_guard lock(mu_);
+  cache_[tenant_id] = std::make_shared<const TenantSettings>(settings);
+  return Status::Ok();
+}
+
+}  // namespace pactum::tenant

@@ -1,0 +1,58 @@
+#pragma once
+
+// A tenant's security settings (DESIGN §4 GET/PUT /api/v1/settings): whether two-factor
+// login is required, the addresses its sessions and tokens may come from, session and
+// download-link lifetimes, and whether AI features may see its data. A tenant without a
+// stored row has the defaults below. Reads are served from a cache that Put replaces,
+// so the API middleware can consult them on every request. Thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/ip_network.h"
+#include "common/status.h"
+#include "store/database.h"
+
+namespace pactum::tenant {
+
+struct TenantSettings {
+  static constexpr size_t kMaxAllowlistEntries = 100;
+
+  bool require_2fa = false;
+  std::vector<IpNetwork> ip_allowlist;  // empty: every address
+  int64_t session_minutes = 60;         // idle lifetime of a session, 5-1440
+  int64_t session_max_hours = 12;       // absolute lifetime of a session, 1-720
+  int64_t link_minutes = 5;             // lifetime of a download link, 1-60
+  bool links_bound_to_session = false;  // a link works only in the session that made it
+  bool ai_enabled = false;              // AI features may read this tenant's data
+
+  bool AllowsAddress(const IpAddress& address) const {
+    return ip_allowlist.empty() || AnyContains(ip_allowlist, address);
+  }
+  // kInvalidArgument naming the first field out of range.
+  Status Validate() const;
+};
+
+class SettingsService {
+ public:
+  SettingsService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // The tenant's settings (the defaults when never set).
+  Result<std::shared_ptr<const TenantSettings>> Get(int64_t tenant_id);
+
+  // Validates and stores `settings` for the tenant; later Gets see them at once.
+  Status Put(int64_t tenant_id, const TenantSettings& settings);
+
+ private:
+  store::Database& db_;
+  const Clock& clock_;
+  std::mutex put_mu_;
+  std::mutex mu_;
+  std::map<int64_t, std::shared_ptr<const TenantSettings>> cache_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace pactum::tenant
