@@ -5,6 +5,7 @@
 #include <set>
 
 #include "auth/qr_svg.h"
+#include "common/log.h"
 #include "crypto/local_key_provider.h"
 #include "crypto/otp.h"
 #include "store/sqlite_database.h"
@@ -129,9 +130,15 @@ TEST_F(TwoFactorTest, ACodeWorksOnceAndOlderCodesNeverAgain) {
   auto used = tfa_->UseCode(ann_.tenant_id, ann_.id, code);
   ASSERT_TRUE(used.ok()) << used.status().ToString();
   EXPECT_EQ(*used, SecondFactor::kTotp);
-  // The same code within its validity: a replay.
+  // The same code within its validity: a replay, refused and logged (without the code).
+  ::testing::internal::CaptureStderr();
   EXPECT_EQ(tfa_->UseCode(ann_.tenant_id, ann_.id, code).status().code(),
             StatusCode::kUnauthenticated);
+  log::Flush();
+  const std::string logged = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(logged.find("a replayed TOTP code was refused"), std::string::npos) << logged;
+  EXPECT_NE(logged.find("\"user_id\":" + std::to_string(ann_.id)), std::string::npos) << logged;
+  EXPECT_EQ(logged.find(code), std::string::npos) << logged;
   // The previous step's code is within the skew window, but older than the one used.
   EXPECT_FALSE(tfa_->UseCode(ann_.tenant_id, ann_.id, CodeNow(-1)).ok());
   // The next step's code works (clock skew of one step), and then the current one does not.

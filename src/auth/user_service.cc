@@ -177,9 +177,11 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
       return Status::Ok();
     }));
   }
-  // Unknown, disabled and locked accounts get the same answer after the same work.
+  // Unknown, disabled and locked accounts get the same answer after the same work: the
+  // same argon2id verification and the same one write transaction as a wrong password.
   if (!user || user->disabled || locked_until > now) {
     (void)crypto::VerifyPassword(DummyHash(), password, params_);
+    RETURN_IF_ERROR(RecordFailedLogin(0, now));
     return wrong;
   }
   const crypto::PasswordMatch match = crypto::VerifyPassword(hash, password, params_);
@@ -206,7 +208,14 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
 }
 
 Status UserService::RecordFailedLogin(int64_t user_id, int64_t now) {
-  return db_.Write([&](store::Session& session) {
+  const std::string day = FormatRfc3339(clock_.Now()).substr(0, 10);
+  return db_.Write([&](store::Session& session) -> Status {
+    RETURN_IF_ERROR(session
+                        .Execute("INSERT INTO login_failures_daily (day, failures) VALUES ($1, 1) "
+                                 "ON CONFLICT (day) DO UPDATE SET failures = failures + 1",
+                                 {day})
+                        .status());
+    if (user_id <= 0) return Status::Ok();
     return session
         .Execute(
             "UPDATE users SET "

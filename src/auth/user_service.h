@@ -111,6 +111,8 @@ class UserService {
 
  private:
   const std::string& DummyHash() const;
+  // Counts a failed login in login_failures_daily (every failure, known account or not,
+  // so both answers cost one write) and, for user_id > 0, toward the user's lockout.
   Status RecordFailedLogin(int64_t user_id, int64_t now);
 
   store::Database& db_;

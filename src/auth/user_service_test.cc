@@ -90,5 +90,33 @@ TEST(Roles, NamesRoundTripAndUnknownNamesAreRefused) {
   EXPECT_LT(Role::kManager, Role::kAdmin);
 }
 
+TEST_F(UserServiceTest, EveryFailedLoginCostsTheSameWriteWhetherTheAccountExistsOrNot) {
+  auto ann = users_->Create(acme_, "ann@example.com", "Ann", Role::kUser);
+  ASSERT_TRUE(ann.ok());
+  auto failures = [&] {
+    int64_t n = 0;
+    EXPECT_TRUE(db_->Read([&](store::Session& s) -> Status {
+                     ASSIGN_OR_RETURN(auto rows, s.Query("SELECT coalesce(sum(failures), 0) FROM "
+                                                         "login_failures_daily"));
+                     n = rows.at(0).Int(0);
+                     return Status::Ok();
+                   })
+                    .ok());
+    return n;
+  };
+  const std::string wrong = "not the password at all";
+  EXPECT_EQ(users_->CheckCredentials(acme_, "ann@example.com", wrong).status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(failures(), 1);
+  EXPECT_EQ(users_->CheckCredentials(acme_, "nobody@example.com", wrong).status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(failures(), 2) << "an unknown account writes too";
+  EXPECT_EQ(users_->CheckCredentials(0, "ann@example.com", wrong).status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(failures(), 3) << "an unknown tenant writes too";
+  EXPECT_TRUE(users_->CheckCredentials(acme_, "ann@example.com", ann->second).ok());
+  EXPECT_EQ(failures(), 3);
+}
+
 }  // namespace
 }  // namespace pactum::auth

@@ -108,6 +108,13 @@ CREATE TABLE mfa_challenges (
   attempts    INTEGER NOT NULL DEFAULT 0
 ) STRICT;
 )sql"},
+    {8, "login_failures_daily",
+     R"sql(
+CREATE TABLE login_failures_daily (
+  day       TEXT PRIMARY KEY,
+  failures  INTEGER NOT NULL
+) STRICT;
+)sql"},
 };
 
 }  // namespace
