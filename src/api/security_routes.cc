@@ -9,18 +9,6 @@
 namespace pactum::api {
 namespace {
 
-nlohmann::json SettingsJson(const tenant::TenantSettings& s) {
-  auto networks = nlohmann::json::array();
-  for (const IpNetwork& n : s.ip_allowlist) networks.push_back(n.ToString());
-  return {{"require_2fa", s.require_2fa},
-          {"ip_allowlist", networks},
-          {"session_minutes", s.session_minutes},
-          {"session_max_hours", s.session_max_hours},
-          {"link_minutes", s.link_minutes},
-          {"links_bound_to_session", s.links_bound_to_session},
-          {"ai_enabled", s.ai_enabled}};
-}
-
 // Applies the fields present in `body` onto `s`; any other field, or a wrong type, is an
 // error naming the field.
 Status ApplySettings(const nlohmann::json& body, tenant::TenantSettings& s) {
@@ -133,7 +121,7 @@ void RegisterSecurityRoutes(http::Router& router, AuthDeps deps) {
   });
 
   router.Add(http::Method::kGet, "/api/v1/settings", [](http::Request& req) {
-    return http::Response::Json(200, SettingsJson(*CallerOf(req)->settings));
+    return http::Response::Json(200, tenant::ToJson(*CallerOf(req)->settings));
   });
 
   // Changes the fields given; the others keep their values.
@@ -146,7 +134,7 @@ void RegisterSecurityRoutes(http::Router& router, AuthDeps deps) {
     if (Status s = deps.settings.Put(p->user.tenant_id, updated); !s.ok()) {
       return http::Response::Error(s);
     }
-    return http::Response::Json(200, SettingsJson(updated));
+    return http::Response::Json(200, tenant::ToJson(updated));
   });
 }
 

@@ -5,6 +5,7 @@
 #include "auth/user_service.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "tenant/settings_service.h"
 #include "tenant/tenant_service.h"
 
 namespace pactum::cli {
@@ -76,6 +77,85 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
         std::cout << "created tenant " << created->tenant.slug << " with admin "
                   << created->admin.email << "\none-time password (shown once, to be changed "
                   << "at the first login): " << created->one_time_password << std::endl;
+      }
+      return kExitOk;
+    };
+  });
+
+  // The operator's way back in when a tenant's admins locked themselves out (an
+  // allowlist without their address, 2FA required and lost).
+  auto settings_opts = std::make_shared<CommonOptions>();
+  auto settings_slug = std::make_shared<std::string>();
+  auto require_2fa = std::make_shared<std::string>();
+  auto allowlist = std::make_shared<std::vector<std::string>>();
+  auto clear_allowlist = std::make_shared<bool>(false);
+  auto* settings = tenant->add_subcommand(
+      "settings",
+      "Show a tenant's security settings, or change its IP allowlist and 2FA requirement "
+      "(a running server applies the change within 5 seconds)");
+  settings->add_option("slug", *settings_slug, "Tenant slug")->required();
+  settings->add_option("--require-2fa", *require_2fa, "on or off")
+      ->check(CLI::IsMember({"on", "off"}));
+  settings->add_option("--ip-allowlist", *allowlist,
+                       "Replace the allowlist with these CIDRs (repeat the option)");
+  settings->add_flag("--clear-ip-allowlist", *clear_allowlist,
+                     "Allow every address (remove the allowlist)");
+  AddCommonOptions(*settings, *settings_opts);
+  settings->callback([&run, settings_opts, settings_slug, require_2fa, allowlist, clear_allowlist] {
+    run = [settings_opts, settings_slug, require_2fa, allowlist, clear_allowlist] {
+      if (*clear_allowlist && !allowlist->empty()) {
+        PrintError("--ip-allowlist and --clear-ip-allowlist exclude each other");
+        return kExitUsage;
+      }
+      std::vector<IpNetwork> networks;
+      for (const std::string& cidr : *allowlist) {
+        auto n = IpNetwork::Parse(cidr);
+        if (!n.ok()) {
+          PrintError("--ip-allowlist: " + cidr + " is not an IPv4 or IPv6 network");
+          return kExitUsage;
+        }
+        networks.push_back(*n);
+      }
+      auto cfg = LoadConfig(*settings_opts);
+      if (!cfg) return kExitUsage;
+      auto data = OpenDataDirectory(*cfg, nullptr);
+      if (!data.ok()) {
+        PrintError(data.status().message());
+        return kExitFailure;
+      }
+      SystemClock clock;
+      tenant::TenantKeys keys(*data->keys, clock);
+      tenant::TenantService tenants(*data->db, clock, keys);
+      tenant::SettingsService service(*data->db, clock);
+      auto t = tenants.FindBySlug(*settings_slug);
+      if (!t.ok()) {
+        PrintError("no tenant " + *settings_slug);
+        return kExitFailure;
+      }
+      auto current = service.Get(t->id);
+      if (!current.ok()) {
+        PrintError(current.status().message());
+        return kExitFailure;
+      }
+      tenant::TenantSettings updated = **current;
+      const bool change = !require_2fa->empty() || !allowlist->empty() || *clear_allowlist;
+      if (!require_2fa->empty()) updated.require_2fa = *require_2fa == "on";
+      if (!allowlist->empty()) updated.ip_allowlist = networks;
+      if (*clear_allowlist) updated.ip_allowlist.clear();
+      if (change) {
+        if (Status s = service.Put(t->id, updated); !s.ok()) {
+          PrintError(s.message());
+          return kExitFailure;
+        }
+      }
+      nlohmann::json j = tenant::ToJson(updated);
+      if (settings_opts->json) {
+        j["tenant"] = t->slug;
+        std::cout << j << std::endl;
+      } else {
+        std::cout << "tenant " << t->slug << (change ? " (changed)" : "") << "\n";
+        for (const auto& [key, value] : j.items())
+          std::cout << "  " << key << ": " << value << "\n";
       }
       return kExitOk;
     };

@@ -26,10 +26,28 @@ Status TenantSettings::Validate() const {
   return Status::Ok();
 }
 
+nlohmann::json ToJson(const TenantSettings& s) {
+  auto networks = nlohmann::json::array();
+  for (const IpNetwork& n : s.ip_allowlist) networks.push_back(n.ToString());
+  return {{"require_2fa", s.require_2fa},
+          {"ip_allowlist", networks},
+          {"session_minutes", s.session_minutes},
+          {"session_max_hours", s.session_max_hours},
+          {"link_minutes", s.link_minutes},
+          {"links_bound_to_session", s.links_bound_to_session},
+          {"ai_enabled", s.ai_enabled}};
+}
+
 Result<std::shared_ptr<const TenantSettings>> SettingsService::Get(int64_t tenant_id) {
+  const int64_t now = UnixSeconds(clock_.Now());
+  uint64_t puts_before = 0;
   {
     const std::lock_guard lock(mu_);
-    if (auto it = cache_.find(tenant_id); it != cache_.end()) return it->second;
+    if (auto it = cache_.find(tenant_id);
+        it != cache_.end() && now - it->second.read_at < kCacheSeconds) {
+      return it->second.settings;
+    }
+    puts_before = puts_;
   }
   auto settings = std::make_shared<TenantSettings>();
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
@@ -53,8 +71,9 @@ Result<std::shared_ptr<const TenantSettings>> SettingsService::Get(int64_t tenan
     return Status::Ok();
   }));
   const std::lock_guard lock(mu_);
-  // A Put that finished meanwhile stays: emplace never replaces it with what was read.
-  return cache_.emplace(tenant_id, std::move(settings)).first->second;
+  // A Put that finished meanwhile may be newer than what was read: keep its entry.
+  if (puts_ == puts_before) cache_[tenant_id] = Entry{settings, now};
+  return std::shared_ptr<const TenantSettings>(std::move(settings));
 }
 
 Status SettingsService::Put(int64_t tenant_id, const TenantSettings& settings) {
@@ -83,7 +102,9 @@ Status SettingsService::Put(int64_t tenant_id, const TenantSettings& settings) {
         .status();
   }));
   const std::lock_guard lock(mu_);
-  cache_[tenant_id] = std::make_shared<const TenantSettings>(settings);
+  ++puts_;
+  cache_[tenant_id] =
+      Entry{std::make_shared<const TenantSettings>(settings), UnixSeconds(clock_.Now())};
   return Status::Ok();
 }
 

@@ -3,14 +3,18 @@
 // A tenant's security settings (DESIGN §4 GET/PUT /api/v1/settings): whether two-factor
 // login is required, the addresses its sessions and tokens may come from, session and
 // download-link lifetimes, and whether AI features may see its data. A tenant without a
-// stored row has the defaults below. Reads are served from a cache that Put replaces,
-// so the API middleware can consult them on every request. Thread-safe.
+// stored row has the defaults below. Reads are served from a cache, so the API
+// middleware can consult them on every request: Put replaces an entry at once, and an
+// entry is read again after kCacheSeconds, so a change made by another process (the
+// operator's `pactum tenant settings`) applies within that time. Thread-safe.
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "common/ip_network.h"
@@ -37,8 +41,13 @@ struct TenantSettings {
   Status Validate() const;
 };
 
+// The settings as the API shows them (GET /api/v1/settings).
+nlohmann::json ToJson(const TenantSettings& settings);
+
 class SettingsService {
  public:
+  static constexpr int64_t kCacheSeconds = 5;
+
   SettingsService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
   // The tenant's settings (the defaults when never set).
@@ -50,9 +59,14 @@ class SettingsService {
  private:
   store::Database& db_;
   const Clock& clock_;
+  struct Entry {
+    std::shared_ptr<const TenantSettings> settings;
+    int64_t read_at = 0;  // unix seconds
+  };
   std::mutex put_mu_;
   std::mutex mu_;
-  std::map<int64_t, std::shared_ptr<const TenantSettings>> cache_;  // GUARDED_BY(mu_)
+  std::map<int64_t, Entry> cache_;  // GUARDED_BY(mu_)
+  uint64_t puts_ = 0;               // GUARDED_BY(mu_); a read older than a Put is not cached
 };
 
 }  // namespace pactum::tenant

@@ -4,6 +4,7 @@
 
 #include "crypto/local_key_provider.h"
 #include "store/sqlite_database.h"
+#include "tenant/settings_service.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
@@ -63,6 +64,38 @@ TEST_F(TenantServiceTest, RejectsBadSlugs) {
 
 TEST_F(TenantServiceTest, UnknownSlugIsNotFound) {
   EXPECT_EQ(service_->FindBySlug("nobody").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(TenantServiceTest, SettingsHaveDefaultsAreValidatedAndReachOtherProcessesSoon) {
+  const int64_t acme = service_->Create("acme")->id;
+  const int64_t globex = service_->Create("globex")->id;
+  SettingsService server(*db_, clock_);     // the running server's view
+  SettingsService operator_(*db_, clock_);  // another process, e.g. the CLI
+  auto before = server.Get(acme);
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE((*before)->require_2fa);
+  EXPECT_EQ((*before)->session_minutes, 60);
+  EXPECT_TRUE((*before)->AllowsAddress(*IpAddress::Parse("203.0.113.9")));
+  TenantSettings bad;
+  bad.session_minutes = 4;
+  EXPECT_EQ(operator_.Put(acme, bad).code(), StatusCode::kInvalidArgument);
+  bad = TenantSettings{};
+  bad.ip_allowlist.assign(101, *IpNetwork::Parse("10.0.0.0/8"));
+  EXPECT_EQ(operator_.Put(acme, bad).code(), StatusCode::kInvalidArgument);
+  TenantSettings locked;
+  locked.require_2fa = true;
+  locked.ip_allowlist = {*IpNetwork::Parse("10.0.0.0/8"), *IpNetwork::Parse("2001:db8::/32")};
+  ASSERT_TRUE(operator_.Put(acme, locked).ok());
+  EXPECT_TRUE(operator_.Get(acme).value()->require_2fa) << "the writer sees it at once";
+  EXPECT_FALSE(server.Get(acme).value()->require_2fa) << "cached for a few seconds";
+  clock_.Advance(std::chrono::seconds(SettingsService::kCacheSeconds));
+  auto after = server.Get(acme).value();
+  EXPECT_TRUE(after->require_2fa);
+  EXPECT_TRUE(after->AllowsAddress(*IpAddress::Parse("10.9.8.7")));
+  EXPECT_TRUE(after->AllowsAddress(*IpAddress::Parse("2001:db8:1::5")));
+  EXPECT_FALSE(after->AllowsAddress(*IpAddress::Parse("11.0.0.1")));
+  EXPECT_FALSE(after->AllowsAddress(*IpAddress::Parse("2001:db9::1")));
+  EXPECT_FALSE(server.Get(globex).value()->require_2fa) << "per tenant";
 }
 
 }  // namespace

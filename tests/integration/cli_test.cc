@@ -74,6 +74,7 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   for (const auto& args : std::vector<std::vector<std::string>>{{"serve", "--help"},
                                                                 {"tenant", "create", "--help"},
                                                                 {"tenant", "list", "--help"},
+                                                                {"tenant", "settings", "--help"},
                                                                 {"keys", "rotate", "--help"},
                                                                 {"keys", "check", "--help"}}) {
     auto r = RunPactum(args);
@@ -322,6 +323,52 @@ TEST_F(CliTest, TenantCreateMakesTheFirstAdminWithAOneTimePassword) {
   }
   auto list = RunPactum({"tenant", "list", "--data", Data(), "--json"});
   EXPECT_EQ(nlohmann::json::parse(list.out)["tenants"].size(), 1U) << "no half-made tenant";
+}
+
+TEST_F(CliTest, TenantSettingsLetTheOperatorReopenALockedTenant) {
+  ASSERT_EQ(
+      RunPactum({"tenant", "create", "acme", "--admin-email", "ann@example.com", "--data", Data()})
+          .exit_code,
+      0);
+  auto shown = RunPactum({"tenant", "settings", "acme", "--data", Data(), "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  auto j = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(j["tenant"], "acme");
+  EXPECT_EQ(j["require_2fa"], false);
+  EXPECT_EQ(j["session_minutes"], 60);
+  auto set =
+      RunPactum({"tenant", "settings", "acme", "--ip-allowlist", "10.0.0.0/8", "--ip-allowlist",
+                 "2001:db8::1", "--require-2fa", "on", "--data", Data(), "--json"});
+  ASSERT_EQ(set.exit_code, 0) << set.err;
+  j = nlohmann::json::parse(set.out);
+  EXPECT_EQ(j["ip_allowlist"], nlohmann::json::array({"10.0.0.0/8", "2001:db8::1/128"}));
+  EXPECT_EQ(j["require_2fa"], true);
+  // Stored: a new process reads them back.
+  j = nlohmann::json::parse(
+      RunPactum({"tenant", "settings", "acme", "--data", Data(), "--json"}).out);
+  EXPECT_EQ(j["ip_allowlist"].size(), 2U);
+  auto cleared = RunPactum({"tenant", "settings", "acme", "--clear-ip-allowlist", "--require-2fa",
+                            "off", "--data", Data(), "--json"});
+  ASSERT_EQ(cleared.exit_code, 0) << cleared.err;
+  j = nlohmann::json::parse(cleared.out);
+  EXPECT_EQ(j["ip_allowlist"], nlohmann::json::array());
+  EXPECT_EQ(j["require_2fa"], false);
+  // Bad input: one line, nothing changed.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"tenant", "settings", "acme", "--ip-allowlist", "nope", "--data", Data()},
+           {"tenant", "settings", "acme", "--require-2fa", "maybe", "--data", Data()},
+           {"tenant", "settings", "acme", "--ip-allowlist", "10.0.0.0/8", "--clear-ip-allowlist",
+            "--data", Data()}}) {
+    auto r = RunPactum(args);
+    EXPECT_EQ(r.exit_code, 2) << args[3];
+    EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  }
+  auto missing = RunPactum({"tenant", "settings", "nope", "--data", Data()});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_EQ(Lines(missing.err), 1U) << missing.err;
+  j = nlohmann::json::parse(
+      RunPactum({"tenant", "settings", "acme", "--data", Data(), "--json"}).out);
+  EXPECT_EQ(j["ip_allowlist"], nlohmann::json::array());
 }
 
 TEST_F(CliTest, TheFirstStartCreatesTheDefaultTenantAndTellsWhereThePasswordIs) {
