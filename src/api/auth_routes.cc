@@ -133,6 +133,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
                     const http::Next& next) -> http::Response {
     if (IsPublic(route)) return next(req);
     Principal caller;
+    std::optional<auth::TokenCaller> token_caller;
+    std::optional<auth::ActiveSession> session_caller;
     const std::string_view authorization = req.Header("Authorization");
     if (!authorization.empty()) {  // an API client: a bearer token, no cookie, no CSRF
       if (!authorization.starts_with("Bearer ")) {
@@ -142,10 +144,12 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       auto token = deps.tokens.Resolve(authorization.substr(7));
       if (!token.ok()) return http::Response::Error(token.status());
       caller = Principal{token->user, "", token->token_id, nullptr};
+      token_caller = std::move(token).value();
     } else {
       auto session = deps.sessions.Resolve(CookieValue(req.Header("Cookie"), kSessionCookie));
       if (!session.ok()) return http::Response::Error(session.status());
       caller = Principal{session->user, session->id_hash, 0, nullptr};
+      session_caller = *session;
       if (IsUnsafe(req.method) &&
           !auth::SessionService::CsrfMatches(*session, req.Header("X-CSRF-Token"))) {
         return http::Response::Error(
@@ -186,6 +190,10 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       if (!minimum) r.log_detail = "route missing from the policy table: " + route.pattern;
       return r;
     }
+    // Admitted: only now does the use count (refused requests keep nothing alive).
+    const Status touched =
+        token_caller ? deps.tokens.Touch(*token_caller) : deps.sessions.Touch(*session_caller);
+    if (!touched.ok()) return http::Response::Error(touched);
     req.principal = std::move(caller);
     return next(req);
   });
@@ -250,28 +258,25 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     if (!code.ok()) return http::Response::Error(code.status());
     const Status refused(StatusCode::kUnauthenticated, "the code is wrong or the login expired");
     if (code->size() > 64) return http::Response::Error(refused);
-    // Guesses from one address back off like password guesses; each challenge also allows
-    // only a few, and every wrong code counts toward the account's lockout.
+    // Wrong codes back off per address (the lenient policy: people share addresses and
+    // no account is known before the lookup); per account, each challenge allows five
+    // codes and every wrong one counts toward the account's lockout.
     const std::string address = ThrottleAddress(req.remote_ip);
-    const std::string account = "mfa/" + address;
     int64_t retry_after = 0;
-    if (Status s = deps.throttle.Check(account, address, &retry_after); !s.ok()) {
+    if (Status s = deps.throttle.Check("", address, &retry_after); !s.ok()) {
       return Throttled(s, retry_after);
     }
     auto answered = deps.two_factor.AnswerChallenge(*token, *code);
-    if (!answered.ok()) {
-      if (answered.status().code() == StatusCode::kUnauthenticated) {
-        deps.throttle.Failure(account, address);
+    if (!answered.ok() || !answered->accepted) {
+      if (!answered.ok() && answered.status().code() != StatusCode::kUnauthenticated) {
+        return http::Response::Error(answered.status());
       }
-      return http::Response::Error(answered.status());
+      deps.throttle.Failure("", address);
+      return http::Response::Error(refused);
     }
-    auto user =
-        deps.users.FinishSecondStep(answered->tenant_id, answered->user_id, answered->accepted);
-    if (!user.ok()) {
-      if (!answered->accepted) deps.throttle.Failure(account, address);
-      return http::Response::Error(user.status());
-    }
-    deps.throttle.Success(account);
+    auto user = deps.users.Find(answered->tenant_id, answered->user_id);
+    if (!user.ok()) return http::Response::Error(user.status());
+    if (user->disabled) return http::Response::Error(refused);
     auto tenant = deps.tenants.FindById(user->tenant_id);
     if (!tenant.ok()) return http::Response::Error(tenant.status());
     auto settings = deps.settings.Get(user->tenant_id);
@@ -386,19 +391,25 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     const Principal* p = CallerOf(req);
     const int64_t id = ParseId(req.Param("id"));
     if (id == 0) return http::Response::Error(NotFound("no such user"));
+    if (reset_2fa && id == p->user.id) {  // one's own 2FA goes off only with a code
+      return http::Response::Error(
+          Status(StatusCode::kConflict, "turn your own 2FA off with DELETE /api/v1/me/totp")
+              .WithReason("own_two_factor"));
+    }
+    bool ends = false;
+    auto updated = deps.users.Update(p->user.tenant_id, id, change, &ends);  // validates
+    if (!updated.ok()) return http::Response::Error(updated.status());
     if (reset_2fa) {
       if (Status s = deps.two_factor.Reset(p->user.tenant_id, id); !s.ok()) {
         return http::Response::Error(s);
       }
     }
-    bool ends = false;
-    auto updated = deps.users.Update(p->user.tenant_id, id, change, &ends);
-    if (!updated.ok()) return http::Response::Error(updated.status());
     if (ends || reset_2fa) {
       if (Status s = deps.sessions.EndOthers(id, ""); !s.ok()) return http::Response::Error(s);
     }
     auto j = UserJson(*updated);
     j["disabled"] = updated->disabled;
+    if (reset_2fa) j["two_factor_enabled"] = false;
     return http::Response::Json(200, j);
   };
 

@@ -129,12 +129,10 @@ void RegisterSecurityRoutes(http::Router& router, AuthDeps deps) {
     const Principal* p = CallerOf(req);
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
-    tenant::TenantSettings updated = *p->settings;
-    if (Status s = ApplySettings(*body, updated); !s.ok()) return http::Response::Error(s);
-    if (Status s = deps.settings.Put(p->user.tenant_id, updated); !s.ok()) {
-      return http::Response::Error(s);
-    }
-    return http::Response::Json(200, tenant::ToJson(updated));
+    auto updated = deps.settings.Update(
+        p->user.tenant_id, [&](tenant::TenantSettings& s) { return ApplySettings(*body, s); });
+    if (!updated.ok()) return http::Response::Error(updated.status());
+    return http::Response::Json(200, tenant::ToJson(*updated));
   });
 }
 

@@ -27,7 +27,8 @@ Status LoginThrottle::Check(std::string_view account, std::string_view address,
   const auto now = clock_.Now();
   std::lock_guard lock(mu_);
   int64_t wait = 0;
-  if (auto it = entries_.find(AccountKey(account)); it != entries_.end()) {
+  if (auto it = account.empty() ? entries_.end() : entries_.find(AccountKey(account));
+      it != entries_.end()) {
     wait = std::max(wait, Wait(it->second, account_, now));
   }
   if (auto it = entries_.find(AddressKey(address)); it != entries_.end()) {
@@ -66,7 +67,7 @@ void LoginThrottle::Record(const std::string& key, std::chrono::system_clock::ti
 void LoginThrottle::Failure(std::string_view account, std::string_view address) {
   const auto now = clock_.Now();
   std::lock_guard lock(mu_);
-  Record(AccountKey(account), now);
+  if (!account.empty()) Record(AccountKey(account), now);
   Record(AddressKey(address), now);
 }
 

@@ -32,7 +32,8 @@ class LoginThrottle {
       : clock_(clock), account_(account), address_(address), max_entries_(max_entries) {}
 
   // kResourceExhausted ("too many attempts", reason "rate_limited") while either key is
-  // in back-off; the wait in whole seconds goes to `retry_after`.
+  // in back-off; the wait in whole seconds goes to `retry_after`. An empty `account`
+  // (here and in Failure) counts the address alone.
   Status Check(std::string_view account, std::string_view address, int64_t* retry_after);
   void Failure(std::string_view account, std::string_view address);
   void Success(std::string_view account);

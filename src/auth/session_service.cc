@@ -92,13 +92,19 @@ Result<ActiveSession> SessionService::Resolve(std::string_view id) {
       now - created >= settings->session_max_hours * 3600) {
     return NotAuthenticated();
   }
-  if (now - last_seen >= 30) {  // at most one write per session per half minute
-    RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
-      return s.Execute("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2", {now, key})
-          .status();
-    }));
-  }
+  found->last_seen = last_seen;
   return *found;
+}
+
+Status SessionService::Touch(const ActiveSession& session) {
+  const int64_t now = UnixSeconds(clock_.Now());
+  if (now - session.last_seen < 30) return Status::Ok();  // one write per half minute
+  return db_.Write([&](store::Session& s) {
+    return s
+        .Execute("UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2",
+                 {now, store::Blob(session.id_hash.begin(), session.id_hash.end())})
+        .status();
+  });
 }
 
 bool SessionService::CsrfMatches(const ActiveSession& session, std::string_view token) {

@@ -30,6 +30,7 @@ struct ActiveSession {
   User user;
   std::string id_hash;    // raw SHA-256 bytes
   std::string csrf_hash;  // raw SHA-256 bytes
+  int64_t last_seen = 0;  // unix seconds of its last admitted use
 };
 
 class SessionService {
@@ -43,9 +44,12 @@ class SessionService {
   // A new session (never a reused id: fixation is impossible by construction).
   Result<SessionTokens> Start(int64_t tenant_id, int64_t user_id);
 
-  // The live session for a cookie value, its last use moved to now. kUnauthenticated for
-  // a malformed, unknown, expired or ended session, or a disabled user.
+  // The live session for a cookie value. kUnauthenticated for a malformed, unknown,
+  // expired or ended session, or a disabled user.
   Result<ActiveSession> Resolve(std::string_view id);
+  // Moves the session's last use to now; called once a request was admitted (so refused
+  // requests, e.g. from outside the allowlist, do not keep a session alive).
+  Status Touch(const ActiveSession& session);
 
   // Whether `token` is the session's CSRF token (constant time).
   static bool CsrfMatches(const ActiveSession& session, std::string_view token);

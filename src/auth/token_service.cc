@@ -121,14 +121,18 @@ Result<TokenCaller> TokenService::Resolve(std::string_view token) {
     return Status::Ok();
   }));
   if (!found) return refused;
-  if (now - last_used >= 60) {  // at most one write per token per minute
-    RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
-      return s
-          .Execute("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", {now, found->token_id})
-          .status();
-    }));
-  }
+  found->last_used = last_used;
   return *found;
+}
+
+Status TokenService::Touch(const TokenCaller& caller) {
+  const int64_t now = UnixSeconds(clock_.Now());
+  if (now - caller.last_used < 60) return Status::Ok();  // one write per token per minute
+  return db_.Write([&](store::Session& s) {
+    return s
+        .Execute("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2", {now, caller.token_id})
+        .status();
+  });
 }
 
 }  // namespace pactum::auth

@@ -31,6 +31,7 @@ struct ApiToken {
 struct TokenCaller {
   User user;  // the creator, with `role` lowered to what the token may do
   int64_t token_id = 0;
+  int64_t last_used = 0;  // unix seconds; 0: never
 };
 
 class TokenService {
@@ -49,6 +50,8 @@ class TokenService {
   // The caller a bearer token stands for. kUnauthenticated when malformed, unknown,
   // revoked, expired, or its creator is disabled.
   Result<TokenCaller> Resolve(std::string_view token);
+  // Records a use of the token (its last-used time), once a request was admitted.
+  Status Touch(const TokenCaller& caller);
 
  private:
   store::Database& db_;

@@ -104,9 +104,15 @@ Result<SecondFactor> TwoFactorService::UseCodeIn(store::Session& s, int64_t tena
       log::Warn(kLog, "a replayed TOTP code was refused", who);
       return wrong;
     }
-    RETURN_IF_ERROR(
-        s.Execute("UPDATE user_totp SET last_step = $1 WHERE user_id = $2", {*step, user_id})
-            .status());
+    // Conditional, so two transactions presenting the same code cannot both succeed.
+    ASSIGN_OR_RETURN(const int64_t moved,
+                     s.Execute("UPDATE user_totp SET last_step = $1 WHERE user_id = $2 AND "
+                               "last_step < $1",
+                               {*step, user_id}));
+    if (moved != 1) {
+      log::Warn(kLog, "a replayed TOTP code was refused", who);
+      return wrong;
+    }
     return SecondFactor::kTotp;
   }
   const std::string normalized = NormalizeRecoveryCode(code);
@@ -254,31 +260,42 @@ Result<TwoFactorService::Answered> TwoFactorService::AnswerChallenge(std::string
   if (!crypto::IsUrlToken(mfa_token)) return refused;
   const std::string h = crypto::Sha256(mfa_token);
   const store::Blob key(h.begin(), h.end());
-  const int64_t now = UnixSeconds(clock_.Now());
+  const auto now_time = clock_.Now();
+  const int64_t now = UnixSeconds(now_time);
+  bool exists = false;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto rows,
+                     s.Query("SELECT 1 FROM mfa_challenges WHERE token_hash = $1", {key}));
+    exists = !rows.empty();
+    return Status::Ok();
+  }));
+  if (!exists) return refused;
   std::optional<Answered> answered;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT tenant_id, user_id, expires_at, attempts FROM "
-                                        "mfa_challenges WHERE token_hash = $1",
-                                        {key}));
-    if (rows.empty()) return Status::Ok();
+    // Use up one attempt before anything else (so concurrent answers cannot share one).
+    ASSIGN_OR_RETURN(auto rows, s.Query("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE "
+                                        "token_hash = $1 AND attempts < $2 AND expires_at > $3 "
+                                        "RETURNING tenant_id, user_id",
+                                        {key, int64_t{kChallengeAttempts}, now}));
+    if (rows.empty()) {  // expired or exhausted: gone
+      return s.Execute("DELETE FROM mfa_challenges WHERE token_hash = $1", {key}).status();
+    }
     const int64_t tenant_id = rows[0].Int(0);
     const int64_t user_id = rows[0].Int(1);
-    if (rows[0].Int(2) <= now || rows[0].Int(3) >= kChallengeAttempts) {
-      return s.Execute("DELETE FROM mfa_challenges WHERE token_hash = $1", {key}).status();
-    }
+    ASSIGN_OR_RETURN(auto user, s.Query("SELECT disabled, locked_until FROM users WHERE id = $1 "
+                                        "AND tenant_id = $2",
+                                        {user_id, tenant_id}));
+    if (user.empty() || user[0].Int(0) != 0 || user[0].Int(1) > now) return Status::Ok();
     auto used = UseCodeIn(s, tenant_id, user_id, code, /*confirmed=*/true);
-    answered = Answered{tenant_id, user_id, used.ok(), SecondFactor::kTotp};
-    if (used.ok()) {
-      answered->factor = *used;
-      return s.Execute("DELETE FROM mfa_challenges WHERE token_hash = $1", {key}).status();
-    }
-    if (used.status().code() != StatusCode::kUnauthenticated &&
+    if (!used.ok() && used.status().code() != StatusCode::kUnauthenticated &&
         used.status().code() != StatusCode::kConflict) {
       return used.status();
     }
-    return s
-        .Execute("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE token_hash = $1", {key})
-        .status();
+    answered = Answered{tenant_id, user_id, used.ok(), used.ok() ? *used : SecondFactor::kTotp};
+    if (!used.ok()) return CountFailedLogin(s, user_id, now_time);
+    RETURN_IF_ERROR(
+        s.Execute("UPDATE users SET failed_logins = 0 WHERE id = $1", {user_id}).status());
+    return s.Execute("DELETE FROM mfa_challenges WHERE token_hash = $1", {key}).status();
   }));
   if (!answered) return refused;
   return *answered;

@@ -78,10 +78,11 @@ class TwoFactorService {
     bool accepted = false;  // the code was right (the challenge is then gone)
     SecondFactor factor = SecondFactor::kTotp;
   };
-  // Answers a challenge with `code`; a wrong code counts against the challenge's attempts.
-  // kUnauthenticated for an unknown, expired or exhausted token. The caller still checks
-  // that the user is enabled and not locked, and counts a wrong code as a failed login
-  // (UserService::FinishSecondStep).
+  // Answers a challenge with `code`, in one write transaction: an attempt of the
+  // challenge is used up first; a disabled or locked user is refused without looking at
+  // the code; a wrong code counts as a failed login toward the user's lockout, a right
+  // one starts the count over. kUnauthenticated for an unknown, expired or exhausted
+  // token (without taking the write lock for a token that does not exist).
   Result<Answered> AnswerChallenge(std::string_view mfa_token, std::string_view code);
 
  private:

@@ -112,16 +112,16 @@ TEST_F(TwoFactorTest, TheSecretIsStoredSealedWithTheTenantKey) {
                   .ok());
   EXPECT_TRUE(blob.starts_with("pts1"));
   EXPECT_EQ(blob.find(std::string(secret_.begin(), secret_.end())), std::string::npos);
-  // Moved to another user's row it no longer opens: the user is bound into the seal.
-  ASSERT_TRUE(db_->Write([&](store::Session& s) {
-                   return s
-                       .Execute("UPDATE user_totp SET user_id = $1, tenant_id = $2",
-                                {gus_.id, gus_.tenant_id})
-                       .status();
-                 })
-                  .ok());
-  auto moved = tfa_->UseCode(gus_.tenant_id, gus_.id, CodeNow());
-  EXPECT_FALSE(moved.ok());
+  // Moved to another user of the same tenant it no longer opens: the user is bound into
+  // the seal, not only the tenant.
+  const User amy = users_->Create(ann_.tenant_id, "amy@example.com", "Amy", Role::kUser)->first;
+  ASSERT_TRUE(
+      db_->Write([&](store::Session& s) {
+           return s.Execute("UPDATE user_totp SET user_id = $1, confirmed = 1", {amy.id}).status();
+         })
+          .ok());
+  auto moved = tfa_->UseCode(amy.tenant_id, amy.id, CodeNow());
+  EXPECT_EQ(moved.status().code(), StatusCode::kDataLoss) << moved.status().ToString();
 }
 
 TEST_F(TwoFactorTest, ACodeWorksOnceAndOlderCodesNeverAgain) {

@@ -181,12 +181,12 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
   // same argon2id verification and the same one write transaction as a wrong password.
   if (!user || user->disabled || locked_until > now) {
     (void)crypto::VerifyPassword(DummyHash(), password, params_);
-    RETURN_IF_ERROR(RecordFailedLogin(0, now));
+    RETURN_IF_ERROR(RecordFailedLogin(0));
     return wrong;
   }
   const crypto::PasswordMatch match = crypto::VerifyPassword(hash, password, params_);
   if (match == crypto::PasswordMatch::kNo) {
-    RETURN_IF_ERROR(RecordFailedLogin(user->id, now));
+    RETURN_IF_ERROR(RecordFailedLogin(user->id));
     return wrong;
   }
   if (!user->totp_enabled) {  // with two-factor login, only the code step starts over
@@ -207,54 +207,49 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
   return *user;
 }
 
-Status UserService::RecordFailedLogin(int64_t user_id, int64_t now) {
-  const std::string day = FormatRfc3339(clock_.Now()).substr(0, 10);
-  return db_.Write([&](store::Session& session) -> Status {
-    RETURN_IF_ERROR(session
-                        .Execute("INSERT INTO login_failures_daily (day, failures) VALUES ($1, 1) "
-                                 "ON CONFLICT (day) DO UPDATE SET failures = failures + 1",
-                                 {day})
-                        .status());
-    if (user_id <= 0) return Status::Ok();
-    return session
-        .Execute(
-            "UPDATE users SET "
-            "locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 "
-            "ELSE locked_until END, "
-            "failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 "
-            "ELSE failed_logins + 1 END WHERE id = $3",
-            {int64_t{kLockoutFailures}, now + kLockoutSeconds, user_id})
-        .status();
-  });
+Status CountFailedLogin(store::Session& session, int64_t user_id,
+                        std::chrono::system_clock::time_point now) {
+  RETURN_IF_ERROR(session
+                      .Execute("INSERT INTO login_failures_daily (day, failures) VALUES ($1, 1) "
+                               "ON CONFLICT (day) DO UPDATE SET failures = failures + 1",
+                               {FormatRfc3339(now).substr(0, 10)})
+                      .status());
+  if (user_id <= 0) return Status::Ok();
+  const int64_t t = UnixSeconds(now);
+  return session
+      .Execute(
+          "UPDATE users SET "
+          "locked_until = CASE WHEN failed_logins + 1 >= $1 THEN $2 "
+          "ELSE locked_until END, "
+          "failed_logins = CASE WHEN failed_logins + 1 >= $1 THEN 0 "
+          "ELSE failed_logins + 1 END WHERE id = $3",
+          {int64_t{UserService::kLockoutFailures}, t + UserService::kLockoutSeconds, user_id})
+      .status();
 }
 
-Result<User> UserService::FinishSecondStep(int64_t tenant_id, int64_t user_id, bool code_accepted) {
-  const Status wrong(StatusCode::kUnauthenticated, "the code is wrong or the login expired");
-  const int64_t now = UnixSeconds(clock_.Now());
-  std::optional<User> user;
-  int64_t locked_until = 0;
+Status UserService::RecordFailedLogin(int64_t user_id) {
+  const auto now = clock_.Now();
+  return db_.Write(
+      [&](store::Session& session) { return CountFailedLogin(session, user_id, now); });
+}
+
+Result<User> UserService::Find(int64_t tenant_id, int64_t user_id) {
+  std::optional<User> found;
   RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
-                                              "password_change_required, created_at, "
-                                              "locked_until FROM users "
+                                              "password_change_required, created_at, EXISTS "
+                                              "(SELECT 1 FROM user_totp t WHERE t.user_id = "
+                                              "users.id AND t.confirmed = 1) FROM users "
                                               "WHERE tenant_id = $1 AND id = $2",
                                               {tenant_id, user_id}));
     if (!rows.empty()) {
-      user = FromRow(rows[0]);
-      locked_until = rows[0].Int(8);
+      found = FromRow(rows[0]);
+      found->totp_enabled = rows[0].Int(8) != 0;
     }
     return Status::Ok();
   }));
-  if (!user || user->disabled || locked_until > now) return wrong;
-  if (!code_accepted) {
-    RETURN_IF_ERROR(RecordFailedLogin(user_id, now));
-    return wrong;
-  }
-  RETURN_IF_ERROR(db_.Write([&](store::Session& session) {
-    return session.Execute("UPDATE users SET failed_logins = 0 WHERE id = $1", {user_id}).status();
-  }));
-  user->totp_enabled = true;
-  return *user;
+  if (!found) return NotFound("no such user");
+  return *found;
 }
 
 Status UserService::SetPassword(int64_t user_id, std::string_view new_password) {

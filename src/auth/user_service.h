@@ -5,6 +5,7 @@
 // one-time password, shown once, that must be changed at the first login.
 // Password hashing is slow (argon2id): call from worker threads. Thread-safe.
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <optional>
@@ -41,6 +42,13 @@ struct User {
 bool IsValidEmail(std::string_view email);
 // The case-insensitive key an address is unique by.
 std::string EmailKey(std::string_view email);
+
+// Counts a failed login in the caller's write transaction: in login_failures_daily (for
+// every failure, known account or not, so both answers cost one write) and, for
+// user_id > 0, toward the user's lockout (UserService::kLockoutFailures consecutive
+// failures lock the account for kLockoutSeconds).
+Status CountFailedLogin(store::Session& session, int64_t user_id,
+                        std::chrono::system_clock::time_point now);
 
 // A one-time password and its hash, computed before a transaction starts.
 struct OneTimePassword {
@@ -83,12 +91,8 @@ class UserService {
   Result<User> CheckCredentials(int64_t tenant_id, std::string_view email,
                                 std::string_view password);
 
-  // The second step of a login with two-factor authentication: the user when
-  // `code_accepted` and the account is enabled and not locked (its failure count then
-  // starts over). A rejected code counts as a failed login toward the lockout.
-  // kUnauthenticated otherwise. (CheckCredentials leaves the failure count of a user with
-  // two-factor login to this step, so a known password cannot reset it.)
-  Result<User> FinishSecondStep(int64_t tenant_id, int64_t user_id, bool code_accepted);
+  // The user `user_id` of the tenant; kNotFound when there is none.
+  Result<User> Find(int64_t tenant_id, int64_t user_id);
 
   // The tenant's users, by email.
   Result<std::vector<User>> List(int64_t tenant_id);
@@ -111,9 +115,7 @@ class UserService {
 
  private:
   const std::string& DummyHash() const;
-  // Counts a failed login in login_failures_daily (every failure, known account or not,
-  // so both answers cost one write) and, for user_id > 0, toward the user's lockout.
-  Status RecordFailedLogin(int64_t user_id, int64_t now);
+  Status RecordFailedLogin(int64_t user_id);
 
   store::Database& db_;
   const Clock& clock_;

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "auth/session_service.h"
+#include "auth/two_factor.h"
 #include "auth/user_service.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
@@ -139,14 +141,18 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
       }
       tenant::TenantSettings updated = **current;
       const bool change = !require_2fa->empty() || !allowlist->empty() || *clear_allowlist;
-      if (!require_2fa->empty()) updated.require_2fa = *require_2fa == "on";
-      if (!allowlist->empty()) updated.ip_allowlist = networks;
-      if (*clear_allowlist) updated.ip_allowlist.clear();
       if (change) {
-        if (Status s = service.Put(t->id, updated); !s.ok()) {
-          PrintError(s.message());
+        auto stored = service.Update(t->id, [&](tenant::TenantSettings& s) {
+          if (!require_2fa->empty()) s.require_2fa = *require_2fa == "on";
+          if (!allowlist->empty()) s.ip_allowlist = networks;
+          if (*clear_allowlist) s.ip_allowlist.clear();
+          return Status::Ok();
+        });
+        if (!stored.ok()) {
+          PrintError(stored.status().message());
           return kExitFailure;
         }
+        updated = *stored;
       }
       nlohmann::json j = tenant::ToJson(updated);
       if (settings_opts->json) {
@@ -156,6 +162,62 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
         std::cout << "tenant " << t->slug << (change ? " (changed)" : "") << "\n";
         for (const auto& [key, value] : j.items())
           std::cout << "  " << key << ": " << value << "\n";
+      }
+      return kExitOk;
+    };
+  });
+
+  // For a tenant whose only admin lost every second factor.
+  auto reset_opts = std::make_shared<CommonOptions>();
+  auto reset_slug = std::make_shared<std::string>();
+  auto reset_email = std::make_shared<std::string>();
+  auto* reset = tenant->add_subcommand(
+      "reset-2fa",
+      "Turn off a user's two-factor login (after checking who asks) and end their sessions");
+  reset->add_option("slug", *reset_slug, "Tenant slug")->required();
+  reset->add_option("--email", *reset_email, "The user's email address")->required();
+  AddCommonOptions(*reset, *reset_opts);
+  reset->callback([&run, reset_opts, reset_slug, reset_email] {
+    run = [reset_opts, reset_slug, reset_email] {
+      auto cfg = LoadConfig(*reset_opts);
+      if (!cfg) return kExitUsage;
+      auto data = OpenDataDirectory(*cfg, nullptr);
+      if (!data.ok()) {
+        PrintError(data.status().message());
+        return kExitFailure;
+      }
+      SystemClock clock;
+      tenant::TenantKeys keys(*data->keys, clock);
+      tenant::TenantService tenants(*data->db, clock, keys);
+      tenant::SettingsService settings(*data->db, clock);
+      auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg));
+      auth::SessionService sessions(*data->db, clock, settings);
+      auth::TwoFactorService two_factor(*data->db, clock, keys);
+      auto t = tenants.FindBySlug(*reset_slug);
+      if (!t.ok()) {
+        PrintError("no tenant " + *reset_slug);
+        return kExitFailure;
+      }
+      auto user = users.FindByEmail(t->id, *reset_email);
+      if (!user.ok()) {
+        PrintError("no user " + *reset_email + " in tenant " + t->slug);
+        return kExitFailure;
+      }
+      for (const Status& s :
+           {two_factor.Reset(t->id, user->id), sessions.EndOthers(user->id, "")}) {
+        if (!s.ok()) {
+          PrintError(s.message());
+          return kExitFailure;
+        }
+      }
+      if (reset_opts->json) {
+        std::cout << nlohmann::json{{"tenant", t->slug},
+                                    {"email", user->email},
+                                    {"two_factor_enabled", false}}
+                  << std::endl;
+      } else {
+        std::cout << "two-factor login is off for " << user->email << " in " << t->slug
+                  << "; their sessions ended\n";
       }
       return kExitOk;
     };

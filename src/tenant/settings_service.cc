@@ -38,6 +38,56 @@ nlohmann::json ToJson(const TenantSettings& s) {
           {"ai_enabled", s.ai_enabled}};
 }
 
+namespace {
+
+// The stored settings of a tenant into `out` (left at the defaults without a row).
+Status ReadIn(store::Session& s, int64_t tenant_id, TenantSettings& out) {
+  ASSIGN_OR_RETURN(auto rows, s.Query("SELECT require_2fa, ip_allowlist, session_minutes, "
+                                      "session_max_hours, link_minutes, links_bound_to_session, "
+                                      "ai_enabled FROM tenant_settings WHERE tenant_id = $1",
+                                      {tenant_id}));
+  if (rows.empty()) return Status::Ok();
+  const store::Row& r = rows[0];
+  out.require_2fa = r.Int(0) != 0;
+  std::istringstream networks(r.Text(1));
+  for (std::string cidr; networks >> cidr;) {
+    ASSIGN_OR_RETURN(IpNetwork n, IpNetwork::Parse(cidr));
+    out.ip_allowlist.push_back(n);
+  }
+  out.session_minutes = r.Int(2);
+  out.session_max_hours = r.Int(3);
+  out.link_minutes = r.Int(4);
+  out.links_bound_to_session = r.Int(5) != 0;
+  out.ai_enabled = r.Int(6) != 0;
+  return Status::Ok();
+}
+
+Status WriteIn(store::Session& s, int64_t tenant_id, const TenantSettings& settings,
+               const std::string& now) {
+  std::string networks;
+  for (const IpNetwork& n : settings.ip_allowlist) {
+    if (!networks.empty()) networks += ' ';
+    networks += n.ToString();
+  }
+  auto b = [](bool v) { return int64_t{v ? 1 : 0}; };
+  return s
+      .Execute(
+          "INSERT INTO tenant_settings (tenant_id, require_2fa, ip_allowlist, "
+          "session_minutes, session_max_hours, link_minutes, links_bound_to_session, "
+          "ai_enabled, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
+          "ON CONFLICT (tenant_id) DO UPDATE SET require_2fa = excluded.require_2fa, "
+          "ip_allowlist = excluded.ip_allowlist, session_minutes = excluded.session_minutes, "
+          "session_max_hours = excluded.session_max_hours, link_minutes = "
+          "excluded.link_minutes, links_bound_to_session = excluded.links_bound_to_session, "
+          "ai_enabled = excluded.ai_enabled, updated_at = excluded.updated_at",
+          {tenant_id, b(settings.require_2fa), networks, settings.session_minutes,
+           settings.session_max_hours, settings.link_minutes, b(settings.links_bound_to_session),
+           b(settings.ai_enabled), now})
+      .status();
+}
+
+}  // namespace
+
 Result<std::shared_ptr<const TenantSettings>> SettingsService::Get(int64_t tenant_id) {
   const int64_t now = UnixSeconds(clock_.Now());
   uint64_t puts_before = 0;
@@ -50,62 +100,38 @@ Result<std::shared_ptr<const TenantSettings>> SettingsService::Get(int64_t tenan
     puts_before = puts_;
   }
   auto settings = std::make_shared<TenantSettings>();
-  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT require_2fa, ip_allowlist, session_minutes, "
-                                        "session_max_hours, link_minutes, links_bound_to_session, "
-                                        "ai_enabled FROM tenant_settings WHERE tenant_id = $1",
-                                        {tenant_id}));
-    if (rows.empty()) return Status::Ok();
-    const store::Row& r = rows[0];
-    settings->require_2fa = r.Int(0) != 0;
-    std::istringstream networks(r.Text(1));
-    for (std::string cidr; networks >> cidr;) {
-      ASSIGN_OR_RETURN(IpNetwork n, IpNetwork::Parse(cidr));
-      settings->ip_allowlist.push_back(n);
-    }
-    settings->session_minutes = r.Int(2);
-    settings->session_max_hours = r.Int(3);
-    settings->link_minutes = r.Int(4);
-    settings->links_bound_to_session = r.Int(5) != 0;
-    settings->ai_enabled = r.Int(6) != 0;
-    return Status::Ok();
-  }));
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) { return ReadIn(s, tenant_id, *settings); }));
   const std::lock_guard lock(mu_);
-  // A Put that finished meanwhile may be newer than what was read: keep its entry.
+  // An Update that finished meanwhile may be newer than what was read: keep its entry.
   if (puts_ == puts_before) cache_[tenant_id] = Entry{settings, now};
   return std::shared_ptr<const TenantSettings>(std::move(settings));
 }
 
-Status SettingsService::Put(int64_t tenant_id, const TenantSettings& settings) {
-  RETURN_IF_ERROR(settings.Validate());
+Result<TenantSettings> SettingsService::Update(
+    int64_t tenant_id, const std::function<Status(TenantSettings&)>& change) {
   const std::lock_guard serial(put_mu_);  // the cache ends with what was written last
-  std::string networks;
-  for (const IpNetwork& n : settings.ip_allowlist) {
-    if (!networks.empty()) networks += ' ';
-    networks += n.ToString();
-  }
-  auto b = [](bool v) { return int64_t{v ? 1 : 0}; };
-  RETURN_IF_ERROR(db_.Write([&](store::Session& s) {
-    return s
-        .Execute(
-            "INSERT INTO tenant_settings (tenant_id, require_2fa, ip_allowlist, "
-            "session_minutes, session_max_hours, link_minutes, links_bound_to_session, "
-            "ai_enabled, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
-            "ON CONFLICT (tenant_id) DO UPDATE SET require_2fa = excluded.require_2fa, "
-            "ip_allowlist = excluded.ip_allowlist, session_minutes = excluded.session_minutes, "
-            "session_max_hours = excluded.session_max_hours, link_minutes = "
-            "excluded.link_minutes, links_bound_to_session = excluded.links_bound_to_session, "
-            "ai_enabled = excluded.ai_enabled, updated_at = excluded.updated_at",
-            {tenant_id, b(settings.require_2fa), networks, settings.session_minutes,
-             settings.session_max_hours, settings.link_minutes, b(settings.links_bound_to_session),
-             b(settings.ai_enabled), FormatRfc3339(clock_.Now())})
-        .status();
+  TenantSettings updated;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    updated = TenantSettings{};
+    RETURN_IF_ERROR(ReadIn(s, tenant_id, updated));  // fresh, not the cached copy
+    RETURN_IF_ERROR(change(updated));
+    RETURN_IF_ERROR(updated.Validate());
+    return WriteIn(s, tenant_id, updated, FormatRfc3339(clock_.Now()));
   }));
   const std::lock_guard lock(mu_);
   ++puts_;
   cache_[tenant_id] =
-      Entry{std::make_shared<const TenantSettings>(settings), UnixSeconds(clock_.Now())};
-  return Status::Ok();
+      Entry{std::make_shared<const TenantSettings>(updated), UnixSeconds(clock_.Now())};
+  return updated;
+}
+
+Status SettingsService::Put(int64_t tenant_id, const TenantSettings& settings) {
+  return Update(tenant_id,
+                [&](TenantSettings& s) {
+                  s = settings;
+                  return Status::Ok();
+                })
+      .status();
 }
 
 }  // namespace pactum::tenant

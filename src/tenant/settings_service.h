@@ -9,6 +9,7 @@
 // operator's `pactum tenant settings`) applies within that time. Thread-safe.
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -53,7 +54,13 @@ class SettingsService {
   // The tenant's settings (the defaults when never set).
   Result<std::shared_ptr<const TenantSettings>> Get(int64_t tenant_id);
 
-  // Validates and stores `settings` for the tenant; later Gets see them at once.
+  // Reads the tenant's stored settings afresh, applies `change`, validates and stores
+  // the result in one write transaction (so concurrent changes of different fields both
+  // stay); later Gets in this process see it at once. Returns what was stored; an error
+  // of `change` or of validation is returned and nothing is stored.
+  Result<TenantSettings> Update(int64_t tenant_id,
+                                const std::function<Status(TenantSettings&)>& change);
+  // Validates and stores `settings` for the tenant as a whole.
   Status Put(int64_t tenant_id, const TenantSettings& settings);
 
  private:

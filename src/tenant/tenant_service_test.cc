@@ -96,6 +96,31 @@ TEST_F(TenantServiceTest, SettingsHaveDefaultsAreValidatedAndReachOtherProcesses
   EXPECT_FALSE(after->AllowsAddress(*IpAddress::Parse("11.0.0.1")));
   EXPECT_FALSE(after->AllowsAddress(*IpAddress::Parse("2001:db9::1")));
   EXPECT_FALSE(server.Get(globex).value()->require_2fa) << "per tenant";
+  // Changes of different fields by two processes both stay: Update reads afresh.
+  ASSERT_TRUE(operator_
+                  .Update(acme,
+                          [](TenantSettings& s) {
+                            s.ip_allowlist.clear();
+                            return Status::Ok();
+                          })
+                  .ok());
+  auto merged = server.Update(acme, [](TenantSettings& s) {
+    s.session_minutes = 30;
+    return Status::Ok();
+  });
+  ASSERT_TRUE(merged.ok());
+  EXPECT_TRUE(merged->ip_allowlist.empty()) << "not the server's stale cached allowlist";
+  EXPECT_EQ(merged->session_minutes, 30);
+  EXPECT_TRUE(merged->require_2fa);
+  // A refused change stores nothing.
+  EXPECT_FALSE(server
+                   .Update(acme,
+                           [](TenantSettings& s) {
+                             s.link_minutes = 0;
+                             return Status::Ok();
+                           })
+                   .ok());
+  EXPECT_EQ(server.Get(acme).value()->link_minutes, 5);
 }
 
 }  // namespace

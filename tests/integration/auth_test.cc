@@ -673,6 +673,21 @@ TEST_F(AuthTest, DisablingTwoFactorNeedsACodeAndAnAdminCanResetIt) {
                 .status,
             400)
       << "an admin can only turn it off";
+  // A refused change (Bob keeps a name of at most 200 bytes) resets nothing.
+  EXPECT_EQ(
+      call("PATCH", "/api/v1/users/" + std::to_string(bob),
+           nlohmann::json{{"two_factor_enabled", false}, {"name", std::string(201, 'b')}}.dump())
+          .status,
+      400);
+  EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + b.cookie}).status, 200);
+  EXPECT_TRUE(nlohmann::json::parse(LogIn("acme", "bob@example.com", kNewPassword).response.body)
+                  .contains("mfa_token"));
+  // Nobody resets her own 2FA this way: that needs a code (DELETE /api/v1/me/totp).
+  auto own =
+      Call("PATCH", "/api/v1/users/" + std::to_string(bob), R"({"two_factor_enabled":false})",
+           {"Cookie: " + b.cookie, "X-CSRF-Token: " + b.csrf});
+  EXPECT_EQ(own.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(own.body)["error"]["code"], "own_two_factor");
   ASSERT_EQ(call("PATCH", "/api/v1/users/" + std::to_string(bob), R"({"two_factor_enabled":false})")
                 .status,
             200);
@@ -680,6 +695,26 @@ TEST_F(AuthTest, DisablingTwoFactorNeedsACodeAndAnAdminCanResetIt) {
       << "a 2FA reset ends the user's sessions";
   EXPECT_EQ(LogIn("acme", "bob@example.com", kNewPassword).response.headers.count("set-cookie"),
             1U);
+}
+
+TEST_F(AuthTest, TheAllowlistAppliesToTheCodeStepToo) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  const std::string secret = EnrolOver([&](const std::string& m, const std::string& p,
+                                           const std::string& b) { return Call(m, p, b, auth); },
+                                       [&](const std::string& s) { return Totp(s); })
+                                 .first;
+  Login step1 = LogIn("acme", "ann@example.com", kNewPassword);
+  const std::string token = nlohmann::json::parse(step1.response.body)["mfa_token"];
+  // Between the two steps the tenant's allowlist changes to exclude this address.
+  tenant::TenantSettings s;
+  s.ip_allowlist = {IpNetwork::Parse("192.0.2.0/24").value()};
+  ASSERT_TRUE(settings_->Put(tenants_->FindBySlug("acme")->id, s).ok());
+  auto refused = Call("POST", "/api/v1/auth/mfa",
+                      nlohmann::json{{"mfa_token", token}, {"code", Totp(secret, 1)}}.dump());
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(refused.body)["error"]["code"], "ip_not_allowed");
+  EXPECT_EQ(refused.headers.count("set-cookie"), 0U);
 }
 
 TEST_F(AuthTest, ATenantThatRequiresTwoFactorConfinesUsersUntilTheyEnrol) {

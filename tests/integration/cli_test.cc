@@ -75,6 +75,7 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                                                 {"tenant", "create", "--help"},
                                                                 {"tenant", "list", "--help"},
                                                                 {"tenant", "settings", "--help"},
+                                                                {"tenant", "reset-2fa", "--help"},
                                                                 {"keys", "rotate", "--help"},
                                                                 {"keys", "check", "--help"}}) {
     auto r = RunPactum(args);
@@ -369,6 +370,18 @@ TEST_F(CliTest, TenantSettingsLetTheOperatorReopenALockedTenant) {
   j = nlohmann::json::parse(
       RunPactum({"tenant", "settings", "acme", "--data", Data(), "--json"}).out);
   EXPECT_EQ(j["ip_allowlist"], nlohmann::json::array());
+  // A lost second factor: the operator turns it off for one user.
+  auto reset = RunPactum(
+      {"tenant", "reset-2fa", "acme", "--email", "ANN@example.com", "--data", Data(), "--json"});
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  EXPECT_EQ(nlohmann::json::parse(reset.out)["two_factor_enabled"], false);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"tenant", "reset-2fa", "acme", "--email", "nobody@example.com", "--data", Data()},
+           {"tenant", "reset-2fa", "nope", "--email", "ann@example.com", "--data", Data()}}) {
+    auto r = RunPactum(args);
+    EXPECT_EQ(r.exit_code, 1) << args[2];
+    EXPECT_EQ(Lines(r.err), 1U) << r.err;
+  }
 }
 
 TEST_F(CliTest, TheFirstStartCreatesTheDefaultTenantAndTellsWhereThePasswordIs) {
