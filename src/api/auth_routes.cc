@@ -110,6 +110,8 @@ const Principal* CallerOf(const http::Request& request) {
 }
 
 void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
+  // Routes that hash a password (argon2id) run on the CPU pool, apart from the workers.
+  const http::RouteOptions kCpuBound{.execution = http::Execution::kCpuBound};
   router.Use([deps](http::Request& req, const http::Route& route,
                     const http::Next& next) -> http::Response {
     if (IsPublic(route)) return next(req);
@@ -156,7 +158,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     return next(req);
   });
 
-  router.Add(http::Method::kPost, "/api/v1/auth/login", [deps](http::Request& req) {
+  const auto login = [deps](http::Request& req) {
     // JSON only: a cross-site form cannot send it without a CORS preflight (login CSRF).
     if (!req.Header("Content-Type").starts_with("application/json")) {
       return http::Response::Error(
@@ -209,7 +211,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
         {"Set-Cookie", SessionCookie(tokens->id, deps.sessions.lifetimes().absolute.count())});
     r.headers.push_back({"Cache-Control", "no-store"});
     return r;
-  });
+  };
+  router.Add(http::Method::kPost, "/api/v1/auth/login", login, kCpuBound);
 
   router.Add(http::Method::kPost, "/api/v1/auth/logout", [deps](http::Request& req) {
     if (Status s = deps.sessions.End(CookieValue(req.Header("Cookie"), kSessionCookie)); !s.ok()) {
@@ -230,7 +233,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
                                  {"password_change_required", p->user.password_change_required}});
   });
 
-  router.Add(http::Method::kPost, "/api/v1/me/password", [deps](http::Request& req) {
+  const auto change_password = [deps](http::Request& req) {
     const Principal* p = CallerOf(req);
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
@@ -270,7 +273,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     http::Response r;
     r.status = 204;
     return r;
-  });
+  };
+  router.Add(http::Method::kPost, "/api/v1/me/password", change_password, kCpuBound);
 
   router.Add(http::Method::kGet, "/api/v1/users", [deps](http::Request& req) {
     auto users = deps.users.List(CallerOf(req)->user.tenant_id);
@@ -285,7 +289,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     return http::Response::Json(200, {{"users", list}});
   });
 
-  router.Add(http::Method::kPost, "/api/v1/users", [deps](http::Request& req) {
+  const auto create_user = [deps](http::Request& req) {
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
     auto email = StringField(*body, "email");
@@ -307,7 +311,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     auto r = http::Response::Json(201, j);
     r.headers.push_back({"Cache-Control", "no-store"});
     return r;
-  });
+  };
+  router.Add(http::Method::kPost, "/api/v1/users", create_user, kCpuBound);
 
   // Changes a user; a role change or disabling ends the user's sessions at once.
   auto change_user = [deps](http::Request& req, const auth::UserService::Change& change) {

@@ -86,6 +86,8 @@ TEST(Config, ValidateNamesTheBadKey) {
       {[](Config& c) { c.environment = "production"; }, "environment"},
       {[](Config& c) { c.limits.max_header_bytes = 10; }, "limits.max_header_bytes"},
       {[](Config& c) { c.limits.max_connections = 0; }, "limits.max_connections"},
+      {[](Config& c) { c.server.cpu_threads = -1; }, "server.cpu_threads"},
+      {[](Config& c) { c.server.cpu_threads = 257; }, "server.cpu_threads"},
       {[](Config& c) { c.server.metrics_allowlist = {"10.0.0.0/99"}; }, "server.metrics_allowlist"},
       {[](Config& c) { c.server.tls_cert_file = "/c.pem"; }, "server.tls_key_file"},
       {[](Config& c) { c.database.synchronous = "off"; }, "database.synchronous"},

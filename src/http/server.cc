@@ -90,6 +90,17 @@ struct ContextSlot {
   asio::io_context io{1};
 };
 
+size_t WorkerThreads(const config::ServerConfig& s) {
+  return static_cast<size_t>(s.worker_threads > 0
+                                 ? s.worker_threads
+                                 : std::max(2U, 2 * std::thread::hardware_concurrency()));
+}
+
+size_t CpuThreads(const config::ServerConfig& s) {
+  return static_cast<size_t>(
+      s.cpu_threads > 0 ? s.cpu_threads : std::max(1U, std::thread::hardware_concurrency() / 2));
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -99,9 +110,9 @@ struct Server::Impl {
         limits(l),
         router(r),
         metrics(m),
-        workers(static_cast<size_t>(s.worker_threads > 0
-                                        ? s.worker_threads
-                                        : std::max(2U, 2 * std::thread::hardware_concurrency()))),
+        workers(WorkerThreads(s)),
+        cpu_threads(CpuThreads(s)),
+        cpu_pool(cpu_threads),
         open_gauge(m.GetGauge("pactum_http_open_connections", "Open client connections")),
         rejected(m.GetCounter("pactum_http_rejected_connections_total",
                               "Connections closed at accept because of connection limits")),
@@ -207,12 +218,12 @@ struct Server::Impl {
     }
   }
 
-  // Runs the route's handler on the worker pool and resumes on the connection's executor.
-  awaitable<Response> RunOnWorker(const Route& route, Request& req) {
+  // Runs the route's handler on `pool` and resumes on the connection's executor.
+  awaitable<Response> RunOn(asio::thread_pool& pool, const Route& route, Request& req) {
     auto ex = co_await asio::this_coro::executor;
     co_return co_await asio::async_initiate<decltype(use_awaitable), void(Response)>(
-        [this, &route, &req, ex](auto handler) {
-          asio::post(workers, [this, &route, &req, ex, handler = std::move(handler)]() mutable {
+        [this, &pool, &route, &req, ex](auto handler) {
+          asio::post(pool, [this, &route, &req, ex, handler = std::move(handler)]() mutable {
             Response r = SafeDispatch(route, req);
             asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
               handler(std::move(r));
@@ -223,8 +234,15 @@ struct Server::Impl {
   }
 
   awaitable<Response> Invoke(const Route& route, Request& req) {
-    if (route.options.execution == Execution::kInline) co_return SafeDispatch(route, req);
-    co_return co_await RunOnWorker(route, req);
+    switch (route.options.execution) {
+      case Execution::kInline:
+        co_return SafeDispatch(route, req);
+      case Execution::kCpuBound:
+        co_return co_await RunOn(cpu_pool, route, req);
+      case Execution::kWorker:
+        break;
+    }
+    co_return co_await RunOn(workers, route, req);
   }
 
   // Registers a connection with its slot (for Shutdown) for its lifetime, and gives its
@@ -265,6 +283,8 @@ struct Server::Impl {
   std::vector<std::unique_ptr<ContextSlot>> slots;
   std::vector<std::thread> threads;
   asio::thread_pool workers;
+  const size_t cpu_threads;
+  asio::thread_pool cpu_pool;  // Execution::kCpuBound handlers only
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<tcp::acceptor> redirect_acceptor;
   uint16_t bound_port = 0;
@@ -803,6 +823,7 @@ std::string Server::BaseUrl() const {
 uint16_t Server::port() const { return impl_->bound_port; }
 uint16_t Server::redirect_port() const { return impl_->bound_redirect_port; }
 int64_t Server::open_connections() const { return impl_->open_connections.load(); }
+size_t Server::cpu_threads() const { return impl_->cpu_threads; }
 
 void Server::SetTls(SslCtxPtr tls) {
   SSL_CTX_up_ref(tls.get());  // asio's context takes ownership of one reference
@@ -852,6 +873,7 @@ bool Server::Shutdown() {
   for (auto& slot : d.slots) slot->io.stop();
   for (auto& t : d.threads) t.join();
   d.workers.join();
+  d.cpu_pool.join();
   // Handlers that outlived the deadline posted their results to stopped contexts. Run
   // what is ready on this thread (the I/O threads are gone) so those connections finish
   // on their closed sockets and release everything while the Impl still exists.
