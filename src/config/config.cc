@@ -31,6 +31,7 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("server.cpu_threads", FieldRef(&c.server.cpu_threads));
   visit("server.shutdown_deadline_ms", FieldRef(&c.server.shutdown_deadline_ms));
   visit("server.metrics_allowlist", FieldRef(&c.server.metrics_allowlist));
+  visit("server.trusted_proxies", FieldRef(&c.server.trusted_proxies));
   visit("server.ready_file", FieldRef(&c.server.ready_file));
   visit("limits.max_header_bytes", FieldRef(&c.limits.max_header_bytes));
   visit("limits.max_body_bytes", FieldRef(&c.limits.max_body_bytes));
@@ -245,6 +246,11 @@ Status Validate(const Config& c) {
   for (const auto& net : c.server.metrics_allowlist) {
     if (!IpNetwork::Parse(net).ok()) {
       return KeyError("server.metrics_allowlist", "not a CIDR network: \"" + net + "\"");
+    }
+  }
+  for (const auto& net : c.server.trusted_proxies) {
+    if (!IpNetwork::Parse(net).ok()) {
+      return KeyError("server.trusted_proxies", "not a CIDR network: \"" + net + "\"");
     }
   }
   const auto& l = c.limits;

@@ -43,6 +43,9 @@ struct ServerConfig {
                                           // workers; 0: half the cores, at least 1
   int64_t shutdown_deadline_ms = 30'000;  // in-flight requests get this long on SIGTERM
   std::vector<std::string> metrics_allowlist = {"127.0.0.1/32", "::1/128"};  // who may GET /metrics
+  // Reverse proxies (CIDR networks) whose X-Forwarded-For names the client; empty: none,
+  // the TCP peer is always the client.
+  std::vector<std::string> trusted_proxies;
   std::string ready_file;  // written with the base URL once listening
 };
 

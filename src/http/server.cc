@@ -21,6 +21,7 @@
 #include "common/ip_network.h"
 #include "common/log.h"
 #include "crypto/random.h"
+#include "http/client_address.h"
 #include "http/error_mapping.h"
 #include "http/path.h"
 
@@ -117,6 +118,10 @@ struct Server::Impl {
         rejected(m.GetCounter("pactum_http_rejected_connections_total",
                               "Connections closed at accept because of connection limits")),
         route_metrics(r.routes().size() + 1) {
+    for (const auto& net : s.trusted_proxies) {
+      // Validated with the config; an entry that does not parse trusts nobody.
+      if (auto parsed = IpNetwork::Parse(net); parsed.ok()) trusted_proxies.push_back(*parsed);
+    }
     const size_t n = s.io_threads > 0 ? static_cast<size_t>(s.io_threads)
                                       : std::max(1U, std::thread::hardware_concurrency());
     for (size_t i = 0; i < n; ++i) slots.push_back(std::make_unique<ContextSlot>());
@@ -209,6 +214,19 @@ struct Server::Impl {
     }
   }
 
+  // The client's address for a request from `peer_ip` (see ClientAddress).
+  std::string ClientIp(const std::string& peer_ip, const Request& req) const {
+    if (trusted_proxies.empty()) return peer_ip;
+    std::vector<std::string_view> forwarded_for;
+    for (const auto& h : req.headers) {
+      if (beast::iequals(h.name, "X-Forwarded-For")) forwarded_for.emplace_back(h.value);
+    }
+    auto peer = IpAddress::Parse(peer_ip);  // fails only for a zone id: never a proxy
+    if (forwarded_for.empty() || !peer.ok()) return peer_ip;
+    const IpAddress client = ClientAddress(*peer, forwarded_for, trusted_proxies);
+    return client == *peer ? peer_ip : client.ToString();
+  }
+
   Response SafeDispatch(const Route& route, Request& req) const {
     try {
       return router.Dispatch(route, req);
@@ -279,6 +297,7 @@ struct Server::Impl {
   const config::LimitsConfig limits;
   const Router& router;
   MetricsRegistry& metrics;
+  std::vector<IpNetwork> trusted_proxies;  // from server.trusted_proxies
 
   std::vector<std::unique_ptr<ContextSlot>> slots;
   std::vector<std::thread> threads;
@@ -543,10 +562,11 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
     req.method = ParseMethod(req.method_text);
     req.target = std::string(head.target());
     req.version = static_cast<int>(head.version());
-    req.remote_ip = ip;
     for (const auto& f : head) {
       req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     }
+    req.peer_ip = ip;  // connection limits stay on the peer (AcquireConnection)
+    req.remote_ip = ClientIp(ip, req);
     const std::string_view incoming_id = req.Header("X-Request-Id");
     req.request_id =
         IsValidRequestId(incoming_id) ? std::string(incoming_id) : crypto::RandomHex(16);
@@ -644,7 +664,8 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
                   {"method", req.method_text},
                   {"route", route != nullptr ? route->pattern : std::string("unmatched")},
                   {"status", res.status},
-                  {"ip", ip}});
+                  {"ip", req.remote_ip},
+                  {"peer_ip", ip}});
     }
     if (!ec && !body_consumed) co_await Linger(stream, buffer);
     if (ec || !keep_alive) break;
