@@ -129,6 +129,8 @@ const Principal* CallerOf(const http::Request& request) {
 }
 
 void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
+  // Routes that hash a password (argon2id) run on the CPU pool, apart from the workers.
+  const http::RouteOptions kCpuBound{.execution = http::Execution::kCpuBound};
   router.Use([deps](http::Request& req, const http::Route& route,
                     const http::Next& next) -> http::Response {
     if (IsPublic(route)) return next(req);
@@ -198,7 +200,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     return next(req);
   });
 
-  router.Add(http::Method::kPost, "/api/v1/auth/login", [deps](http::Request& req) {
+  const auto login = [deps](http::Request& req) {
     if (auto refused = RequireJson(req)) return std::move(*refused);
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
@@ -246,7 +248,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       return r;
     }
     return SessionAnswer(deps, *user, *slug, **settings);
-  });
+  };
+  router.Add(http::Method::kPost, "/api/v1/auth/login", login, kCpuBound);
 
   router.Add(http::Method::kPost, "/api/v1/auth/mfa", [deps](http::Request& req) {
     if (auto refused = RequireJson(req)) return std::move(*refused);
@@ -309,7 +312,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     return http::Response::Json(200, j);
   });
 
-  router.Add(http::Method::kPost, "/api/v1/me/password", [deps](http::Request& req) {
+  const auto change_password = [deps](http::Request& req) {
     const Principal* p = CallerOf(req);
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
@@ -345,7 +348,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       return http::Response::Error(s);
     }
     return NoContent();
-  });
+  };
+  router.Add(http::Method::kPost, "/api/v1/me/password", change_password, kCpuBound);
 
   router.Add(http::Method::kGet, "/api/v1/users", [deps](http::Request& req) {
     auto users = deps.users.List(CallerOf(req)->user.tenant_id);
@@ -360,7 +364,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     return http::Response::Json(200, {{"users", list}});
   });
 
-  router.Add(http::Method::kPost, "/api/v1/users", [deps](http::Request& req) {
+  const auto create_user = [deps](http::Request& req) {
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
     auto email = StringField(*body, "email");
@@ -382,7 +386,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     auto r = http::Response::Json(201, j);
     r.headers.push_back({"Cache-Control", "no-store"});
     return r;
-  });
+  };
+  router.Add(http::Method::kPost, "/api/v1/users", create_user, kCpuBound);
 
   // Changes a user; a role change, disabling or a 2FA reset ends the user's sessions at
   // once.

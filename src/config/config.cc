@@ -28,8 +28,10 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("server.tls_key_file", FieldRef(&c.server.tls_key_file));
   visit("server.io_threads", FieldRef(&c.server.io_threads));
   visit("server.worker_threads", FieldRef(&c.server.worker_threads));
+  visit("server.cpu_threads", FieldRef(&c.server.cpu_threads));
   visit("server.shutdown_deadline_ms", FieldRef(&c.server.shutdown_deadline_ms));
   visit("server.metrics_allowlist", FieldRef(&c.server.metrics_allowlist));
+  visit("server.trusted_proxies", FieldRef(&c.server.trusted_proxies));
   visit("server.ready_file", FieldRef(&c.server.ready_file));
   visit("limits.max_header_bytes", FieldRef(&c.limits.max_header_bytes));
   visit("limits.max_body_bytes", FieldRef(&c.limits.max_body_bytes));
@@ -238,11 +240,17 @@ Status Validate(const Config& c) {
   }
   RETURN_IF_ERROR(CheckRange("server.io_threads", c.server.io_threads, 0, 256));
   RETURN_IF_ERROR(CheckRange("server.worker_threads", c.server.worker_threads, 0, 1024));
+  RETURN_IF_ERROR(CheckRange("server.cpu_threads", c.server.cpu_threads, 0, 256));
   RETURN_IF_ERROR(
       CheckRange("server.shutdown_deadline_ms", c.server.shutdown_deadline_ms, 0, 3'600'000));
   for (const auto& net : c.server.metrics_allowlist) {
     if (!IpNetwork::Parse(net).ok()) {
       return KeyError("server.metrics_allowlist", "not a CIDR network: \"" + net + "\"");
+    }
+  }
+  for (const auto& net : c.server.trusted_proxies) {
+    if (!IpNetwork::Parse(net).ok()) {
+      return KeyError("server.trusted_proxies", "not a CIDR network: \"" + net + "\"");
     }
   }
   const auto& l = c.limits;

@@ -38,9 +38,14 @@ struct ServerConfig {
   std::string tls_cert_file;              // PEM chain; empty: self-signed in <data>/tls
   std::string tls_key_file;               // PEM private key; with tls_cert_file
   int64_t io_threads = 0;                 // 0: one per core
-  int64_t worker_threads = 0;             // blocking work (database, hashing); 0: 2 per core
+  int64_t worker_threads = 0;             // blocking work (database, disk); 0: 2 per core
+  int64_t cpu_threads = 0;                // CPU-heavy handlers (password hashing), apart from the
+                                          // workers; 0: half the cores, at least 1
   int64_t shutdown_deadline_ms = 30'000;  // in-flight requests get this long on SIGTERM
   std::vector<std::string> metrics_allowlist = {"127.0.0.1/32", "::1/128"};  // who may GET /metrics
+  // Reverse proxies (CIDR networks) whose X-Forwarded-For names the client; empty: none,
+  // the TCP peer is always the client.
+  std::vector<std::string> trusted_proxies;
   std::string ready_file;  // written with the base URL once listening
 };
 

@@ -68,6 +68,17 @@ TEST(Config, EnvironmentOverridesFileAndAliasesWork) {
   EXPECT_EQ(c.server.metrics_allowlist, (std::vector<std::string>{"10.0.0.0/8", "::1"}));
 }
 
+TEST(Config, TrustedProxiesDefaultToNoneAndComeFromFileOrEnvironment) {
+  Config c;
+  EXPECT_TRUE(c.server.trusted_proxies.empty());
+  ASSERT_TRUE(
+      ApplyToml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"fd00::/8\"]\n", "f", c).ok());
+  EXPECT_EQ(c.server.trusted_proxies, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
+  EXPECT_TRUE(Validate(c).ok());
+  ASSERT_TRUE(ApplyEnvironment({{"PACTUM_SERVER_TRUSTED_PROXIES", "127.0.0.1/32"}}, c).ok());
+  EXPECT_EQ(c.server.trusted_proxies, std::vector<std::string>{"127.0.0.1/32"});
+}
+
 TEST(Config, BadEnvironmentIntegerIsNamed) {
   Config c;
   Status s = ApplyEnvironment({{"PACTUM_LIMITS_MAX_CONNECTIONS", "12abc"}}, c);
@@ -86,7 +97,14 @@ TEST(Config, ValidateNamesTheBadKey) {
       {[](Config& c) { c.environment = "production"; }, "environment"},
       {[](Config& c) { c.limits.max_header_bytes = 10; }, "limits.max_header_bytes"},
       {[](Config& c) { c.limits.max_connections = 0; }, "limits.max_connections"},
+      {[](Config& c) { c.server.cpu_threads = -1; }, "server.cpu_threads"},
+      {[](Config& c) { c.server.cpu_threads = 257; }, "server.cpu_threads"},
       {[](Config& c) { c.server.metrics_allowlist = {"10.0.0.0/99"}; }, "server.metrics_allowlist"},
+      {[](Config& c) {
+         c.server.trusted_proxies = {"10.0.0.0/8", "proxy.local"};
+       },
+       "server.trusted_proxies"},
+      {[](Config& c) { c.server.trusted_proxies = {"10.0.0.0/33"}; }, "server.trusted_proxies"},
       {[](Config& c) { c.server.tls_cert_file = "/c.pem"; }, "server.tls_key_file"},
       {[](Config& c) { c.database.synchronous = "off"; }, "database.synchronous"},
       {[](Config& c) { c.database.cache_mib = 0; }, "database.cache_mib"},

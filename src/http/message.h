@@ -58,7 +58,10 @@ struct Request {
   std::string body;                   // for routes with buffered bodies
   BodyReader* body_reader = nullptr;  // for routes with streamed bodies
   std::optional<uint64_t> content_length;
+  // The client's address: the TCP peer, or behind a trusted proxy the address its
+  // X-Forwarded-For names (server.trusted_proxies, http/client_address.h).
   std::string remote_ip;
+  std::string peer_ip;  // the TCP peer, always
   std::string request_id;
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
   // Who is calling, set by the authentication middleware (api/auth_routes.h); empty for

@@ -39,8 +39,8 @@ int MatchSegments(const Route& route, const std::vector<std::string_view>& parts
 }  // namespace
 
 void Router::Add(Method method, std::string_view pattern, Handler handler, RouteOptions options) {
-  if (options.body == BodyMode::kStreamed && options.execution == Execution::kInline) {
-    std::abort();  // programming error: a streamed body would block the I/O thread
+  if (options.body == BodyMode::kStreamed && options.execution != Execution::kWorker) {
+    std::abort();  // programming error: a streamed body would block an I/O or CPU thread
   }
   auto route = std::make_unique<Route>();
   route->method = method;

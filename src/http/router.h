@@ -19,6 +19,10 @@ namespace pactum::http {
 enum class Execution {
   kInline,  // on the I/O thread: only for handlers that never block (no database, no disk)
   kWorker,  // on the worker pool: anything that may block
+  // CPU-heavy work such as password hashing: on a small separate pool
+  // (server.cpu_threads) so it never holds the workers that answer everything else; may
+  // block too. Bodies are buffered only: a slow sender must not pin that small pool.
+  kCpuBound,
 };
 
 enum class BodyMode {
@@ -50,7 +54,8 @@ using Middleware = std::function<Response(Request&, const Route&, const Next&)>;
 class Router {
  public:
   // Patterns are absolute, literal segments or "{name}". A streamed body on an inline
-  // route is a programming error (it would block the I/O thread) and aborts.
+  // route (it would block the I/O thread) or a CPU-bound one (a slow sender would hold
+  // one of the few CPU threads) is a programming error and aborts.
   void Add(Method method, std::string_view pattern, Handler handler, RouteOptions options = {});
   void Use(Middleware middleware);
 

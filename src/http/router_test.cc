@@ -95,5 +95,12 @@ TEST(RouterDeathTest, StreamedBodyOnInlineRouteIsAProgrammingError) {
                "");
 }
 
+TEST(RouterDeathTest, StreamedBodyOnCpuBoundRouteIsAProgrammingError) {
+  Router r;
+  EXPECT_DEATH(r.Add(Method::kPost, "/up", Named("x"),
+                     {.execution = Execution::kCpuBound, .body = BodyMode::kStreamed}),
+               "");
+}
+
 }  // namespace
 }  // namespace pactum::http

@@ -21,6 +21,7 @@
 #include "common/ip_network.h"
 #include "common/log.h"
 #include "crypto/random.h"
+#include "http/client_address.h"
 #include "http/error_mapping.h"
 #include "http/path.h"
 
@@ -90,6 +91,17 @@ struct ContextSlot {
   asio::io_context io{1};
 };
 
+size_t WorkerThreads(const config::ServerConfig& s) {
+  return static_cast<size_t>(s.worker_threads > 0
+                                 ? s.worker_threads
+                                 : std::max(2U, 2 * std::thread::hardware_concurrency()));
+}
+
+size_t CpuThreads(const config::ServerConfig& s) {
+  return static_cast<size_t>(
+      s.cpu_threads > 0 ? s.cpu_threads : std::max(1U, std::thread::hardware_concurrency() / 2));
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -99,13 +111,17 @@ struct Server::Impl {
         limits(l),
         router(r),
         metrics(m),
-        workers(static_cast<size_t>(s.worker_threads > 0
-                                        ? s.worker_threads
-                                        : std::max(2U, 2 * std::thread::hardware_concurrency()))),
+        workers(WorkerThreads(s)),
+        cpu_threads(CpuThreads(s)),
+        cpu_pool(cpu_threads),
         open_gauge(m.GetGauge("pactum_http_open_connections", "Open client connections")),
         rejected(m.GetCounter("pactum_http_rejected_connections_total",
                               "Connections closed at accept because of connection limits")),
         route_metrics(r.routes().size() + 1) {
+    for (const auto& net : s.trusted_proxies) {
+      // Validated with the config; an entry that does not parse trusts nobody.
+      if (auto parsed = IpNetwork::Parse(net); parsed.ok()) trusted_proxies.push_back(*parsed);
+    }
     const size_t n = s.io_threads > 0 ? static_cast<size_t>(s.io_threads)
                                       : std::max(1U, std::thread::hardware_concurrency());
     for (size_t i = 0; i < n; ++i) slots.push_back(std::make_unique<ContextSlot>());
@@ -198,6 +214,19 @@ struct Server::Impl {
     }
   }
 
+  // The client's address for a request from `peer_ip` (see ClientAddress).
+  std::string ClientIp(const std::string& peer_ip, const Request& req) const {
+    if (trusted_proxies.empty()) return peer_ip;
+    std::vector<std::string_view> forwarded_for;
+    for (const auto& h : req.headers) {
+      if (beast::iequals(h.name, "X-Forwarded-For")) forwarded_for.emplace_back(h.value);
+    }
+    auto peer = IpAddress::Parse(peer_ip);  // fails only for a zone id: never a proxy
+    if (forwarded_for.empty() || !peer.ok()) return peer_ip;
+    const IpAddress client = ClientAddress(*peer, forwarded_for, trusted_proxies);
+    return client == *peer ? peer_ip : client.ToString();
+  }
+
   Response SafeDispatch(const Route& route, Request& req) const {
     try {
       return router.Dispatch(route, req);
@@ -207,12 +236,12 @@ struct Server::Impl {
     }
   }
 
-  // Runs the route's handler on the worker pool and resumes on the connection's executor.
-  awaitable<Response> RunOnWorker(const Route& route, Request& req) {
+  // Runs the route's handler on `pool` and resumes on the connection's executor.
+  awaitable<Response> RunOn(asio::thread_pool& pool, const Route& route, Request& req) {
     auto ex = co_await asio::this_coro::executor;
     co_return co_await asio::async_initiate<decltype(use_awaitable), void(Response)>(
-        [this, &route, &req, ex](auto handler) {
-          asio::post(workers, [this, &route, &req, ex, handler = std::move(handler)]() mutable {
+        [this, &pool, &route, &req, ex](auto handler) {
+          asio::post(pool, [this, &route, &req, ex, handler = std::move(handler)]() mutable {
             Response r = SafeDispatch(route, req);
             asio::post(ex, [handler = std::move(handler), r = std::move(r)]() mutable {
               handler(std::move(r));
@@ -223,8 +252,15 @@ struct Server::Impl {
   }
 
   awaitable<Response> Invoke(const Route& route, Request& req) {
-    if (route.options.execution == Execution::kInline) co_return SafeDispatch(route, req);
-    co_return co_await RunOnWorker(route, req);
+    switch (route.options.execution) {
+      case Execution::kInline:
+        co_return SafeDispatch(route, req);
+      case Execution::kCpuBound:
+        co_return co_await RunOn(cpu_pool, route, req);
+      case Execution::kWorker:
+        break;
+    }
+    co_return co_await RunOn(workers, route, req);
   }
 
   // Registers a connection with its slot (for Shutdown) for its lifetime, and gives its
@@ -261,10 +297,13 @@ struct Server::Impl {
   const config::LimitsConfig limits;
   const Router& router;
   MetricsRegistry& metrics;
+  std::vector<IpNetwork> trusted_proxies;  // from server.trusted_proxies
 
   std::vector<std::unique_ptr<ContextSlot>> slots;
   std::vector<std::thread> threads;
   asio::thread_pool workers;
+  const size_t cpu_threads;
+  asio::thread_pool cpu_pool;  // Execution::kCpuBound handlers only
   std::unique_ptr<tcp::acceptor> acceptor;
   std::unique_ptr<tcp::acceptor> redirect_acceptor;
   uint16_t bound_port = 0;
@@ -523,10 +562,11 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
     req.method = ParseMethod(req.method_text);
     req.target = std::string(head.target());
     req.version = static_cast<int>(head.version());
-    req.remote_ip = ip;
     for (const auto& f : head) {
       req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     }
+    req.peer_ip = ip;  // connection limits stay on the peer (AcquireConnection)
+    req.remote_ip = ClientIp(ip, req);
     const std::string_view incoming_id = req.Header("X-Request-Id");
     req.request_id =
         IsValidRequestId(incoming_id) ? std::string(incoming_id) : crypto::RandomHex(16);
@@ -624,7 +664,8 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
                   {"method", req.method_text},
                   {"route", route != nullptr ? route->pattern : std::string("unmatched")},
                   {"status", res.status},
-                  {"ip", ip}});
+                  {"ip", req.remote_ip},
+                  {"peer_ip", ip}});
     }
     if (!ec && !body_consumed) co_await Linger(stream, buffer);
     if (ec || !keep_alive) break;
@@ -803,6 +844,7 @@ std::string Server::BaseUrl() const {
 uint16_t Server::port() const { return impl_->bound_port; }
 uint16_t Server::redirect_port() const { return impl_->bound_redirect_port; }
 int64_t Server::open_connections() const { return impl_->open_connections.load(); }
+size_t Server::cpu_threads() const { return impl_->cpu_threads; }
 
 void Server::SetTls(SslCtxPtr tls) {
   SSL_CTX_up_ref(tls.get());  // asio's context takes ownership of one reference
@@ -852,6 +894,7 @@ bool Server::Shutdown() {
   for (auto& slot : d.slots) slot->io.stop();
   for (auto& t : d.threads) t.join();
   d.workers.join();
+  d.cpu_pool.join();
   // Handlers that outlived the deadline posted their results to stopped contexts. Run
   // what is ready on this thread (the I/O threads are gone) so those connections finish
   // on their closed sockets and release everything while the Impl still exists.

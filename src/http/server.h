@@ -2,7 +2,8 @@
 
 // The HTTPS server: Boost.Beast over Asio with C++20 coroutines, one io_context and thread
 // per core, TLS through OpenSSL (tls.h), plus an optional plain-HTTP listener that only
-// redirects. Handlers run inline on the I/O thread or on a worker pool (RouteOptions).
+// redirects. Handlers run inline on the I/O thread, on a worker pool, or on a small pool
+// of their own for CPU-heavy work such as password hashing (RouteOptions::execution).
 //
 // Every response carries the security headers (HSTS, CSP, nosniff, Referrer-Policy,
 // Cache-Control: no-store) and X-Request-Id. Limits from config::LimitsConfig: header
@@ -12,6 +13,7 @@
 // Thread-safety: Start, SetTls and Shutdown may be called from any one controlling thread;
 // the Router must outlive the Server and not change after Start.
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,6 +52,9 @@ class Server {
   bool Shutdown();
 
   int64_t open_connections() const;
+  // Threads of the pool that runs Execution::kCpuBound handlers (server.cpu_threads
+  // resolved: 0 means half the cores, at least 1).
+  size_t cpu_threads() const;
 
  private:
   struct Impl;

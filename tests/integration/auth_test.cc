@@ -1,6 +1,8 @@
 // The login flow over real HTTPS: sessions, cookie flags, CSRF, the first-login password
 // change, logout, fixation, disabled users, and answers that do not reveal accounts.
 
+#include <set>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -116,6 +118,18 @@ class AuthTest : public ::testing::Test {
   int64_t ann_id_ = 0;
   std::string ann_otp_;
 };
+
+// argon2id work runs on the CPU pool, so a burst of logins never holds the workers.
+TEST_F(AuthTest, RoutesThatHashPasswordsRunOnTheCpuPool) {
+  std::set<std::string> cpu_bound;
+  for (const auto& r : srv_.router.routes()) {
+    if (r->options.execution == http::Execution::kCpuBound) {
+      cpu_bound.insert(std::string(http::MethodName(r->method)) + " " + r->pattern);
+    }
+  }
+  EXPECT_EQ(cpu_bound, (std::set<std::string>{"POST /api/v1/auth/login", "POST /api/v1/me/password",
+                                              "POST /api/v1/users"}));
+}
 
 TEST_F(AuthTest, LoginSetsAHardenedSessionCookieAndACsrfToken) {
   Login l = LogIn("acme", "ANN@example.com", ann_otp_);
