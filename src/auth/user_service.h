@@ -3,7 +3,8 @@
 // Users: people of one tenant, with a role and a password. Email addresses are unique
 // per tenant, compared case-insensitively (ASCII lower-case). A new user gets a random
 // one-time password, shown once, that must be changed at the first login.
-// Password hashing is slow (argon2id): call from worker threads. Thread-safe.
+// Password hashing is slow (argon2id): call it from the CPU pool (routes with
+// http::Execution::kCpuBound), never from I/O threads. Thread-safe.
 
 #include <chrono>
 #include <cstdint>

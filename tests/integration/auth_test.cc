@@ -821,5 +821,62 @@ TEST_F(AuthTest, AnIpAllowlistRefusesSessionsTokensAndLoginsFromOtherAddresses) 
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {bearer}).status, 200);
 }
 
+TEST_F(AuthTest, AForwardedForFromAnUntrustedPeerIsIgnored) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  ASSERT_EQ(Call("PUT", "/api/v1/settings", R"({"ip_allowlist":["203.0.113.0/24"]})", auth).status,
+            200);
+  // No proxy is trusted here: the header is the client's own claim.
+  std::vector<std::string> spoofed = auth;
+  spoofed.push_back("X-Forwarded-For: 203.0.113.5");
+  auto refused = Call("GET", "/api/v1/me", "", spoofed);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_EQ(nlohmann::json::parse(refused.body)["error"]["code"], "ip_not_allowed");
+  auto login = Call(
+      "POST", "/api/v1/auth/login",
+      nlohmann::json{{"tenant", "acme"}, {"email", "ann@example.com"}, {"password", kNewPassword}}
+          .dump(),
+      {"X-Forwarded-For: 203.0.113.5"});
+  EXPECT_EQ(login.status, 403);
+}
+
+// The server behind a reverse proxy at 127.0.0.1 (the test client's address).
+class AuthBehindProxyTest : public AuthTest {
+ protected:
+  void Configure(config::Config& config) override {
+    config.server.trusted_proxies = {"127.0.0.1/32"};
+  }
+};
+
+TEST_F(AuthBehindProxyTest, TheAllowlistSeesTheClientBehindATrustedProxyV4AndV6) {
+  Login a = Ready();
+  const std::vector<std::string> auth = {"Cookie: " + a.cookie, "X-CSRF-Token: " + a.csrf};
+  ASSERT_EQ(Call("PUT", "/api/v1/settings",
+                 R"({"ip_allowlist":["203.0.113.0/24","2001:db8::/32"]})", auth)
+                .status,
+            200);
+  auto from = [&](const std::string& forwarded_for) {
+    std::vector<std::string> h = auth;
+    if (!forwarded_for.empty()) h.push_back("X-Forwarded-For: " + forwarded_for);
+    return Call("GET", "/api/v1/me", "", h).status;
+  };
+  EXPECT_EQ(from("203.0.113.5"), 200) << "v4 inside";
+  EXPECT_EQ(from("::ffff:203.0.113.9"), 200) << "v4-mapped v6 inside";
+  EXPECT_EQ(from("2001:db8:1::5"), 200) << "v6 inside";
+  EXPECT_EQ(from("2001:db9::5"), 403) << "v6 outside";
+  EXPECT_EQ(from("198.51.100.7"), 403) << "v4 outside";
+  // A client outside writes an allowed address itself; the proxy appends the real one.
+  EXPECT_EQ(from("203.0.113.5, 198.51.100.7"), 403) << "spoofed leftmost entry";
+  EXPECT_EQ(from(""), 403) << "the proxy's own address is not allowed";
+  EXPECT_EQ(from("not-an-address"), 403) << "a garbled header is not believed";
+  // Logins see the client address too.
+  auto login = Call(
+      "POST", "/api/v1/auth/login",
+      nlohmann::json{{"tenant", "acme"}, {"email", "ann@example.com"}, {"password", kNewPassword}}
+          .dump(),
+      {"X-Forwarded-For: 2001:db8::77"});
+  EXPECT_EQ(login.status, 200) << login.body;
+}
+
 }  // namespace
 }  // namespace pactum
