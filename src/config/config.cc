@@ -43,6 +43,7 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("limits.write_timeout_ms", FieldRef(&c.limits.write_timeout_ms));
   visit("limits.max_connections", FieldRef(&c.limits.max_connections));
   visit("limits.max_connections_per_ip", FieldRef(&c.limits.max_connections_per_ip));
+  visit("limits.max_cpu_queue", FieldRef(&c.limits.max_cpu_queue));
   visit("database.busy_timeout_ms", FieldRef(&c.database.busy_timeout_ms));
   visit("database.read_connections", FieldRef(&c.database.read_connections));
   visit("database.cache_mib", FieldRef(&c.database.cache_mib));
@@ -266,6 +267,7 @@ Status Validate(const Config& c) {
   RETURN_IF_ERROR(CheckRange("limits.max_connections", l.max_connections, 1, 1'000'000));
   RETURN_IF_ERROR(
       CheckRange("limits.max_connections_per_ip", l.max_connections_per_ip, 1, 1'000'000));
+  RETURN_IF_ERROR(CheckRange("limits.max_cpu_queue", l.max_cpu_queue, 1, 1'000'000));
   RETURN_IF_ERROR(CheckRange("database.busy_timeout_ms", c.database.busy_timeout_ms, 0, 600'000));
   RETURN_IF_ERROR(CheckRange("database.read_connections", c.database.read_connections, 1, 64));
   RETURN_IF_ERROR(CheckRange("database.cache_mib", c.database.cache_mib, 1, 4096));

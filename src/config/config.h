@@ -30,6 +30,7 @@ struct LimitsConfig {
   int64_t write_timeout_ms = 30'000;         // max pause while sending a response
   int64_t max_connections = 10'000;          // open connections, all clients together
   int64_t max_connections_per_ip = 256;      // open connections from one address
+  int64_t max_cpu_queue = 256;  // CPU-heavy requests (logins) queued or running; more: 503
 };
 
 struct ServerConfig {

@@ -117,6 +117,11 @@ struct Server::Impl {
         open_gauge(m.GetGauge("pactum_http_open_connections", "Open client connections")),
         rejected(m.GetCounter("pactum_http_rejected_connections_total",
                               "Connections closed at accept because of connection limits")),
+        cpu_queue(m.GetGauge("pactum_http_cpu_queue",
+                             "CPU-heavy requests (password hashing) queued or running")),
+        cpu_busy(m.GetCounter("pactum_http_cpu_busy_total",
+                              "CPU-heavy requests answered 503 because limits.max_cpu_queue "
+                              "were queued or running")),
         route_metrics(r.routes().size() + 1) {
     for (const auto& net : s.trusted_proxies) {
       // Validated with the config; an entry that does not parse trusts nobody.
@@ -236,6 +241,21 @@ struct Server::Impl {
     }
   }
 
+  // One admitted CPU-bound request, queued or running; counted out when it ends.
+  class CpuSlot {
+   public:
+    explicit CpuSlot(Impl& impl) : impl_(impl) { impl_.cpu_queue.Add(1); }
+    ~CpuSlot() {
+      impl_.cpu_queue.Add(-1);
+      impl_.cpu_inflight.fetch_sub(1);
+    }
+    CpuSlot(const CpuSlot&) = delete;
+    CpuSlot& operator=(const CpuSlot&) = delete;
+
+   private:
+    Impl& impl_;
+  };
+
   // Runs the route's handler on `pool` and resumes on the connection's executor.
   awaitable<Response> RunOn(asio::thread_pool& pool, const Route& route, Request& req) {
     auto ex = co_await asio::this_coro::executor;
@@ -255,8 +275,21 @@ struct Server::Impl {
     switch (route.options.execution) {
       case Execution::kInline:
         co_return SafeDispatch(route, req);
-      case Execution::kCpuBound:
+      case Execution::kCpuBound: {
+        // Bounded: a login flood waits only up to max_cpu_queue deep, then gets a quick
+        // 503 instead of ever longer queues.
+        if (cpu_inflight.fetch_add(1) >= limits.max_cpu_queue) {
+          cpu_inflight.fetch_sub(1);
+          cpu_busy.Add();
+          Response busy = Response::Error(
+              Status(StatusCode::kUnavailable, "the server is busy; try again shortly")
+                  .WithReason("busy"));
+          busy.headers.push_back({"Retry-After", "1"});
+          co_return busy;
+        }
+        const CpuSlot slot(*this);
         co_return co_await RunOn(cpu_pool, route, req);
+      }
       case Execution::kWorker:
         break;
     }
@@ -321,6 +354,9 @@ struct Server::Impl {
 
   Gauge& open_gauge;
   Counter& rejected;
+  Gauge& cpu_queue;
+  Counter& cpu_busy;
+  std::atomic<int64_t> cpu_inflight{0};     // admitted CPU-bound requests (cpu_queue's value)
   std::vector<RouteMetrics> route_metrics;  // one per route, plus "unmatched" last
 };
 

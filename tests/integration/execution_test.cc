@@ -60,8 +60,9 @@ class Gate {
 
 class ExecutionTest : public ::testing::Test {
  protected:
-  void StartServer(int64_t cpu_threads) {
+  void StartServer(int64_t cpu_threads, int64_t max_cpu_queue = 256) {
     srv_.config.server.cpu_threads = cpu_threads;
+    srv_.config.limits.max_cpu_queue = max_cpu_queue;
     srv_.config.server.worker_threads = 1;
     srv_.router.Add(http::Method::kPost, "/hash",
                     [this](http::Request&) {
@@ -141,6 +142,38 @@ TEST_F(ExecutionTest, WorkerAndInlineRoutesAnswerWhileEveryCpuThreadIsBusy) {
   EXPECT_EQ(cpu.size(), 2U);
   ASSERT_EQ(worker_threads_.size(), 1U);
   EXPECT_EQ(cpu.count(*worker_threads_.begin()), 0U);
+}
+
+TEST_F(ExecutionTest, BeyondTheCpuQueueLimitRequestsGetAQuick503) {
+  StartServer(1, 2);
+  Gauge& queue = srv_.metrics.GetGauge("pactum_http_cpu_queue", "");
+  // One hash running, one waiting: the queue is full.
+  StartHash();
+  StartHash();
+  ASSERT_TRUE(gate_.WaitInside(1));
+  for (int i = 0; i < 6000 && queue.Value() < 2; ++i) {  // bounded wait for the second
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(queue.Value(), 2);
+  HttpRequest r;
+  r.method = "POST";
+  r.url = srv_.Url("/hash");
+  r.headers = {"Content-Type: application/json"};
+  r.body = "{}";
+  r.ca_file = srv_.ca_file;
+  const HttpResponse busy = Perform(r);
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(nlohmann::json::parse(busy.body)["error"]["code"], "busy");
+  EXPECT_EQ(busy.headers.at("retry-after"), "1");
+  EXPECT_EQ(Get("/worker"), 200) << "other routes are not affected";
+  FinishHashes();
+  EXPECT_EQ(statuses_, (std::vector<long>{200, 200}));
+  EXPECT_EQ(queue.Value(), 0) << "every admitted request was counted out";
+  // Room again.
+  StartHash();
+  ASSERT_TRUE(gate_.WaitInside(3));
+  FinishHashes();
+  EXPECT_EQ(statuses_.back(), 200);
 }
 
 class CpuPoolSizeTest : public ExecutionTest, public ::testing::WithParamInterface<int64_t> {};
