@@ -29,9 +29,11 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
 
 bench: build-release
-	@cmake --build build-release -j $(JOBS) --target pactum_bench_server pactum_bench_db
+	@cmake --build build-release -j $(JOBS) --target pactum_bench_server pactum_bench_db pactum_bench_file_cipher
 	@echo "== encrypted database vs plain SQLite =="
 	@./build-release/bench/pactum_bench_db
+	@echo "== stored-file encryption: AES-256-GCM STREAM vs libsodium secretstream =="
+	@./build-release/bench/pactum_bench_file_cipher
 	@echo "== HTTPS vs nginx =="
 	@scripts/bench-http
 	@echo "== logins under load =="

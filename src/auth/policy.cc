@@ -19,6 +19,13 @@ constexpr RouteRule kTable[] = {
     {"DELETE", "/api/v1/me/totp", Role::kViewer},
     {"GET", "/api/v1/settings", Role::kAdmin},
     {"PUT", "/api/v1/settings", Role::kAdmin},
+    // Contracts: reads for everyone; a user changes only their own (checked by the route).
+    {"GET", "/api/v1/contracts", Role::kViewer},
+    {"POST", "/api/v1/contracts", Role::kUser},
+    {"GET", "/api/v1/contracts/{id}", Role::kViewer},
+    {"PATCH", "/api/v1/contracts/{id}", Role::kUser},
+    {"DELETE", "/api/v1/contracts/{id}", Role::kUser},
+    {"POST", "/api/v1/contracts/{id}/restore", Role::kUser},
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/auth_routes.h"
+#include "api/contract_routes.h"
 #include "api/system_routes.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
@@ -136,6 +137,8 @@ int Serve(const ServeFlags& flags) {
   http::Router router;
   api::RegisterAuthRoutes(router,
                           {tenants, users, sessions, throttle, tokens, two_factor, settings});
+  contract::ContractService contracts(*data->db, clock);
+  api::RegisterContractRoutes(router, contracts);
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

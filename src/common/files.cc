@@ -16,15 +16,22 @@ std::string Errno(std::string_view what, const std::string& path) {
          std::error_code(errno, std::generic_category()).message();
 }
 
-Status FsyncDirectoryOf(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  const std::string dir = parent.empty() ? std::string(".") : parent.string();
+}  // namespace
+
+Status FsyncDirectory(const std::string& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return Internal(Errno("open directory", dir));
   const int rc = ::fsync(fd);
   ::close(fd);
   if (rc != 0) return Internal(Errno("fsync directory", dir));
   return Status::Ok();
+}
+
+namespace {
+
+Status FsyncDirectoryOf(const std::string& path) {
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  return FsyncDirectory(parent.empty() ? std::string(".") : parent.string());
 }
 
 }  // namespace

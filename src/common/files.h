@@ -18,6 +18,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 // exists, also when another process creates it at the same moment (link(2) decides).
 Status WriteFileExclusive(const std::string& path, std::string_view data, mode_t mode);
 
+// fsync(2) of a directory, so the entries created or removed in it are durable.
+Status FsyncDirectory(const std::string& dir);
+
 // Reads a whole (small) file. kNotFound when it does not exist.
 Result<std::string> ReadFile(const std::string& path);
 

@@ -61,4 +61,50 @@ Result<Target> ParseTarget(std::string_view target) {
   return out;
 }
 
+namespace {
+
+Result<std::string> DecodeQueryPart(std::string_view raw) {
+  std::string out;
+  for (size_t i = 0; i < raw.size(); ++i) {
+    char c = raw[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%') {
+      if (i + 2 >= raw.size()) return InvalidArgument("invalid percent-encoding in query");
+      const int hi = HexValue(raw[i + 1]);
+      const int lo = HexValue(raw[i + 2]);
+      if (hi < 0 || lo < 0) return InvalidArgument("invalid percent-encoding in query");
+      c = static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return InvalidArgument("control characters in query");
+    out += c;
+  }
+  if (!IsValidUtf8(out)) return InvalidArgument("query is not valid UTF-8");
+  return out;
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view query) {
+  std::map<std::string, std::string> params;
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    const size_t eq = pair.find('=');
+    ASSIGN_OR_RETURN(std::string key, DecodeQueryPart(pair.substr(0, eq)));
+    ASSIGN_OR_RETURN(
+        std::string value,
+        DecodeQueryPart(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1)));
+    if (params.size() >= 50) return InvalidArgument("too many query parameters");
+    if (!params.emplace(std::move(key), std::move(value)).second) {
+      return InvalidArgument("a query parameter is given twice");
+    }
+  }
+  return params;
+}
+
 }  // namespace pactum::http

@@ -4,6 +4,7 @@
 // UTF-8, free of control characters, backslashes, encoded slashes, empty segments and
 // "."/".." segments, so nothing downstream can be tricked into traversal.
 
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -19,5 +20,10 @@ struct Target {
 // kInvalidArgument with a client-safe message for anything else than an origin-form
 // target ("/a/b?x=1") that passes the rules above.
 Result<Target> ParseTarget(std::string_view target);
+
+// The parameters of a raw query string ("a=1&b=x%20y", '+' is a space), decoded.
+// kInvalidArgument for bad percent-encoding, invalid UTF-8, control characters, a
+// parameter given twice, or more than 50 parameters.
+Result<std::map<std::string, std::string>> ParseQuery(std::string_view query);
 
 }  // namespace pactum::http

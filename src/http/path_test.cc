@@ -30,5 +30,22 @@ TEST(ParseTarget, RejectsNonOriginFormAndBadEncoding) {
   }
 }
 
+TEST(ParseQuery, DecodesAndRefusesAmbiguity) {
+  auto q = ParseQuery("status=active&counterparty=Acme+AG%20x&empty=&flag&&tag=%C3%A9");
+  ASSERT_TRUE(q.ok()) << q.status().ToString();
+  EXPECT_EQ(q->at("status"), "active");
+  EXPECT_EQ(q->at("counterparty"), "Acme AG x");
+  EXPECT_EQ(q->at("empty"), "");
+  EXPECT_EQ(q->at("flag"), "");
+  EXPECT_EQ(q->at("tag"), "\xC3\xA9");
+  EXPECT_TRUE(ParseQuery("")->empty());
+  for (const char* bad : {"a=1&a=2", "a=%zz", "a=%4", "a=%00", "a=%0A", "a=%C3"}) {
+    EXPECT_EQ(ParseQuery(bad).status().code(), StatusCode::kInvalidArgument) << bad;
+  }
+  std::string many;
+  for (int i = 0; i < 51; ++i) many += "k" + std::to_string(i) + "=1&";
+  EXPECT_FALSE(ParseQuery(many).ok());
+}
+
 }  // namespace
 }  // namespace pactum::http

@@ -99,22 +99,24 @@ class Raw {
 // Contract-like rows, an index and a full-text index, each holding `marker`.
 void WriteContracts(sqlite3* db, const std::string& marker, int rows, int first_id = 0) {
   char* err = nullptr;
-  ASSERT_EQ(sqlite3_exec(db,
-                         "CREATE TABLE IF NOT EXISTS contracts (id INTEGER PRIMARY KEY, "
-                         "title TEXT, counterparty TEXT, notes TEXT);"
-                         "CREATE INDEX IF NOT EXISTS contracts_cp ON contracts(counterparty);"
-                         "CREATE VIRTUAL TABLE IF NOT EXISTS contracts_fts USING "
-                         "fts5(title, notes);"
-                         "BEGIN;",
-                         nullptr, nullptr, &err),
+  ASSERT_EQ(sqlite3_exec(
+                db,
+                "CREATE TABLE IF NOT EXISTS sample_contracts (id INTEGER PRIMARY KEY, "
+                "title TEXT, counterparty TEXT, notes TEXT);"
+                "CREATE INDEX IF NOT EXISTS sample_contracts_cp ON sample_contracts(counterparty);"
+                "CREATE VIRTUAL TABLE IF NOT EXISTS sample_contracts_fts USING "
+                "fts5(title, notes);"
+                "BEGIN;",
+                nullptr, nullptr, &err),
             SQLITE_OK)
       << err;
   sqlite3_stmt* ins = nullptr;
   sqlite3_stmt* fts = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db, "INSERT INTO contracts VALUES (?, ?, ?, ?)", -1, &ins, nullptr),
-            SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_prepare_v2(db, "INSERT INTO sample_contracts VALUES (?, ?, ?, ?)", -1, &ins, nullptr),
+      SQLITE_OK);
   ASSERT_EQ(sqlite3_prepare_v2(db,
-                               "INSERT INTO contracts_fts (rowid, title, notes) VALUES "
+                               "INSERT INTO sample_contracts_fts (rowid, title, notes) VALUES "
                                "(?, ?, ?)",
                                -1, &fts, nullptr),
             SQLITE_OK);
@@ -209,12 +211,15 @@ bool ShowsAuthenticationFailure(Raw& raw) {
 // Reads everything the workload wrote; the SQLite result code of the first failure.
 int ReadEverything(Raw& raw) {
   int64_t n = 0;
-  int rc = raw.Int("SELECT sum(length(title) + length(notes)) FROM contracts", &n);
+  int rc = raw.Int("SELECT sum(length(title) + length(notes)) FROM sample_contracts", &n);
   if (rc != SQLITE_OK) return rc;
-  rc = raw.Int("SELECT count(*) FROM contracts_fts WHERE contracts_fts MATCH 'agreement'", &n);
+  rc = raw.Int(
+      "SELECT count(*) FROM sample_contracts_fts WHERE sample_contracts_fts MATCH 'agreement'", &n);
   if (rc != SQLITE_OK) return rc;
-  return raw.Int("SELECT count(*) FROM contracts INDEXED BY contracts_cp WHERE counterparty > ''",
-                 &n);
+  return raw.Int(
+      "SELECT count(*) FROM sample_contracts INDEXED BY sample_contracts_cp WHERE counterparty > "
+      "''",
+      &n);
 }
 
 std::string Marker() { return "PCTMARK" + crypto::RandomHex(8); }
@@ -235,7 +240,8 @@ TEST(EncryptedVfs, NoContractTextLiesOnDiskInTheDatabaseOrTheWal) {
   EXPECT_EQ(FilesHolding(dir.path(), marker), std::vector<std::string>{});
   // The data is really there, and readable through the key.
   int64_t hits = 0;
-  ASSERT_EQ(raw.Int("SELECT count(*) FROM contracts_fts WHERE contracts_fts MATCH '" + marker + "'",
+  ASSERT_EQ(raw.Int("SELECT count(*) FROM sample_contracts_fts WHERE sample_contracts_fts MATCH '" +
+                        marker + "'",
                     &hits),
             SQLITE_OK);
   EXPECT_EQ(hits, 2000);
@@ -410,7 +416,7 @@ TEST(EncryptedVfs, AWrongKeyNeverReachesCrashRecoveryOrTheWal) {
   EXPECT_EQ(std::filesystem::file_size(image + "/pactum.db-wal"), wal_size) << "WAL untouched";
   Raw right(image + "/pactum.db", key);
   int64_t rows = 0;
-  ASSERT_EQ(right.Int("SELECT count(*) FROM contracts", &rows), SQLITE_OK);
+  ASSERT_EQ(right.Int("SELECT count(*) FROM sample_contracts", &rows), SQLITE_OK);
   EXPECT_EQ(rows, 300);
 }
 
@@ -452,7 +458,7 @@ TEST(EncryptedVfs, AWalAlteredBeforeCrashRecoveryEndsTheLogAtTheAlteredFrame) {
     Raw raw(image + "/pactum.db", key);
     ASSERT_EQ(raw.open_rc(), SQLITE_OK);
     int64_t rows = 0;
-    ASSERT_EQ(raw.Int("SELECT count(*) FROM contracts", &rows), SQLITE_OK);
+    ASSERT_EQ(raw.Int("SELECT count(*) FROM sample_contracts", &rows), SQLITE_OK);
     EXPECT_EQ(rows, alter ? 200 : 400) << "recovery keeps every transaction before the frame";
     EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
   }
@@ -468,22 +474,25 @@ TEST(EncryptedVfs, NoFileThatWouldHoldPagesInClearIsEverOpened) {
   // Big sorts and temp tables stay in memory with temp_store=MEMORY.
   int64_t n = 0;
   // 10 MB: far beyond the page cache, so a file-backed temp database would spill.
-  ASSERT_EQ(raw.Exec("CREATE TEMP TABLE scratch AS SELECT randomblob(1000) AS b FROM contracts a, "
-                     "contracts b;"),
-            SQLITE_OK);
-  ASSERT_EQ(raw.Int("SELECT count(*) FROM (SELECT a.notes FROM contracts a, contracts b "
-                    "ORDER BY random())",
-                    &n),
-            SQLITE_OK);
+  ASSERT_EQ(
+      raw.Exec("CREATE TEMP TABLE scratch AS SELECT randomblob(1000) AS b FROM sample_contracts a, "
+               "sample_contracts b;"),
+      SQLITE_OK);
+  ASSERT_EQ(
+      raw.Int("SELECT count(*) FROM (SELECT a.notes FROM sample_contracts a, sample_contracts b "
+              "ORDER BY random())",
+              &n),
+      SQLITE_OK);
   EXPECT_EQ(n, 100 * 100);
   // A temp file on disk, or a rollback journal, is refused rather than written in clear.
   ASSERT_EQ(raw.Exec("PRAGMA temp_store=FILE;"), SQLITE_OK);
-  EXPECT_NE(raw.Exec("CREATE TEMP TABLE t2 AS SELECT randomblob(1000) AS b FROM contracts a, "
-                     "contracts b;"),
-            SQLITE_OK);
+  EXPECT_NE(
+      raw.Exec("CREATE TEMP TABLE t2 AS SELECT randomblob(1000) AS b FROM sample_contracts a, "
+               "sample_contracts b;"),
+      SQLITE_OK);
   raw.Exec("PRAGMA temp_store=MEMORY;");
   const int rc =
-      raw.Exec("PRAGMA journal_mode=DELETE; INSERT INTO contracts (title) VALUES ('x');");
+      raw.Exec("PRAGMA journal_mode=DELETE; INSERT INTO sample_contracts (title) VALUES ('x');");
   EXPECT_TRUE(rc != SQLITE_OK || raw.Text("PRAGMA journal_mode") == "wal")
       << raw.Text("PRAGMA journal_mode");
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
@@ -503,16 +512,18 @@ TEST(EncryptedVfs, ATransactionLargerThanThePageCacheRoundTrips) {
   Raw writer(path, key);
   ASSERT_EQ(writer.Exec("PRAGMA cache_size=20;"), SQLITE_OK);  // pages
   WriteContracts(writer.db(), Marker(), 3000);
-  ASSERT_EQ(writer.Exec("BEGIN; UPDATE contracts SET notes = notes || ' amended', title = "
-                        "upper(title); UPDATE contracts SET counterparty = lower(counterparty); "
-                        "COMMIT;"),
-            SQLITE_OK)
+  ASSERT_EQ(
+      writer.Exec("BEGIN; UPDATE sample_contracts SET notes = notes || ' amended', title = "
+                  "upper(title); UPDATE sample_contracts SET counterparty = lower(counterparty); "
+                  "COMMIT;"),
+      SQLITE_OK)
       << sqlite3_errmsg(writer.db());
   {
     Raw reader(path, key);  // a second connection reads the WAL as committed
     int64_t amended = 0;
-    ASSERT_EQ(reader.Int("SELECT count(*) FROM contracts WHERE notes LIKE '% amended'", &amended),
-              SQLITE_OK);
+    ASSERT_EQ(
+        reader.Int("SELECT count(*) FROM sample_contracts WHERE notes LIKE '% amended'", &amended),
+        SQLITE_OK);
     EXPECT_EQ(amended, 3000);
     EXPECT_EQ(reader.Text("PRAGMA integrity_check"), "ok");
   }
@@ -523,8 +534,9 @@ TEST(EncryptedVfs, ATransactionLargerThanThePageCacheRoundTrips) {
   std::filesystem::copy_file(path + "-wal", image + "/pactum.db-wal");
   Raw recovered(image + "/pactum.db", key);
   int64_t amended = 0;
-  ASSERT_EQ(recovered.Int("SELECT count(*) FROM contracts WHERE notes LIKE '% amended'", &amended),
-            SQLITE_OK);
+  ASSERT_EQ(
+      recovered.Int("SELECT count(*) FROM sample_contracts WHERE notes LIKE '% amended'", &amended),
+      SQLITE_OK);
   EXPECT_EQ(amended, 3000);
   EXPECT_EQ(recovered.Text("PRAGMA integrity_check"), "ok");
   // And folded into the database by a checkpoint.

@@ -115,6 +115,33 @@ CREATE TABLE login_failures_daily (
   failures  INTEGER NOT NULL
 ) STRICT;
 )sql"},
+    {9, "contracts",
+     R"sql(
+CREATE TABLE contracts (
+  id              INTEGER PRIMARY KEY,
+  tenant_id       INTEGER NOT NULL REFERENCES tenants(id),
+  title           TEXT NOT NULL CHECK (length(title) BETWEEN 1 AND 500),
+  counterparty    TEXT NOT NULL CHECK (length(counterparty) <= 500),
+  type            TEXT NOT NULL CHECK (length(type) <= 100),
+  status          TEXT NOT NULL CHECK (status IN ('draft', 'active', 'terminated', 'expired')),
+  owner_id        INTEGER NOT NULL REFERENCES users(id),
+  start_date      TEXT NOT NULL,
+  end_date        TEXT NOT NULL,
+  auto_renew      INTEGER NOT NULL CHECK (auto_renew IN (0, 1)),
+  renewal_months  INTEGER,
+  notice_days     INTEGER,
+  value_cents     INTEGER,
+  currency        TEXT NOT NULL,
+  tags            TEXT NOT NULL,
+  custom          TEXT NOT NULL,
+  version         INTEGER NOT NULL,
+  created_at      TEXT NOT NULL,
+  updated_at      TEXT NOT NULL,
+  deleted_at      INTEGER
+) STRICT;
+CREATE INDEX contracts_tenant_id ON contracts(tenant_id, id);
+CREATE INDEX contracts_tenant_end ON contracts(tenant_id, end_date);
+)sql"},
 };
 
 }  // namespace

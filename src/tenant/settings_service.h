@@ -32,7 +32,7 @@ struct TenantSettings {
   int64_t session_minutes = 60;         // idle lifetime of a session, 5-1440
   int64_t session_max_hours = 12;       // absolute lifetime of a session, 1-720
   int64_t link_minutes = 5;             // lifetime of a download link, 1-60
-  bool links_bound_to_session = false;  // a link works only in the session that made it
+  bool links_bound_to_session = true;   // a link works only in the session that made it
   bool ai_enabled = false;              // AI features may read this tenant's data
 
   bool AllowsAddress(const IpAddress& address) const {

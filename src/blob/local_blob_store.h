@@ -1,0 +1,36 @@
+#pragma once
+
+// A BlobStore in a local directory: <root>/objects/<first two id characters>/<id>, files
+// 0600. Put streams into a temporary file under <root>/tmp, fsyncs it, links it to its
+// name (link(2): an existing object is never replaced) and fsyncs the directory, so an
+// object either exists whole and durable or not at all; a failed or interrupted Put
+// leaves at most a temporary file, which RemoveStaleTemporaries() clears. Thread-safe.
+
+#include <chrono>
+#include <string>
+
+#include "blob/blob_store.h"
+
+namespace pactum::blob {
+
+class LocalBlobStore final : public BlobStore {
+ public:
+  // Creates the directories (0700) when missing.
+  static Result<std::unique_ptr<LocalBlobStore>> Open(const std::string& root);
+
+  // Errors: kAlreadyExists; kResourceExhausted when the disk is full; the source's error.
+  Status Put(const BlobId& id, ByteSource& data) override;
+  Result<std::unique_ptr<ByteSource>> Get(const BlobId& id) override;
+  Status Delete(const BlobId& id) override;
+
+  // Removes temporary files older than `age` (left by a crash); returns how many.
+  Result<int> RemoveStaleTemporaries(std::chrono::seconds age);
+
+  std::string PathOf(const BlobId& id) const;
+
+ private:
+  explicit LocalBlobStore(std::string root) : root_(std::move(root)) {}
+  std::string root_;
+};
+
+}  // namespace pactum::blob

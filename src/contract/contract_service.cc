@@ -1,0 +1,465 @@
+#include "contract/contract_service.h"
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include "common/hex.h"
+#include "common/json_writer.h"
+
+namespace pactum::contract {
+namespace {
+
+constexpr std::array kCurrencies = {
+#include "contract/currencies.inc"
+};
+
+// The list query ordered by KEY (a column name literal), keyset-paged after ($10, $11).
+// NOLINTNEXTLINE(bugprone-macro-parentheses): KEY is pasted into a string literal
+#define PACTUM_CONTRACT_LIST(KEY)                                                             \
+  "SELECT id, tenant_id, title, counterparty, type, status, owner_id, start_date, end_date, " \
+  "auto_renew, renewal_months, notice_days, value_cents, currency, tags, custom, version, "   \
+  "created_at, updated_at, deleted_at FROM contracts WHERE tenant_id = $1 AND "               \
+  "(deleted_at IS NOT NULL) = $2 AND ($3 = '' OR status = $3) AND ($4 = 0 OR owner_id = $4) " \
+  "AND ($5 = '' OR instr(lower(counterparty), $5) > 0) AND ($6 = '' OR EXISTS (SELECT 1 "     \
+  "FROM json_each(contracts.tags) WHERE value = $6)) AND ($7 = '' OR end_date >= $7) AND "    \
+  "($8 = '' OR (end_date != '' AND end_date <= $8)) AND ($9 = 0 OR " KEY " > $10 OR (" KEY    \
+  " = $10 AND id > $11)) ORDER BY " KEY ", id LIMIT $12"
+
+std::string ToLowerAscii(std::string_view s) {
+  std::string out(s);
+  for (char& ch : out) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return out;
+}
+
+std::optional<int64_t> OptInt(const store::Row& r, size_t i) {
+  if (r.IsNull(i)) return std::nullopt;
+  return r.Int(i);
+}
+
+Contract FromRow(const store::Row& r) {
+  Contract c;
+  c.id = r.Int(0);
+  c.tenant_id = r.Int(1);
+  c.title = r.Text(2);
+  c.counterparty = r.Text(3);
+  c.type = r.Text(4);
+  c.status = r.Text(5);
+  c.owner_id = r.Int(6);
+  c.start_date = r.Text(7);
+  c.end_date = r.Text(8);
+  c.auto_renew = r.Int(9) != 0;
+  c.renewal_months = OptInt(r, 10);
+  c.notice_days = OptInt(r, 11);
+  c.value_cents = OptInt(r, 12);
+  c.currency = r.Text(13);
+  for (const auto& t : nlohmann::json::parse(r.Text(14))) c.tags.push_back(t.get<std::string>());
+  c.custom = nlohmann::json::parse(r.Text(15));
+  c.version = r.Int(16);
+  c.created_at = r.Text(17);
+  c.updated_at = r.Text(18);
+  if (!r.IsNull(19)) {
+    c.deleted_at =
+        FormatRfc3339(std::chrono::system_clock::time_point(std::chrono::seconds(r.Int(19))));
+  }
+  return c;
+}
+
+store::Value OrNull(const std::optional<int64_t>& v) {
+  if (!v) return store::Value();
+  return *v;
+}
+
+Status Bad(const std::string& field, const std::string& what) {
+  return InvalidArgument("\"" + field + "\" " + what);
+}
+
+Status TextField(const nlohmann::json& v, const std::string& key, size_t min, size_t max,
+                 std::string& out) {
+  if (!v.is_string()) return Bad(key, "must be a string");
+  std::string s = v.get<std::string>();
+  if (s.size() < min || s.size() > max || !IsValidUtf8(s)) {
+    return Bad(
+        key, "must be " + std::to_string(min) + "-" + std::to_string(max) + " bytes of UTF-8 text");
+  }
+  for (const char ch : s) {
+    if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t') {
+      return Bad(key, "must not contain control characters");
+    }
+  }
+  out = std::move(s);
+  return Status::Ok();
+}
+
+Status OptIntField(const nlohmann::json& v, const std::string& key, int64_t min, int64_t max,
+                   std::optional<int64_t>& out) {
+  if (v.is_null()) {
+    out.reset();
+    return Status::Ok();
+  }
+  if (!v.is_number_integer() || v.get<int64_t>() < min || v.get<int64_t>() > max) {
+    return Bad(
+        key, "must be an integer " + std::to_string(min) + "-" + std::to_string(max) + " or null");
+  }
+  out = v.get<int64_t>();
+  return Status::Ok();
+}
+
+Status DateField(const nlohmann::json& v, const std::string& key, std::string& out) {
+  if (v.is_null()) {
+    out.clear();
+    return Status::Ok();
+  }
+  if (!v.is_string() || !IsIsoDate(v.get<std::string>())) {
+    return Bad(key, "must be a date YYYY-MM-DD or null");
+  }
+  out = v.get<std::string>();
+  return Status::Ok();
+}
+
+// The keyset position a cursor names: the sort value and the id after which to go on.
+struct CursorPos {
+  std::string value;
+  int64_t id = 0;
+};
+
+std::string EncodeCursor(const std::string& value, int64_t id) {
+  const std::string raw = value + "\n" + std::to_string(id);
+  return HexEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(raw.data()),  // NOLINT
+                                            raw.size()));
+}
+
+Result<CursorPos> DecodeCursor(std::string_view hex) {
+  const Status bad = InvalidArgument("\"cursor\" is not one this server gave out");
+  if (hex.size() % 2 != 0 || hex.size() > 2048) return bad;
+  std::string raw;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int v = 0;
+    for (size_t j = 0; j < 2; ++j) {
+      const char ch = hex[i + j];
+      const int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+      if (d < 0) return bad;
+      v = v * 16 + d;
+    }
+    raw += static_cast<char>(v);
+  }
+  const size_t nl = raw.rfind('\n');
+  if (nl == std::string::npos) return bad;
+  const std::string id = raw.substr(nl + 1);
+  if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) {
+    return bad;
+  }
+  return CursorPos{raw.substr(0, nl), std::stoll(id)};
+}
+
+}  // namespace
+
+bool IsIsoDate(std::string_view d) {
+  if (d.size() != 10 || d[4] != '-' || d[7] != '-') return false;
+  for (const size_t i : {0, 1, 2, 3, 5, 6, 8, 9}) {
+    if (d[i] < '0' || d[i] > '9') return false;
+  }
+  const int y = std::stoi(std::string(d.substr(0, 4)));
+  const int m = std::stoi(std::string(d.substr(5, 2)));
+  const int day = std::stoi(std::string(d.substr(8, 2)));
+  if (y < 1900 || m < 1 || m > 12 || day < 1) return false;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return day <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+bool IsCurrency(std::string_view code) {
+  return std::binary_search(kCurrencies.begin(), kCurrencies.end(), code,
+                            [](std::string_view a, std::string_view b) { return a < b; });
+}
+
+nlohmann::json ToJson(const Contract& c) {
+  auto opt = [](const std::optional<int64_t>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+  };
+  auto str_or_null = [](const std::string& s) {
+    return s.empty() ? nlohmann::json(nullptr) : nlohmann::json(s);
+  };
+  nlohmann::json j{{"id", c.id},
+                   {"title", c.title},
+                   {"counterparty", c.counterparty},
+                   {"type", c.type},
+                   {"status", c.status},
+                   {"owner_id", c.owner_id},
+                   {"start_date", str_or_null(c.start_date)},
+                   {"end_date", str_or_null(c.end_date)},
+                   {"auto_renew", c.auto_renew},
+                   {"renewal_months", opt(c.renewal_months)},
+                   {"notice_days", opt(c.notice_days)},
+                   {"value_cents", opt(c.value_cents)},
+                   {"currency", str_or_null(c.currency)},
+                   {"tags", c.tags},
+                   {"custom", c.custom},
+                   {"version", c.version},
+                   {"created_at", c.created_at},
+                   {"updated_at", c.updated_at}};
+  if (!c.deleted_at.empty()) j["deleted_at"] = c.deleted_at;
+  return j;
+}
+
+Status ApplyFields(const nlohmann::json& body, Contract& c) {
+  if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
+  for (const auto& [key, v] : body.items()) {
+    Status s;
+    if (key == "title") {
+      s = TextField(v, key, 1, 500, c.title);
+    } else if (key == "counterparty") {
+      s = TextField(v, key, 0, 500, c.counterparty);
+    } else if (key == "type") {
+      s = TextField(v, key, 0, 100, c.type);
+    } else if (key == "status") {
+      if (!v.is_string() ||
+          (v != "draft" && v != "active" && v != "terminated" && v != "expired")) {
+        return Bad(key, "must be draft, active, terminated or expired");
+      }
+      c.status = v.get<std::string>();
+    } else if (key == "owner_id") {
+      if (!v.is_number_integer() || v.get<int64_t>() <= 0) return Bad(key, "must be a user id");
+      c.owner_id = v.get<int64_t>();
+    } else if (key == "start_date") {
+      s = DateField(v, key, c.start_date);
+    } else if (key == "end_date") {
+      s = DateField(v, key, c.end_date);
+    } else if (key == "auto_renew") {
+      if (!v.is_boolean()) return Bad(key, "must be true or false");
+      c.auto_renew = v.get<bool>();
+    } else if (key == "renewal_months") {
+      s = OptIntField(v, key, 1, 120, c.renewal_months);
+    } else if (key == "notice_days") {
+      s = OptIntField(v, key, 0, 3650, c.notice_days);
+    } else if (key == "value_cents") {
+      s = OptIntField(v, key, 0, int64_t{1} << 53, c.value_cents);
+    } else if (key == "currency") {
+      if (v.is_null()) {
+        c.currency.clear();
+      } else if (!v.is_string() || !IsCurrency(v.get<std::string>())) {
+        return Bad(key, "must be an ISO 4217 code such as EUR, or null");
+      } else {
+        c.currency = v.get<std::string>();
+      }
+    } else if (key == "tags") {
+      if (!v.is_array() || v.size() > 50) return Bad(key, "must be a list of at most 50 tags");
+      std::set<std::string> tags;
+      for (const auto& t : v) {
+        std::string tag;
+        RETURN_IF_ERROR(TextField(t, "tags", 1, 50, tag));
+        tags.insert(std::move(tag));
+      }
+      c.tags.assign(tags.begin(), tags.end());
+    } else if (key == "custom") {
+      // Tenant-defined custom fields are not defined yet (issue 5 in progress): only an
+      // empty object is accepted, so nothing unvalidated is ever stored.
+      if (!v.is_object() || !v.empty()) return Bad(key, "has no fields defined in this tenant");
+    } else {
+      return InvalidArgument("unknown or read-only field \"" + key + "\"");
+    }
+    RETURN_IF_ERROR(s);
+  }
+  if (c.title.empty()) return Bad("title", "is required");
+  if (!c.start_date.empty() && !c.end_date.empty() && c.end_date < c.start_date) {
+    return Bad("end_date", "must not be before start_date");
+  }
+  if (c.value_cents.has_value() != !c.currency.empty()) {
+    return Bad("currency", "and value_cents go together");
+  }
+  return Status::Ok();
+}
+
+Status ContractService::CheckOwner(store::Session& s, int64_t tenant_id, int64_t owner_id) {
+  ASSIGN_OR_RETURN(auto rows, s.Query("SELECT 1 FROM users WHERE id = $1 AND tenant_id = $2 AND "
+                                      "disabled = 0",
+                                      {owner_id, tenant_id}));
+  if (rows.empty()) return Bad("owner_id", "must be an enabled user of this tenant");
+  return Status::Ok();
+}
+
+Result<Contract> ContractService::Create(int64_t tenant_id, int64_t creator_id, Contract c) {
+  if (c.owner_id == 0) c.owner_id = creator_id;
+  const std::string now = FormatRfc3339(clock_.Now());
+  Contract stored;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    RETURN_IF_ERROR(CheckOwner(s, tenant_id, c.owner_id));
+    ASSIGN_OR_RETURN(
+        auto rows,
+        s.Query("INSERT INTO contracts (tenant_id, title, counterparty, type, status, owner_id, "
+                "start_date, end_date, auto_renew, renewal_months, notice_days, value_cents, "
+                "currency, tags, custom, version, created_at, updated_at) VALUES ($1, $2, $3, "
+                "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING "
+                "id, tenant_id, title, counterparty, type, status, owner_id, start_date, "
+                "end_date, auto_renew, renewal_months, notice_days, value_cents, currency, tags, "
+                "custom, version, created_at, updated_at, deleted_at",
+                {tenant_id, c.title, c.counterparty, c.type, c.status, c.owner_id, c.start_date,
+                 c.end_date, int64_t{c.auto_renew ? 1 : 0}, OrNull(c.renewal_months),
+                 OrNull(c.notice_days), OrNull(c.value_cents), c.currency,
+                 nlohmann::json(c.tags).dump(), c.custom.dump(), now}));
+    if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
+    stored = FromRow(rows[0]);
+    return Status::Ok();
+  }));
+  return stored;
+}
+
+Result<Contract> ContractService::Get(int64_t tenant_id, int64_t id, bool include_trash) {
+  std::optional<Contract> found;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT id, tenant_id, title, counterparty, type, status, "
+                                        "owner_id, start_date, end_date, auto_renew, "
+                                        "renewal_months, notice_days, value_cents, currency, "
+                                        "tags, custom, version, created_at, updated_at, "
+                                        "deleted_at FROM contracts WHERE tenant_id = $1 AND "
+                                        "id = $2",
+                                        {tenant_id, id}));
+    if (!rows.empty()) found = FromRow(rows[0]);
+    return Status::Ok();
+  }));
+  if (!found || (!include_trash && !found->deleted_at.empty())) {
+    return NotFound("no such contract");
+  }
+  return *found;
+}
+
+Result<Page> ContractService::List(int64_t tenant_id, const ListQuery& q) {
+  static constexpr std::array<std::string_view, 4> kSorts = {"id", "title", "end_date",
+                                                             "updated_at"};
+  if (std::find(kSorts.begin(), kSorts.end(), q.sort) == kSorts.end()) {
+    return Bad("sort", "must be id, title, end_date or updated_at");
+  }
+  if (q.limit < 1 || q.limit > 200) return Bad("limit", "must be 1-200");
+  if (!q.status.empty() && q.status != "draft" && q.status != "active" &&
+      q.status != "terminated" && q.status != "expired") {
+    return Bad("status", "must be draft, active, terminated or expired");
+  }
+  for (const auto* d : {&q.end_from, &q.end_to}) {
+    if (!d->empty() && !IsIsoDate(*d)) return Bad("end_date", "bounds must be YYYY-MM-DD");
+  }
+  CursorPos after;
+  if (!q.cursor.empty()) {
+    ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
+  }
+  const std::string counterparty = ToLowerAscii(q.counterparty);
+  const int64_t paged = q.cursor.empty() ? 0 : 1;
+  Page page;
+  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    // One literal statement per sort column (SQL is never assembled at run time); every
+    // value is a bound parameter. $10 is the cursor's sort value, $11 its id.
+    auto run = [&](store::Sql sql, store::Value after_value) {
+      return s.Query(
+          sql, {tenant_id, int64_t{q.trash ? 1 : 0}, q.status, q.owner_id, counterparty, q.tag,
+                q.end_from, q.end_to, paged, std::move(after_value), after.id, q.limit + 1});
+    };
+    Result<std::vector<store::Row>> rows = Status::Ok();
+    if (q.sort == "title") {
+      rows = run(PACTUM_CONTRACT_LIST("title"), after.value);
+    } else if (q.sort == "end_date") {
+      rows = run(PACTUM_CONTRACT_LIST("end_date"), after.value);
+    } else if (q.sort == "updated_at") {
+      rows = run(PACTUM_CONTRACT_LIST("updated_at"), after.value);
+    } else {
+      rows = run(PACTUM_CONTRACT_LIST("id"), after.id);
+    }
+    if (!rows.ok()) return rows.status();
+    for (const auto& r : *rows) page.contracts.push_back(FromRow(r));
+    return Status::Ok();
+  }));
+  if (static_cast<int64_t>(page.contracts.size()) > q.limit) {
+    page.contracts.pop_back();
+    const Contract& last = page.contracts.back();
+    const std::string value = q.sort == "title"        ? last.title
+                              : q.sort == "end_date"   ? last.end_date
+                              : q.sort == "updated_at" ? last.updated_at
+                                                       : std::string();
+    page.next_cursor = EncodeCursor(value, last.id);
+  }
+  return page;
+}
+
+Result<Contract> ContractService::Update(int64_t tenant_id, int64_t id, int64_t if_version,
+                                         const nlohmann::json& body) {
+  Contract updated;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT id, tenant_id, title, counterparty, type, status, "
+                                        "owner_id, start_date, end_date, auto_renew, "
+                                        "renewal_months, notice_days, value_cents, currency, "
+                                        "tags, custom, version, created_at, updated_at, "
+                                        "deleted_at FROM contracts WHERE tenant_id = $1 AND "
+                                        "id = $2 AND deleted_at IS NULL",
+                                        {tenant_id, id}));
+    if (rows.empty()) return NotFound("no such contract");
+    updated = FromRow(rows[0]);
+    if (updated.version != if_version) {
+      return Status(StatusCode::kFailedPrecondition,
+                    "the contract changed since version " + std::to_string(if_version) +
+                        "; it is at version " + std::to_string(updated.version))
+          .WithReason("version_mismatch");
+    }
+    const int64_t owner_before = updated.owner_id;
+    RETURN_IF_ERROR(ApplyFields(body, updated));
+    if (updated.owner_id != owner_before)
+      RETURN_IF_ERROR(CheckOwner(s, tenant_id, updated.owner_id));
+    updated.version += 1;
+    updated.updated_at = FormatRfc3339(clock_.Now());
+    return s
+        .Execute(
+            "UPDATE contracts SET title = $1, counterparty = $2, type = $3, status = $4, "
+            "owner_id = $5, start_date = $6, end_date = $7, auto_renew = $8, "
+            "renewal_months = $9, notice_days = $10, value_cents = $11, currency = $12, "
+            "tags = $13, custom = $14, version = $15, updated_at = $16 WHERE id = $17 AND "
+            "version = $18",
+            {updated.title, updated.counterparty, updated.type, updated.status, updated.owner_id,
+             updated.start_date, updated.end_date, int64_t{updated.auto_renew ? 1 : 0},
+             OrNull(updated.renewal_months), OrNull(updated.notice_days),
+             OrNull(updated.value_cents), updated.currency, nlohmann::json(updated.tags).dump(),
+             updated.custom.dump(), updated.version, updated.updated_at, id, if_version})
+        .status();
+  }));
+  return updated;
+}
+
+Status ContractService::Trash(int64_t tenant_id, int64_t id) {
+  const int64_t now = UnixSeconds(clock_.Now());
+  int64_t changed = 0;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(changed, s.Execute("UPDATE contracts SET deleted_at = $1, version = "
+                                        "version + 1 WHERE tenant_id = $2 AND id = $3 AND "
+                                        "deleted_at IS NULL",
+                                        {now, tenant_id, id}));
+    return Status::Ok();
+  }));
+  if (changed == 0) return NotFound("no such contract");
+  return Status::Ok();
+}
+
+Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id) {
+  int64_t changed = 0;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(changed, s.Execute("UPDATE contracts SET deleted_at = NULL, version = "
+                                        "version + 1, updated_at = $1 WHERE tenant_id = $2 AND "
+                                        "id = $3 AND deleted_at IS NOT NULL",
+                                        {FormatRfc3339(clock_.Now()), tenant_id, id}));
+    return Status::Ok();
+  }));
+  if (changed == 0) return NotFound("no such contract in the trash");
+  return Get(tenant_id, id);
+}
+
+Result<std::vector<int64_t>> ContractService::PurgeTrash() {
+  const int64_t cutoff = UnixSeconds(clock_.Now()) - kTrashDays * 86400;
+  std::vector<int64_t> purged;
+  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto rows, s.Query("DELETE FROM contracts WHERE deleted_at IS NOT NULL AND "
+                                        "deleted_at <= $1 RETURNING id",
+                                        {cutoff}));
+    for (const auto& r : rows) purged.push_back(r.Int(0));
+    return Status::Ok();
+  }));
+  return purged;
+}
+
+}  // namespace pactum::contract

@@ -1,0 +1,114 @@
+#pragma once
+
+// The contract register (DESIGN §4, §5): contracts of one tenant with their parties, dates,
+// renewal and notice terms, value, owner and tags. Every change bumps `version`; an update
+// names the version it was based on, and a stale one is refused (412). Deleting moves a
+// contract to the trash, from which it can be restored for kTrashDays; PurgeTrash removes
+// older ones for good. Objects of another tenant do not exist (kNotFound). Thread-safe.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "store/database.h"
+
+namespace pactum::contract {
+
+struct Contract {
+  int64_t id = 0;
+  int64_t tenant_id = 0;
+  std::string title;
+  std::string counterparty;
+  std::string type;
+  std::string status = "draft";  // draft | active | terminated | expired
+  int64_t owner_id = 0;
+  std::string start_date;  // YYYY-MM-DD or ""
+  std::string end_date;    // YYYY-MM-DD or ""
+  bool auto_renew = false;
+  std::optional<int64_t> renewal_months;
+  std::optional<int64_t> notice_days;
+  std::optional<int64_t> value_cents;
+  std::string currency;           // ISO 4217 or ""
+  std::vector<std::string> tags;  // a set: sorted, unique
+  nlohmann::json custom = nlohmann::json::object();
+  int64_t version = 1;
+  std::string created_at;
+  std::string updated_at;
+  std::string deleted_at;  // RFC 3339 when in the trash, else ""
+};
+
+// The contract as the API shows it (DESIGN §4 fields).
+nlohmann::json ToJson(const Contract& c);
+
+// Applies the fields present in `body` onto `c` (the API's create and PATCH bodies) and
+// validates the result: ISO dates with end_date >= start_date, an ISO 4217 currency with
+// any value, length limits, tags as a set. kInvalidArgument naming the first bad field.
+// `id`, `version`, timestamps and unknown fields are refused.
+Status ApplyFields(const nlohmann::json& body, Contract& c);
+
+// Whether `date` is a real calendar date written YYYY-MM-DD.
+bool IsIsoDate(std::string_view date);
+// Whether `code` is an ISO 4217 currency code.
+bool IsCurrency(std::string_view code);
+
+struct ListQuery {
+  std::string status;        // "" = any
+  int64_t owner_id = 0;      // 0 = any
+  std::string counterparty;  // case-insensitive substring; "" = any
+  std::string tag;           // "" = any
+  std::string end_from;      // end_date >= (YYYY-MM-DD); "" = open
+  std::string end_to;        // end_date <= ; "" = open
+  std::string sort = "id";   // id | title | end_date | updated_at (ascending, then id)
+  std::string cursor;        // from the previous Page; "" = the first page
+  int64_t limit = 50;        // 1-200
+  bool trash = false;        // list the trash instead
+};
+
+struct Page {
+  std::vector<Contract> contracts;
+  std::string next_cursor;  // "" when there is no further page
+};
+
+class ContractService {
+ public:
+  static constexpr int64_t kTrashDays = 30;
+
+  ContractService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+
+  // Creates `c` in the tenant (owner defaults to `creator_id`; an owner must be an enabled
+  // user of the tenant). Returns the stored contract.
+  Result<Contract> Create(int64_t tenant_id, int64_t creator_id, Contract c);
+
+  // kNotFound for another tenant's contract, none, or one in the trash (unless
+  // `include_trash`).
+  Result<Contract> Get(int64_t tenant_id, int64_t id, bool include_trash = false);
+
+  Result<Page> List(int64_t tenant_id, const ListQuery& query);
+
+  // Applies `body` to the contract if its version is still `if_version`
+  // (kFailedPrecondition "version_mismatch" otherwise).
+  Result<Contract> Update(int64_t tenant_id, int64_t id, int64_t if_version,
+                          const nlohmann::json& body);
+
+  // Moves to the trash / back out of it.
+  Status Trash(int64_t tenant_id, int64_t id);
+  Result<Contract> Restore(int64_t tenant_id, int64_t id);
+
+  // Removes contracts that have been in the trash for kTrashDays; returns their ids (the
+  // caller removes their documents).
+  Result<std::vector<int64_t>> PurgeTrash();
+
+ private:
+  Status CheckOwner(store::Session& s, int64_t tenant_id, int64_t owner_id);
+
+  store::Database& db_;
+  const Clock& clock_;
+};
+
+}  // namespace pactum::contract

@@ -1,0 +1,229 @@
+#include "contract/contract_service.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "auth/user_service.h"
+#include "crypto/local_key_provider.h"
+#include "store/sqlite_database.h"
+#include "tenant/tenant_service.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_keys.h"
+
+namespace pactum::contract {
+namespace {
+
+class ContractServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::SqliteOptions o;
+    o.path = dir_.File("p.db");
+    o.key = testing_support::RandomKey();
+    db_ = std::move(store::OpenSqliteDatabase(o)).value();
+    provider_ = std::move(crypto::LocalKeyProvider::Create(dir_.File("master.key"), "dev")).value();
+    keys_ = std::make_unique<tenant::TenantKeys>(*provider_, clock_);
+    tenant::TenantService tenants(*db_, clock_, *keys_);
+    acme_ = tenants.Create("acme")->id;
+    globex_ = tenants.Create("globex")->id;
+    auth::UserService users(*db_, clock_, crypto::PasswordParams{});
+    ann_ = users.Create(acme_, "ann@example.com", "Ann", auth::Role::kUser)->first.id;
+    bob_ = users.Create(acme_, "bob@example.com", "Bob", auth::Role::kManager)->first.id;
+    gus_ = users.Create(globex_, "gus@example.com", "Gus", auth::Role::kAdmin)->first.id;
+    service_ = std::make_unique<ContractService>(*db_, clock_);
+  }
+
+  Result<Contract> Make(const nlohmann::json& body, int64_t tenant = 0, int64_t creator = 0) {
+    Contract c;
+    RETURN_IF_ERROR(ApplyFields(body, c));
+    return service_->Create(tenant == 0 ? acme_ : tenant, creator == 0 ? ann_ : creator, c);
+  }
+
+  testing_support::TempDir dir_;
+  testing_support::FakeClock clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<crypto::LocalKeyProvider> provider_;
+  std::unique_ptr<tenant::TenantKeys> keys_;
+  std::unique_ptr<ContractService> service_;
+  int64_t acme_ = 0, globex_ = 0, ann_ = 0, bob_ = 0, gus_ = 0;
+};
+
+TEST(ContractFields, DatesAndCurrenciesAreReal) {
+  for (const char* ok : {"2024-02-29", "2027-12-31", "2000-02-29", "1999-01-01"}) {
+    EXPECT_TRUE(IsIsoDate(ok)) << ok;
+  }
+  for (const char* bad : {"2023-02-29", "1900-02-29", "2027-13-01", "2027-00-10", "2027-04-31",
+                          "2027-1-01", "27-01-01", "2027/01/01", "2027-01-01T00:00", ""}) {
+    EXPECT_FALSE(IsIsoDate(bad)) << bad;
+  }
+  EXPECT_TRUE(IsCurrency("EUR"));
+  EXPECT_TRUE(IsCurrency("CHF"));
+  EXPECT_TRUE(IsCurrency("JPY"));
+  for (const char* bad : {"eur", "EURO", "ABC", "XXX", "XTS", ""})
+    EXPECT_FALSE(IsCurrency(bad)) << bad;
+}
+
+TEST(ContractFields, EveryBadFieldIsRefusedByName) {
+  const std::vector<std::pair<nlohmann::json, std::string>> cases = {
+      {{{"title", ""}}, "title"},
+      {{{"title", std::string(501, 't')}}, "title"},
+      {{{"title", 5}}, "title"},
+      {{{"title", "a\nb"}}, "title"},
+      {{{"title", "x"}, {"status", "signed"}}, "status"},
+      {{{"title", "x"}, {"start_date", "2027-02-30"}}, "start_date"},
+      {{{"title", "x"}, {"start_date", "2027-03-01"}, {"end_date", "2027-02-28"}}, "end_date"},
+      {{{"title", "x"}, {"value_cents", 100}}, "currency"},
+      {{{"title", "x"}, {"currency", "EUR"}}, "currency"},
+      {{{"title", "x"}, {"value_cents", -1}, {"currency", "EUR"}}, "value_cents"},
+      {{{"title", "x"}, {"currency", "DOLLARS"}, {"value_cents", 1}}, "currency"},
+      {{{"title", "x"}, {"tags", {""}}}, "tags"},
+      {{{"title", "x"}, {"tags", "a"}}, "tags"},
+      {{{"title", "x"}, {"renewal_months", 0}}, "renewal_months"},
+      {{{"title", "x"}, {"notice_days", 1.5}}, "notice_days"},
+      {{{"title", "x"}, {"custom", {{"po", "1"}}}}, "custom"},
+      {{{"title", "x"}, {"version", 3}}, "version"},
+      {{{"title", "x"}, {"id", 3}}, "id"},
+      {{{"counterparty", "no title"}}, "title"},
+  };
+  for (const auto& [body, field] : cases) {
+    Contract c;
+    const Status s = ApplyFields(body, c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << body.dump();
+    EXPECT_NE(s.message().find(field), std::string::npos) << body.dump() << ": " << s.message();
+  }
+  Contract c;
+  ASSERT_TRUE(ApplyFields({{"title", "Lease"},
+                           {"tags", {"b", "a", "b"}},
+                           {"value_cents", 120000},
+                           {"currency", "EUR"},
+                           {"start_date", "2027-01-01"},
+                           {"end_date", "2027-01-01"}},
+                          c)
+                  .ok());
+  EXPECT_EQ(c.tags, (std::vector<std::string>{"a", "b"})) << "tags are a set";
+}
+
+TEST_F(ContractServiceTest, CreatedContractsBelongToTheirTenantOnly) {
+  auto c = Make({{"title", "Office lease"},
+                 {"counterparty", "Landlord AG"},
+                 {"status", "active"},
+                 {"end_date", "2028-06-30"},
+                 {"notice_days", 90}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->owner_id, ann_) << "the creator owns it by default";
+  EXPECT_EQ(c->version, 1);
+  EXPECT_EQ(c->created_at, "2027-01-01T00:00:00Z");
+  auto got = service_->Get(acme_, c->id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(ToJson(*got), ToJson(*c));
+  EXPECT_EQ(service_->Get(globex_, c->id).status().code(), StatusCode::kNotFound);
+  // An owner from another tenant, or none, is refused.
+  EXPECT_EQ(Make({{"title", "x"}, {"owner_id", gus_}}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(Make({{"title", "x"}, {"owner_id", 999}}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Make({{"title", "x"}, {"owner_id", bob_}}).ok());
+}
+
+TEST_F(ContractServiceTest, UpdatesNeedTheCurrentVersion) {
+  auto c = Make({{"title", "Supply"}});
+  ASSERT_TRUE(c.ok());
+  auto v2 = service_->Update(acme_, c->id, 1, {{"title", "Supply 2027"}, {"tags", {"key"}}});
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  EXPECT_EQ(v2->version, 2);
+  EXPECT_EQ(v2->title, "Supply 2027");
+  auto stale = service_->Update(acme_, c->id, 1, {{"title", "lost update"}});
+  EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(stale.status().reason(), "version_mismatch");
+  EXPECT_EQ(service_->Get(acme_, c->id)->title, "Supply 2027");
+  EXPECT_EQ(service_->Update(acme_, c->id, 2, {{"end_date", "bad"}}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_->Get(acme_, c->id)->version, 2) << "a refused update changes nothing";
+  EXPECT_EQ(service_->Update(globex_, c->id, 2, {{"title", "x"}}).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(ContractServiceTest, TheTrashKeepsContractsRestorableForThirtyDays) {
+  auto keep = Make({{"title", "Restored"}});
+  auto gone = Make({{"title", "Purged"}});
+  ASSERT_TRUE(service_->Trash(acme_, keep->id).ok());
+  ASSERT_TRUE(service_->Trash(acme_, gone->id).ok());
+  EXPECT_EQ(service_->Get(acme_, keep->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Trash(acme_, keep->id).code(), StatusCode::kNotFound);
+  ListQuery trash;
+  trash.trash = true;
+  EXPECT_EQ(service_->List(acme_, trash)->contracts.size(), 2U);
+  EXPECT_EQ(service_->List(acme_, {})->contracts.size(), 0U);
+  EXPECT_EQ(service_->Restore(globex_, keep->id).status().code(), StatusCode::kNotFound);
+  clock_.Advance(std::chrono::hours(24 * 29));
+  ASSERT_TRUE(service_->Restore(acme_, keep->id).ok());
+  EXPECT_TRUE(service_->PurgeTrash()->empty());
+  clock_.Advance(std::chrono::hours(24));
+  EXPECT_EQ(*service_->PurgeTrash(), std::vector<int64_t>{gone->id});
+  EXPECT_EQ(service_->Get(acme_, gone->id, true).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(service_->Get(acme_, keep->id).ok());
+}
+
+TEST_F(ContractServiceTest, ListFiltersAndPagesWithoutGapsOrRepeats) {
+  for (int i = 0; i < 23; ++i) {
+    nlohmann::json body = {{"title", "Contract " + std::to_string(100 - i)},
+                           {"counterparty", i % 2 == 0 ? "Acme Supplies" : "Other Ltd"},
+                           {"status", i % 3 == 0 ? "active" : "draft"},
+                           {"tags", i % 4 == 0 ? nlohmann::json{"it"} : nlohmann::json::array()},
+                           {"owner_id", i % 5 == 0 ? bob_ : ann_}};
+    if (i % 6 != 0) body["end_date"] = "2027-0" + std::to_string(1 + i % 9) + "-15";
+    ASSERT_TRUE(Make(body).ok());
+  }
+  ASSERT_TRUE(Make({{"title", "Elsewhere"}}, globex_, gus_).ok());
+  for (const char* sort : {"id", "title", "end_date", "updated_at"}) {
+    ListQuery q;
+    q.sort = sort;
+    q.limit = 5;
+    std::vector<int64_t> seen;
+    std::vector<std::string> keys;
+    for (int pages = 0; pages < 10; ++pages) {
+      auto page = service_->List(acme_, q);
+      ASSERT_TRUE(page.ok()) << page.status().ToString();
+      for (const auto& c : page->contracts) {
+        seen.push_back(c.id);
+        keys.push_back(q.sort == "title" ? c.title : q.sort == "end_date" ? c.end_date : "");
+      }
+      if (page->next_cursor.empty()) break;
+      q.cursor = page->next_cursor;
+    }
+    EXPECT_EQ(seen.size(), 23U) << sort;
+    EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()).size(), 23U) << sort << ": repeats";
+    EXPECT_TRUE(std::is_sorted(keys.begin(), keys.end())) << sort;
+  }
+  auto count = [&](ListQuery q) { return service_->List(acme_, q)->contracts.size(); };
+  ListQuery q;
+  q.limit = 200;
+  q.status = "active";
+  EXPECT_EQ(count(q), 8U);
+  q = ListQuery{};
+  q.counterparty = "acme SUP";
+  EXPECT_EQ(count(q), 12U);
+  q = ListQuery{};
+  q.tag = "it";
+  EXPECT_EQ(count(q), 6U);
+  q = ListQuery{};
+  q.owner_id = bob_;
+  EXPECT_EQ(count(q), 5U);
+  q = ListQuery{};
+  q.end_from = "2027-03-01";
+  q.end_to = "2027-05-31";
+  EXPECT_EQ(count(q), 8U);
+  q = ListQuery{};
+  q.cursor = "zz";
+  EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
+  q = ListQuery{};
+  q.sort = "title; DROP TABLE contracts";
+  EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
+  q = ListQuery{};
+  q.limit = 0;
+  EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace pactum::contract

@@ -1,0 +1,172 @@
+// The contract register over real HTTPS: every contract endpoint against every kind of
+// caller, ownership for the `user` role, If-Match, the trash, list filters and pages.
+
+#include "tests/support/api_test.h"
+
+namespace pactum {
+namespace {
+
+using namespace testing_support;  // NOLINT(google-build-using-namespace)
+
+class ContractApiTest : public ApiTest {
+ protected:
+  // Logs in a user of acme with kNewPassword set; returns the session headers.
+  std::vector<std::string> As(const std::string& tenant, const std::string& email,
+                              auth::Role role) {
+    const int64_t t = tenants_->FindBySlug(tenant)->id;
+    auto u = users_->FindByEmail(t, email);
+    if (!u.ok()) {
+      auto made = users_->Create(t, email, email, role);
+      EXPECT_TRUE(made.ok());
+      EXPECT_TRUE(users_->SetPassword(made->first.id, kNewPassword).ok());
+      ids_[email] = made->first.id;
+    }
+    Login l = LogIn(tenant, email, kNewPassword);
+    EXPECT_EQ(l.response.status, 200) << email << ": " << l.response.body;
+    return {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf};
+  }
+  nlohmann::json Create(const std::vector<std::string>& as, const nlohmann::json& body) {
+    auto r = Call("POST", "/api/v1/contracts", body.dump(), as);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return nlohmann::json::parse(r.body);
+  }
+  std::map<std::string, int64_t> ids_;
+};
+
+// Expectations written here, apart from the policy table: a mistake in either fails.
+TEST_F(ContractApiTest, EveryContractEndpointAnswersEveryCallerAsExpected) {
+  const auto ada = As("acme", "ada@example.com", auth::Role::kAdmin);
+  struct Caller {
+    std::string name, tenant, email;
+    auth::Role role;
+    std::vector<long> expected;  // list, create, get, patch, delete, restore
+  };
+  const std::vector<Caller> callers = {
+      {"anonymous", "", "", auth::Role::kViewer, {401, 401, 401, 401, 401, 401}},
+      {"viewer", "acme", "vera@example.com", auth::Role::kViewer, {200, 403, 200, 403, 403, 403}},
+      {"user, not the owner",
+       "acme",
+       "uma@example.com",
+       auth::Role::kUser,
+       {200, 201, 200, 403, 403, 403}},
+      {"manager", "acme", "max@example.com", auth::Role::kManager, {200, 201, 200, 200, 204, 200}},
+      {"admin of another tenant",
+       "globex",
+       "bea@example.com",
+       auth::Role::kAdmin,
+       {200, 201, 404, 404, 404, 404}},
+      {"admin", "acme", "ada@example.com", auth::Role::kAdmin, {200, 201, 200, 200, 204, 200}},
+  };
+  for (const Caller& c : callers) {
+    std::vector<std::string> h;
+    if (!c.email.empty()) h = As(c.tenant, c.email, c.role);
+    // Two fresh contracts of Ada's: one to read, change and delete, one in the trash.
+    const std::string path =
+        "/api/v1/contracts/" + std::to_string(int64_t(Create(ada, {{"title", "A"}})["id"]));
+    const std::string trashed =
+        "/api/v1/contracts/" + std::to_string(int64_t(Create(ada, {{"title", "B"}})["id"]));
+    ASSERT_EQ(Call("DELETE", trashed, "", ada).status, 204);
+    std::vector<std::string> patch_headers = h;
+    patch_headers.push_back("If-Match: \"1\"");
+    const std::vector<long> got = {
+        Call("GET", "/api/v1/contracts", "", h).status,
+        Call("POST", "/api/v1/contracts", R"({"title":"New"})", h).status,
+        Call("GET", path, "", h).status,
+        Call("PATCH", path, R"({"status":"active"})", patch_headers).status,
+        Call("DELETE", path, "", h).status,
+        Call("POST", trashed + "/restore", "", h).status,
+    };
+    EXPECT_EQ(got, c.expected) << c.name;
+  }
+}
+
+TEST_F(ContractApiTest, AUserChangesOnlyTheirOwnAndUpdatesNeedTheCurrentVersion) {
+  const auto uma = As("acme", "uma@example.com", auth::Role::kUser);
+  const auto max = As("acme", "max@example.com", auth::Role::kManager);
+  auto own = Create(uma, {{"title", "Uma's NDA"}, {"counterparty", "Initech"}});
+  EXPECT_EQ(own["owner_id"], ids_["uma@example.com"]);
+  const std::string path = "/api/v1/contracts/" + std::to_string(int64_t(own["id"]));
+  auto got = Call("GET", path, "", uma);
+  EXPECT_EQ(got.headers["etag"], "\"1\"");
+  auto with = [](std::vector<std::string> h, const std::string& extra) {
+    h.push_back(extra);
+    return h;
+  };
+  // No If-Match, a stale one, then the right one.
+  EXPECT_EQ(Call("PATCH", path, R"({"status":"active"})", uma).status, 400);
+  ASSERT_EQ(Call("PATCH", path, R"({"status":"active"})", with(uma, "If-Match: \"1\"")).status,
+            200);
+  auto stale = Call("PATCH", path, R"({"title":"lost"})", with(uma, "If-Match: 1"));
+  EXPECT_EQ(stale.status, 412);
+  EXPECT_EQ(nlohmann::json::parse(stale.body)["error"]["code"], "version_mismatch");
+  // A user cannot hand a contract over or create one for someone else; a manager can.
+  const int64_t max_id = ids_["max@example.com"];
+  EXPECT_EQ(
+      Call("PATCH", path, nlohmann::json{{"owner_id", max_id}}.dump(), with(uma, "If-Match: 2"))
+          .status,
+      403);
+  EXPECT_EQ(Call("POST", "/api/v1/contracts",
+                 nlohmann::json{{"title", "x"}, {"owner_id", max_id}}.dump(), uma)
+                .status,
+            403);
+  ASSERT_EQ(
+      Call("PATCH", path, nlohmann::json{{"owner_id", max_id}}.dump(), with(max, "If-Match: 2"))
+          .status,
+      200);
+  EXPECT_EQ(Call("PATCH", path, R"({"title":"mine again?"})", with(uma, "If-Match: 3")).status, 403)
+      << "no longer Uma's";
+  // Bad input: one clear 400, nothing changed.
+  for (const char* body : {R"({"end_date":"2027-02-30"})", R"({"currency":"EURO","value_cents":1})",
+                           R"({"color":"red"})", R"([1])", "not json"}) {
+    EXPECT_EQ(Call("PATCH", path, body, with(max, "If-Match: 3")).status, 400) << body;
+  }
+  EXPECT_EQ(nlohmann::json::parse(Call("GET", path, "", max).body)["version"], 3);
+}
+
+TEST_F(ContractApiTest, TheTrashHidesAndRestoresAndTheListPages) {
+  const auto max = As("acme", "max@example.com", auth::Role::kManager);
+  const auto vera = As("acme", "vera@example.com", auth::Role::kViewer);
+  for (int i = 0; i < 7; ++i) {
+    Create(max, {{"title", "C" + std::to_string(i)},
+                 {"counterparty", i < 3 ? "Globex Corp" : "Hooli"},
+                 {"end_date", "2027-0" + std::to_string(i + 1) + "-01"},
+                 {"tags", i == 2 ? nlohmann::json{"renewal", "it"} : nlohmann::json{"it"}}});
+  }
+  auto list = [&](const std::string& query, const std::vector<std::string>& as) {
+    auto r = Call("GET", "/api/v1/contracts" + query, "", as);
+    EXPECT_EQ(r.status, 200) << query << ": " << r.body;
+    return nlohmann::json::parse(r.body);
+  };
+  EXPECT_EQ(list("?counterparty=globex", vera)["contracts"].size(), 3U);
+  EXPECT_EQ(list("?tag=renewal", vera)["contracts"].size(), 1U);
+  EXPECT_EQ(list("?end_from=2027-02-01&end_to=2027-04-30", vera)["contracts"].size(), 3U);
+  // Pages of three, sorted by end date, until next_cursor is null.
+  std::vector<std::string> ends;
+  std::string cursor;
+  for (int i = 0; i < 5; ++i) {
+    auto page = list("?sort=end_date&limit=3" + (cursor.empty() ? "" : "&cursor=" + cursor), vera);
+    for (const auto& c : page["contracts"]) ends.push_back(c["end_date"]);
+    if (page["next_cursor"].is_null()) break;
+    cursor = page["next_cursor"];
+  }
+  EXPECT_EQ(ends.size(), 7U);
+  EXPECT_TRUE(std::is_sorted(ends.begin(), ends.end()));
+  for (const char* bad : {"?sort=evil", "?limit=0", "?status=signed", "?cursor=zz", "?x=1",
+                          "?end_from=yesterday", "?status=a&status=b"}) {
+    EXPECT_EQ(Call("GET", std::string("/api/v1/contracts") + bad, "", vera).status, 400) << bad;
+  }
+  // Delete to the trash: gone from reads, visible to managers in the trash, restorable.
+  const int64_t id = list("?limit=1", vera)["contracts"][0]["id"];
+  const std::string path = "/api/v1/contracts/" + std::to_string(id);
+  ASSERT_EQ(Call("DELETE", path, "", max).status, 204);
+  EXPECT_EQ(Call("GET", path, "", vera).status, 404);
+  EXPECT_EQ(Call("GET", "/api/v1/contracts?trash=true", "", vera).status, 403);
+  EXPECT_EQ(list("?trash=true", max)["contracts"].size(), 1U);
+  auto restored = Call("POST", path + "/restore", "", max);
+  ASSERT_EQ(restored.status, 200) << restored.body;
+  EXPECT_EQ(Call("GET", path, "", vera).status, 200);
+  EXPECT_EQ(Call("POST", path + "/restore", "", max).status, 404) << "not in the trash";
+}
+
+}  // namespace
+}  // namespace pactum

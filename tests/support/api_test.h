@@ -1,0 +1,130 @@
+#pragma once
+
+// A real HTTPS server with the API routes (auth, settings, contracts) over an encrypted
+// database, two tenants ("acme" with admin Ann, "globex" with admin Gus) and a fake clock,
+// for the API integration tests.
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "api/auth_routes.h"
+#include "api/contract_routes.h"
+#include "crypto/local_key_provider.h"
+#include "crypto/otp.h"
+#include "store/sqlite_database.h"
+#include "tests/support/fake_clock.h"
+#include "tests/support/https_client.h"
+#include "tests/support/test_keys.h"
+#include "tests/support/test_server.h"
+
+namespace pactum::testing_support {
+
+class ApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    store::SqliteOptions o;
+    o.path = srv_.dir.File("p.db");
+    o.key = RandomKey();
+    db_ = std::move(store::OpenSqliteDatabase(o)).value();
+    provider_ =
+        std::move(crypto::LocalKeyProvider::Create(srv_.dir.File("master.key"), "dev")).value();
+    keys_ = std::make_unique<tenant::TenantKeys>(*provider_, clock_);
+    tenants_ = std::make_unique<tenant::TenantService>(*db_, clock_, *keys_);
+    users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{});
+    settings_ = std::make_unique<tenant::SettingsService>(*db_, clock_);
+    sessions_ = std::make_unique<auth::SessionService>(*db_, clock_, *settings_);
+    throttle_ = std::make_unique<auth::LoginThrottle>(
+        clock_, auth::ThrottlePolicy{3, std::chrono::minutes(15)},
+        auth::ThrottlePolicy{20, std::chrono::minutes(15)});
+    const int64_t acme = tenants_->Create("acme")->id;
+    auto ann = users_->Create(acme, "ann@example.com", "Ann", auth::Role::kAdmin);
+    ann_id_ = ann->first.id;
+    ann_otp_ = ann->second;
+    const int64_t globex = tenants_->Create("globex")->id;
+    ASSERT_TRUE(users_->Create(globex, "gus@example.com", "Gus", auth::Role::kAdmin).ok());
+    tokens_ = std::make_unique<auth::TokenService>(*db_, clock_);
+    two_factor_ = std::make_unique<auth::TwoFactorService>(*db_, clock_, *keys_);
+    contracts_ = std::make_unique<contract::ContractService>(*db_, clock_);
+    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_, *tokens_,
+                                          *two_factor_, *settings_});
+    api::RegisterContractRoutes(srv_.router, *contracts_);
+    Configure(srv_.config);
+    srv_.Start();
+  }
+
+  // Lets a derived fixture change the server's configuration before it starts.
+  virtual void Configure(config::Config& /*config*/) {}
+
+  // The TOTP code for a base32 secret at the fake clock's time (offset in 30 s steps).
+  std::string Totp(const std::string& secret, int steps = 0) const {
+    const auto key = crypto::Base32Decode(secret).value();
+    const int64_t step = UnixSeconds(clock_.Now()) / 30 + steps;
+    return crypto::FormatOtp(crypto::Hotp(key, static_cast<uint64_t>(step), 6), 6);
+  }
+
+  HttpResponse Call(const std::string& method, const std::string& path,
+                    const std::string& body = "", std::vector<std::string> headers = {}) {
+    HttpRequest r;
+    r.method = method;
+    r.url = srv_.Url(path);
+    r.body = body;
+    r.headers = std::move(headers);
+    if (!body.empty()) r.headers.push_back("Content-Type: application/json");
+    r.ca_file = srv_.ca_file;
+    return Perform(r);
+  }
+
+  struct Login {
+    HttpResponse response;
+    std::string cookie;  // "name=value"
+    std::string csrf;
+  };
+  Login LogIn(const std::string& tenant, const std::string& email, const std::string& password) {
+    Login l;
+    l.response =
+        Call("POST", "/api/v1/auth/login",
+             nlohmann::json{{"tenant", tenant}, {"email", email}, {"password", password}}.dump());
+    const auto it = l.response.headers.find("set-cookie");
+    const std::string set = it == l.response.headers.end() ? "" : it->second;
+    l.cookie = set.substr(0, set.find(';'));
+    if (l.response.status == 200) {
+      l.csrf = nlohmann::json::parse(l.response.body).value("csrf_token", "");
+    }
+    return l;
+  }
+  // Logs Ann in and replaces her one-time password.
+  Login Ready() {
+    Login l = LogIn("acme", "ann@example.com", ann_otp_);
+    EXPECT_EQ(Call("POST", "/api/v1/me/password",
+                   nlohmann::json{{"current", ann_otp_}, {"new", kNewPassword}}.dump(),
+                   {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf})
+                  .status,
+              204);
+    return l;
+  }
+
+  static constexpr const char* kNewPassword = "a long and private passphrase";
+  TestServer srv_;
+  FakeClock clock_;
+  std::unique_ptr<store::Database> db_;
+  std::unique_ptr<crypto::LocalKeyProvider> provider_;
+  std::unique_ptr<tenant::TenantKeys> keys_;
+  std::unique_ptr<tenant::TenantService> tenants_;
+  std::unique_ptr<auth::UserService> users_;
+  std::unique_ptr<tenant::SettingsService> settings_;
+  std::unique_ptr<auth::SessionService> sessions_;
+  std::unique_ptr<auth::LoginThrottle> throttle_;
+  std::unique_ptr<auth::TokenService> tokens_;
+  std::unique_ptr<auth::TwoFactorService> two_factor_;
+  std::unique_ptr<contract::ContractService> contracts_;
+  int64_t ann_id_ = 0;
+  std::string ann_otp_;
+};
+
+}  // namespace pactum::testing_support
