@@ -297,9 +297,12 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     return r;
   });
 
-  router.Add(http::Method::kGet, "/api/v1/me", [](http::Request& req) {
+  router.Add(http::Method::kGet, "/api/v1/me", [deps](http::Request& req) {
     const Principal* p = CallerOf(req);
+    auto tenant = deps.tenants.FindById(p->user.tenant_id);
+    if (!tenant.ok()) return http::Response::Error(tenant.status());
     nlohmann::json j{{"user", UserJson(p->user)},
+                     {"tenant", tenant->slug},
                      {"tenant_id", p->user.tenant_id},
                      {"role", std::string(auth::RoleName(p->user.role))},
                      {"password_change_required", p->user.password_change_required}};

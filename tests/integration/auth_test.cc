@@ -475,6 +475,8 @@ TEST_F(AuthTest, TwoFactorLoginNeedsTheCodeStepAndRefusesReplays) {
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + other.cookie}).status, 401);
   auto me = nlohmann::json::parse(Call("GET", "/api/v1/me", "", auth).body);
   EXPECT_EQ(me["two_factor_enabled"], true);
+  EXPECT_EQ(me["tenant"], "acme");
+  EXPECT_EQ(me["role"], "admin");
 
   // The password step gives a challenge, never a session.
   clock_.Advance(std::chrono::seconds(30));
