@@ -147,13 +147,6 @@ int Serve(const ServeFlags& flags) {
     return kExitFailure;
   }
   const std::string url = server.BaseUrl();
-  if (!cfg->server.ready_file.empty()) {
-    if (Status s = WriteFileAtomic(cfg->server.ready_file, url + "\n", 0644); !s.ok()) {
-      PrintError("cannot write ready file " + cfg->server.ready_file);
-      server.Shutdown();
-      return kExitFailure;
-    }
-  }
   log::Info(kComponent, "serving",
             {{"url", url}, {"version", kVersion}, {"environment", cfg->environment}});
   if (flags.common.json) {
@@ -171,6 +164,14 @@ int Serve(const ServeFlags& flags) {
     }
     std::cout << "Pactum " << kVersion << " is serving at " << url << "/  (Ctrl-C stops it)"
               << std::endl;
+  }
+  // Last: whoever waits for the ready file finds everything above already printed.
+  if (!cfg->server.ready_file.empty()) {
+    if (Status s = WriteFileAtomic(cfg->server.ready_file, url + "\n", 0644); !s.ok()) {
+      PrintError("cannot write ready file " + cfg->server.ready_file);
+      server.Shutdown();
+      return kExitFailure;
+    }
   }
 
   for (;;) {
