@@ -114,7 +114,10 @@ class ChunkCipher {
         EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_GCM_SET_TAG, kTagBytes, tag) != 1) {
       return Internal("AES-256-GCM open failed");
     }
-    if (EVP_DecryptFinal_ex(ctx_, out + n, &len) != 1) return Corrupt();
+    if (EVP_DecryptFinal_ex(ctx_, out + n, &len) != 1) {
+      std::memset(out, 0, n);  // unauthenticated plaintext never stays in the caller's buffer
+      return Corrupt();
+    }
     return Status::Ok();
   }
 
@@ -165,29 +168,32 @@ class Encryptor final : public ByteSource {
         continue;
       }
       if (done_) break;
-      RETURN_IF_ERROR(NextChunk());
+      if (out.size() - written >= chunk_ + kTagBytes) {  // room: seal straight into `out`
+        ASSIGN_OR_RETURN(const size_t n, SealNext(out.data() + written));
+        written += n;
+        continue;
+      }
+      ASSIGN_OR_RETURN(const size_t n, SealNext(sealed_.data()));
+      pending_.assign(sealed_.begin(), sealed_.begin() + static_cast<std::ptrdiff_t>(n));
+      pos_ = 0;
     }
     return written;
   }
 
  private:
-  // Seals the next chunk into pending_. One byte of look-ahead tells whether it is the
-  // last one.
-  Status NextChunk() {
+  // Seals the next chunk into `dst` (room for chunk_ + 16 bytes); returns its size. One
+  // byte of look-ahead tells whether it is the last one.
+  Result<size_t> SealNext(uint8_t* dst) {
     ASSIGN_OR_RETURN(const size_t got, ReadFull(plain_, std::span<uint8_t>(in_).subspan(
                                                             carry_, chunk_ + 1 - carry_)));
     const size_t have = carry_ + got;
     const bool last = have <= chunk_;
     const size_t n = last ? have : chunk_;
-    sealed_.resize(n + kTagBytes);
-    RETURN_IF_ERROR(
-        cipher_.Seal(index_++, last, std::span<const uint8_t>(in_.data(), n), sealed_.data()));
+    RETURN_IF_ERROR(cipher_.Seal(index_++, last, std::span<const uint8_t>(in_.data(), n), dst));
     carry_ = have - n;  // 0 or the look-ahead byte
     if (carry_ == 1) in_[0] = in_[chunk_];
-    pending_.swap(sealed_);
-    pos_ = 0;
     done_ = last;
-    return Status::Ok();
+    return n + kTagBytes;
   }
 
   ByteSource& plain_;
@@ -241,13 +247,20 @@ class Decryptor final : public ByteSource {
         continue;
       }
       if (done_) break;
-      RETURN_IF_ERROR(NextChunk());
+      if (out.size() - written >= chunk_) {  // room: open straight into `out`
+        ASSIGN_OR_RETURN(const size_t n, OpenNext(out.data() + written));
+        written += n;
+        continue;
+      }
+      ASSIGN_OR_RETURN(ready_, OpenNext(plain_.data()));
+      pos_ = 0;
     }
     return written;
   }
 
  private:
-  Status NextChunk() {
+  // Opens the next chunk into `dst` (room for chunk_ bytes); returns the plaintext size.
+  Result<size_t> OpenNext(uint8_t* dst) {
     const size_t sealed_chunk = chunk_ + kTagBytes;
     ASSIGN_OR_RETURN(const size_t got, ReadFull(sealed_, std::span<uint8_t>(in_).subspan(
                                                              carry_, sealed_chunk + 1 - carry_)));
@@ -255,14 +268,11 @@ class Decryptor final : public ByteSource {
     const bool last = have <= sealed_chunk;
     const size_t n = last ? have : sealed_chunk;
     if (n < kTagBytes) return Corrupt();  // truncated inside a tag, or nothing after a chunk
-    RETURN_IF_ERROR(
-        cipher_.Open(index_++, last, std::span<const uint8_t>(in_.data(), n), plain_.data()));
+    RETURN_IF_ERROR(cipher_.Open(index_++, last, std::span<const uint8_t>(in_.data(), n), dst));
     carry_ = have - n;
     if (carry_ == 1) in_[0] = in_[sealed_chunk];
-    ready_ = n - kTagBytes;
-    pos_ = 0;
     done_ = last;
-    return Status::Ok();
+    return n - kTagBytes;
   }
 
   ByteSource& sealed_;

@@ -194,6 +194,16 @@ TEST_F(FileCipherTest, NoPlaintextOfAnAlteredChunkIsReleased) {
   std::vector<uint8_t> buf(1);
   auto first = (*dec)->Read(buf);
   EXPECT_EQ(first.status().code(), StatusCode::kDataLoss) << "not even one byte";
+  // Read into a buffer large enough to be decrypted in place: the failed chunk's bytes are
+  // wiped, not left for a careless caller.
+  SpanSource again(sealed);
+  auto direct = DecryptingSource(
+      7, "obj-1",
+      [this](uint32_t) { return Result<SecretBytes>(SecretBytes::CopyOf(key_.span())); }, again);
+  ASSERT_TRUE(direct.ok());
+  std::vector<uint8_t> big(size_t{4} * kSmallChunk, 0xEE);
+  EXPECT_EQ((*direct)->Read(big).status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(std::count(big.begin(), big.end(), uint8_t{'p'}), 0) << "no plaintext in the buffer";
 }
 
 TEST_F(FileCipherTest, TwoSealsOfOneFileDiffer) {
