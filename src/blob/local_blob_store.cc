@@ -46,15 +46,21 @@ class FileSource final : public ByteSource {
   int fd_;
 };
 
+// The status for a failed system call: a full disk (or quota, or no inodes left) is 503
+// "disk_full" (retrying later may help once space is freed), anything else internal.
+Status SystemError(std::string_view what, const std::string& path) {
+  if (errno == ENOSPC || errno == EDQUOT) {
+    return Status(StatusCode::kUnavailable, "the storage is full").WithReason("disk_full");
+  }
+  return Internal(Errno(what, path));
+}
+
 Status WriteAll(int fd, const uint8_t* data, size_t size, const std::string& path) {
   while (size > 0) {
     const ssize_t n = ::write(fd, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
-      if (errno == ENOSPC || errno == EDQUOT) {
-        return Status(StatusCode::kResourceExhausted, "the disk is full").WithReason("disk_full");
-      }
-      return Internal(Errno("write", path));
+      return SystemError("write", path);
     }
     data += n;
     size -= static_cast<size_t>(n);
@@ -78,6 +84,15 @@ Result<BlobId> BlobId::Parse(std::string_view text) {
 Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(const std::string& root) {
   RETURN_IF_ERROR(MakeDirectories(root + "/objects", 0700));
   RETURN_IF_ERROR(MakeDirectories(root + "/tmp", 0700));
+  // Every shard directory exists (and is durable) before any object goes in, so an
+  // object's durability never hangs on another thread's mkdir.
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 256; ++i) {
+    const std::string dir = root + "/objects/" + kHex[i >> 4] + kHex[i & 15];
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return SystemError("mkdir", dir);
+  }
+  RETURN_IF_ERROR(FsyncDirectory(root + "/objects"));
+  RETURN_IF_ERROR(FsyncDirectory(root));
   return std::unique_ptr<LocalBlobStore>(new LocalBlobStore(root));
 }
 
@@ -88,7 +103,7 @@ std::string LocalBlobStore::PathOf(const BlobId& id) const {
 Status LocalBlobStore::Put(const BlobId& id, ByteSource& data) {
   const std::string tmp = root_ + "/tmp/" + BlobId::Random().str();
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return Internal(Errno("create", tmp));
+  if (fd < 0) return SystemError("create", tmp);
   auto fail = [&](Status s) {
     ::close(fd);
     ::unlink(tmp.c_str());
@@ -102,15 +117,9 @@ Status LocalBlobStore::Put(const BlobId& id, ByteSource& data) {
     if (Status s = WriteAll(fd, buffer.data(), *n, tmp); !s.ok()) return fail(s);
     if (*n < buffer.size()) break;
   }
-  if (::fsync(fd) != 0) return fail(Internal(Errno("fsync", tmp)));
+  if (::fsync(fd) != 0) return fail(SystemError("fsync", tmp));
   ::close(fd);
   const std::string dir = root_ + "/objects/" + id.str().substr(0, 2);
-  if (::mkdir(dir.c_str(), 0700) == 0) {
-    RETURN_IF_ERROR(FsyncDirectory(root_ + "/objects"));
-  } else if (errno != EEXIST) {
-    ::unlink(tmp.c_str());
-    return Internal(Errno("mkdir", dir));
-  }
   const std::string path = PathOf(id);
   const int rc = ::link(tmp.c_str(), path.c_str());
   const int link_errno = errno;
@@ -118,8 +127,10 @@ Status LocalBlobStore::Put(const BlobId& id, ByteSource& data) {
   if (rc != 0) {
     if (link_errno == EEXIST) return AlreadyExists("the object exists already");
     errno = link_errno;
-    return Internal(Errno("link", path));
+    return SystemError("link", path);
   }
+  // On failure here the object may exist without being durable; the caller records
+  // nothing, and the orphan sweeper removes it.
   return FsyncDirectory(dir);
 }
 
@@ -147,12 +158,16 @@ Result<int> LocalBlobStore::RemoveStaleTemporaries(std::chrono::seconds age) {
   std::error_code ec;
   int removed = 0;
   const auto now = fs::file_time_type::clock::now();
-  for (const auto& entry : fs::directory_iterator(root_ + "/tmp", ec)) {
-    const auto written = entry.last_write_time(ec);
-    if (ec || now - written < age) continue;
-    if (fs::remove(entry.path(), ec)) ++removed;
+  fs::directory_iterator it(root_ + "/tmp", ec);
+  if (ec) return Internal("listing " + root_ + "/tmp: " + ec.message());
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    if (ec) return Internal("listing " + root_ + "/tmp: " + ec.message());
+    std::error_code entry_ec;  // an upload that just finished removed its file: fine
+    const auto written = it->last_write_time(entry_ec);
+    if (entry_ec || now - written < age) continue;
+    if (fs::remove(it->path(), entry_ec)) ++removed;
   }
-  if (ec) return Internal("cleaning " + root_ + "/tmp: " + ec.message());
+  if (ec) return Internal("listing " + root_ + "/tmp: " + ec.message());
   return removed;
 }
 

@@ -15,10 +15,11 @@ namespace pactum::blob {
 
 class LocalBlobStore final : public BlobStore {
  public:
-  // Creates the directories (0700) when missing.
+  // Creates the directories (0700, all 256 shards) when missing and fsyncs them.
   static Result<std::unique_ptr<LocalBlobStore>> Open(const std::string& root);
 
-  // Errors: kAlreadyExists; kResourceExhausted when the disk is full; the source's error.
+  // Errors: kAlreadyExists; kUnavailable ("disk_full") when the storage is full; the
+  // source's error.
   Status Put(const BlobId& id, ByteSource& data) override;
   Result<std::unique_ptr<ByteSource>> Get(const BlobId& id) override;
   Status Delete(const BlobId& id) override;

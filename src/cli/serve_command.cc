@@ -1,7 +1,10 @@
 #include <pthread.h>
 #include <sys/resource.h>
+#include <condition_variable>
 #include <csignal>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,37 @@
 
 namespace pactum::cli {
 namespace {
+
+// Runs `task` at once and then every `every` on a thread of its own, until destroyed.
+class Periodic {
+ public:
+  Periodic(std::chrono::seconds every, std::function<void()> task)
+      : thread_([this, every, task = std::move(task)] {
+          std::unique_lock lock(mu_);
+          while (!stop_) {
+            lock.unlock();
+            task();
+            lock.lock();
+            cv_.wait_for(lock, every, [this] { return stop_; });
+          }
+        }) {}
+  ~Periodic() {
+    {
+      const std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  Periodic(const Periodic&) = delete;
+  Periodic& operator=(const Periodic&) = delete;
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;   // GUARDED_BY(mu_)
+  std::thread thread_;  // last: starts once the members above exist
+};
 
 constexpr const char* kComponent = "serve";
 
@@ -165,6 +199,15 @@ int Serve(const ServeFlags& flags) {
     std::cout << "Pactum " << kVersion << " is serving at " << url << "/  (Ctrl-C stops it)"
               << std::endl;
   }
+  // Contracts in the trash for 30 days go for good; checked hourly.
+  const Periodic purge(std::chrono::hours(1), [&contracts] {
+    auto purged = contracts.PurgeTrash();
+    if (!purged.ok()) {
+      log::Error(kComponent, "purging the trash failed", {{"error", purged.status().ToString()}});
+    } else if (!purged->empty()) {
+      log::Info(kComponent, "purged contracts from the trash", {{"count", purged->size()}});
+    }
+  });
   // Last: whoever waits for the ready file finds everything above already printed.
   if (!cfg->server.ready_file.empty()) {
     if (Status s = WriteFileAtomic(cfg->server.ready_file, url + "\n", 0644); !s.ok()) {

@@ -76,6 +76,23 @@ Status Bad(const std::string& field, const std::string& what) {
   return InvalidArgument("\"" + field + "\" " + what);
 }
 
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates (which can make
+// text display as something else).
+bool HasControlCharacters(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x20 || b == 0x7f) return true;
+    if (b == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;
+    if (b == 0xe2 && i + 2 < s.size()) {
+      const auto b1 = static_cast<unsigned char>(s[i + 1]);
+      const auto b2 = static_cast<unsigned char>(s[i + 2]);
+      if (b1 == 0x80 && b2 >= 0xaa && b2 <= 0xae) return true;  // U+202A-U+202E
+      if (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9) return true;  // U+2066-U+2069
+    }
+  }
+  return false;
+}
+
 Status TextField(const nlohmann::json& v, const std::string& key, size_t min, size_t max,
                  std::string& out) {
   if (!v.is_string()) return Bad(key, "must be a string");
@@ -84,11 +101,7 @@ Status TextField(const nlohmann::json& v, const std::string& key, size_t min, si
     return Bad(
         key, "must be " + std::to_string(min) + "-" + std::to_string(max) + " bytes of UTF-8 text");
   }
-  for (const char ch : s) {
-    if (static_cast<unsigned char>(ch) < 0x20 && ch != '\t') {
-      return Bad(key, "must not contain control characters");
-    }
-  }
+  if (HasControlCharacters(s)) return Bad(key, "must not contain control characters");
   out = std::move(s);
   return Status::Ok();
 }
@@ -125,13 +138,13 @@ struct CursorPos {
   int64_t id = 0;
 };
 
-std::string EncodeCursor(const std::string& value, int64_t id) {
-  const std::string raw = value + "\n" + std::to_string(id);
+std::string EncodeCursor(const std::string& sort, const std::string& value, int64_t id) {
+  const std::string raw = sort + "\n" + value + "\n" + std::to_string(id);
   return HexEncode(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(raw.data()),  // NOLINT
                                             raw.size()));
 }
 
-Result<CursorPos> DecodeCursor(std::string_view hex) {
+Result<CursorPos> DecodeCursor(std::string_view hex, const std::string& sort) {
   const Status bad = InvalidArgument("\"cursor\" is not one this server gave out");
   if (hex.size() % 2 != 0 || hex.size() > 2048) return bad;
   std::string raw;
@@ -151,7 +164,12 @@ Result<CursorPos> DecodeCursor(std::string_view hex) {
   if (id.empty() || id.size() > 18 || id.find_first_not_of("0123456789") != std::string::npos) {
     return bad;
   }
-  return CursorPos{raw.substr(0, nl), std::stoll(id)};
+  const std::string head = raw.substr(0, nl);
+  const size_t first = head.find('\n');
+  if (first == std::string::npos || head.substr(0, first) != sort) {
+    return InvalidArgument("\"cursor\" belongs to another sort order");
+  }
+  return CursorPos{head.substr(first + 1), std::stoll(id)};
 }
 
 }  // namespace
@@ -341,7 +359,7 @@ Result<Page> ContractService::List(int64_t tenant_id, const ListQuery& q) {
   }
   CursorPos after;
   if (!q.cursor.empty()) {
-    ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor));
+    ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor, q.sort));
   }
   const std::string counterparty = ToLowerAscii(q.counterparty);
   const int64_t paged = q.cursor.empty() ? 0 : 1;
@@ -375,24 +393,39 @@ Result<Page> ContractService::List(int64_t tenant_id, const ListQuery& q) {
                               : q.sort == "end_date"   ? last.end_date
                               : q.sort == "updated_at" ? last.updated_at
                                                        : std::string();
-    page.next_cursor = EncodeCursor(value, last.id);
+    page.next_cursor = EncodeCursor(q.sort, value, last.id);
   }
   return page;
 }
 
+Result<Contract> ContractService::ReadIn(store::Session& s, int64_t tenant_id, int64_t id) {
+  ASSIGN_OR_RETURN(auto rows, s.Query("SELECT id, tenant_id, title, counterparty, type, status, "
+                                      "owner_id, start_date, end_date, auto_renew, "
+                                      "renewal_months, notice_days, value_cents, currency, "
+                                      "tags, custom, version, created_at, updated_at, "
+                                      "deleted_at FROM contracts WHERE tenant_id = $1 AND "
+                                      "id = $2",
+                                      {tenant_id, id}));
+  if (rows.empty()) return NotFound("no such contract");
+  return FromRow(rows[0]);
+}
+
+namespace {
+
+Status NotOwner() {
+  return Status(StatusCode::kPermissionDenied, "you can change only the contracts you own")
+      .WithReason("not_owner");
+}
+
+}  // namespace
+
 Result<Contract> ContractService::Update(int64_t tenant_id, int64_t id, int64_t if_version,
-                                         const nlohmann::json& body) {
+                                         const nlohmann::json& body, int64_t only_owner) {
   Contract updated;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT id, tenant_id, title, counterparty, type, status, "
-                                        "owner_id, start_date, end_date, auto_renew, "
-                                        "renewal_months, notice_days, value_cents, currency, "
-                                        "tags, custom, version, created_at, updated_at, "
-                                        "deleted_at FROM contracts WHERE tenant_id = $1 AND "
-                                        "id = $2 AND deleted_at IS NULL",
-                                        {tenant_id, id}));
-    if (rows.empty()) return NotFound("no such contract");
-    updated = FromRow(rows[0]);
+    ASSIGN_OR_RETURN(updated, ReadIn(s, tenant_id, id));
+    if (!updated.deleted_at.empty()) return NotFound("no such contract");
+    if (only_owner > 0 && updated.owner_id != only_owner) return NotOwner();
     if (updated.version != if_version) {
       return Status(StatusCode::kFailedPrecondition,
                     "the contract changed since version " + std::to_string(if_version) +
@@ -401,51 +434,65 @@ Result<Contract> ContractService::Update(int64_t tenant_id, int64_t id, int64_t 
     }
     const int64_t owner_before = updated.owner_id;
     RETURN_IF_ERROR(ApplyFields(body, updated));
-    if (updated.owner_id != owner_before)
+    if (updated.owner_id != owner_before) {
       RETURN_IF_ERROR(CheckOwner(s, tenant_id, updated.owner_id));
+    }
     updated.version += 1;
     updated.updated_at = FormatRfc3339(clock_.Now());
-    return s
-        .Execute(
-            "UPDATE contracts SET title = $1, counterparty = $2, type = $3, status = $4, "
-            "owner_id = $5, start_date = $6, end_date = $7, auto_renew = $8, "
-            "renewal_months = $9, notice_days = $10, value_cents = $11, currency = $12, "
-            "tags = $13, custom = $14, version = $15, updated_at = $16 WHERE id = $17 AND "
-            "version = $18",
-            {updated.title, updated.counterparty, updated.type, updated.status, updated.owner_id,
-             updated.start_date, updated.end_date, int64_t{updated.auto_renew ? 1 : 0},
-             OrNull(updated.renewal_months), OrNull(updated.notice_days),
-             OrNull(updated.value_cents), updated.currency, nlohmann::json(updated.tags).dump(),
-             updated.custom.dump(), updated.version, updated.updated_at, id, if_version})
-        .status();
+    ASSIGN_OR_RETURN(
+        const int64_t changed,
+        s.Execute("UPDATE contracts SET title = $1, counterparty = $2, type = $3, status = $4, "
+                  "owner_id = $5, start_date = $6, end_date = $7, auto_renew = $8, "
+                  "renewal_months = $9, notice_days = $10, value_cents = $11, currency = $12, "
+                  "tags = $13, custom = $14, version = $15, updated_at = $16 WHERE id = $17 AND "
+                  "tenant_id = $19 AND version = $18 AND deleted_at IS NULL",
+                  {updated.title, updated.counterparty, updated.type, updated.status,
+                   updated.owner_id, updated.start_date, updated.end_date,
+                   int64_t{updated.auto_renew ? 1 : 0}, OrNull(updated.renewal_months),
+                   OrNull(updated.notice_days), OrNull(updated.value_cents), updated.currency,
+                   nlohmann::json(updated.tags).dump(), updated.custom.dump(), updated.version,
+                   updated.updated_at, id, if_version, tenant_id}));
+    if (changed != 1) {  // another writer got there first (engines without one write lock)
+      return Status(StatusCode::kFailedPrecondition, "the contract changed meanwhile")
+          .WithReason("version_mismatch");
+    }
+    return Status::Ok();
   }));
   return updated;
 }
 
-Status ContractService::Trash(int64_t tenant_id, int64_t id) {
+Status ContractService::Trash(int64_t tenant_id, int64_t id, int64_t only_owner) {
   const int64_t now = UnixSeconds(clock_.Now());
-  int64_t changed = 0;
-  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(changed, s.Execute("UPDATE contracts SET deleted_at = $1, version = "
-                                        "version + 1 WHERE tenant_id = $2 AND id = $3 AND "
-                                        "deleted_at IS NULL",
-                                        {now, tenant_id, id}));
-    return Status::Ok();
-  }));
-  if (changed == 0) return NotFound("no such contract");
-  return Status::Ok();
+  return db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(const Contract c, ReadIn(s, tenant_id, id));
+    if (!c.deleted_at.empty()) return NotFound("no such contract");
+    if (only_owner > 0 && c.owner_id != only_owner) return NotOwner();
+    return s
+        .Execute(
+            "UPDATE contracts SET deleted_at = $1, version = version + 1 WHERE "
+            "tenant_id = $2 AND id = $3",
+            {now, tenant_id, id})
+        .status();
+  });
 }
 
-Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id) {
-  int64_t changed = 0;
+Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id, int64_t only_owner) {
+  const auto now = clock_.Now();
+  const int64_t cutoff = UnixSeconds(now) - kTrashDays * 86400;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(changed, s.Execute("UPDATE contracts SET deleted_at = NULL, version = "
-                                        "version + 1, updated_at = $1 WHERE tenant_id = $2 AND "
-                                        "id = $3 AND deleted_at IS NOT NULL",
-                                        {FormatRfc3339(clock_.Now()), tenant_id, id}));
-    return Status::Ok();
+    ASSIGN_OR_RETURN(const Contract c, ReadIn(s, tenant_id, id));
+    ASSIGN_OR_RETURN(auto when, s.Query("SELECT deleted_at FROM contracts WHERE id = $1", {id}));
+    if (c.deleted_at.empty() || when.empty() || when[0].Int(0) <= cutoff) {
+      return NotFound("no such contract in the trash");
+    }
+    if (only_owner > 0 && c.owner_id != only_owner) return NotOwner();
+    return s
+        .Execute(
+            "UPDATE contracts SET deleted_at = NULL, version = version + 1, updated_at = "
+            "$1 WHERE tenant_id = $2 AND id = $3",
+            {FormatRfc3339(now), tenant_id, id})
+        .status();
   }));
-  if (changed == 0) return NotFound("no such contract in the trash");
   return Get(tenant_id, id);
 }
 

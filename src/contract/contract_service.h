@@ -92,13 +92,15 @@ class ContractService {
   Result<Page> List(int64_t tenant_id, const ListQuery& query);
 
   // Applies `body` to the contract if its version is still `if_version`
-  // (kFailedPrecondition "version_mismatch" otherwise).
+  // (kFailedPrecondition "version_mismatch" otherwise). With `only_owner` > 0 the contract
+  // must be owned by that user (kPermissionDenied "not_owner"), checked on the row the
+  // same transaction changes.
   Result<Contract> Update(int64_t tenant_id, int64_t id, int64_t if_version,
-                          const nlohmann::json& body);
+                          const nlohmann::json& body, int64_t only_owner = 0);
 
-  // Moves to the trash / back out of it.
-  Status Trash(int64_t tenant_id, int64_t id);
-  Result<Contract> Restore(int64_t tenant_id, int64_t id);
+  // Moves to the trash / back out of it (within kTrashDays), with the same owner rule.
+  Status Trash(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
+  Result<Contract> Restore(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
 
   // Removes contracts that have been in the trash for kTrashDays; returns their ids (the
   // caller removes their documents).
@@ -106,6 +108,8 @@ class ContractService {
 
  private:
   Status CheckOwner(store::Session& s, int64_t tenant_id, int64_t owner_id);
+  // The contract row (trashed or not) inside a transaction; kNotFound when absent.
+  Result<Contract> ReadIn(store::Session& s, int64_t tenant_id, int64_t id);
 
   store::Database& db_;
   const Clock& clock_;

@@ -84,6 +84,11 @@ TEST(ContractFields, EveryBadFieldIsRefusedByName) {
       {{{"title", "x"}, {"custom", {{"po", "1"}}}}, "custom"},
       {{{"title", "x"}, {"version", 3}}, "version"},
       {{{"title", "x"}, {"id", 3}}, "id"},
+      {{{"title", "tab\there"}}, "title"},
+      {{{"title", "del\x7f"}}, "title"},
+      {{{"title", "c1 \xc2\x85"}}, "title"},
+      {{{"title", "evil \xe2\x80\xae gnp.exe"}}, "title"},
+      {{{"title", "x"}, {"tags", {"a\tb"}}}, "tags"},
       {{{"counterparty", "no title"}}, "title"},
   };
   for (const auto& [body, field] : cases) {
@@ -144,6 +149,20 @@ TEST_F(ContractServiceTest, UpdatesNeedTheCurrentVersion) {
             StatusCode::kNotFound);
 }
 
+TEST_F(ContractServiceTest, TheOwnerRuleIsCheckedOnTheRowThatChanges) {
+  auto bobs = Make({{"title", "Bob's"}, {"owner_id", bob_}});
+  ASSERT_TRUE(bobs.ok());
+  EXPECT_EQ(service_->Update(acme_, bobs->id, 1, {{"title", "taken"}}, ann_).status().reason(),
+            "not_owner");
+  EXPECT_EQ(service_->Trash(acme_, bobs->id, ann_).reason(), "not_owner");
+  ASSERT_TRUE(service_->Trash(acme_, bobs->id, bob_).ok());
+  EXPECT_EQ(service_->Restore(acme_, bobs->id, ann_).status().reason(), "not_owner");
+  EXPECT_TRUE(service_->Restore(acme_, bobs->id, bob_).ok());
+  EXPECT_EQ(service_->Get(acme_, bobs->id)->title, "Bob's");
+  // Another tenant's caller never learns it exists.
+  EXPECT_EQ(service_->Trash(globex_, bobs->id, gus_).code(), StatusCode::kNotFound);
+}
+
 TEST_F(ContractServiceTest, TheTrashKeepsContractsRestorableForThirtyDays) {
   auto keep = Make({{"title", "Restored"}});
   auto gone = Make({{"title", "Purged"}});
@@ -160,6 +179,8 @@ TEST_F(ContractServiceTest, TheTrashKeepsContractsRestorableForThirtyDays) {
   ASSERT_TRUE(service_->Restore(acme_, keep->id).ok());
   EXPECT_TRUE(service_->PurgeTrash()->empty());
   clock_.Advance(std::chrono::hours(24));
+  EXPECT_EQ(service_->Restore(acme_, gone->id).status().code(), StatusCode::kNotFound)
+      << "thirty days in the trash: too late to restore";
   EXPECT_EQ(*service_->PurgeTrash(), std::vector<int64_t>{gone->id});
   EXPECT_EQ(service_->Get(acme_, gone->id, true).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(service_->Get(acme_, keep->id).ok());
@@ -214,6 +235,14 @@ TEST_F(ContractServiceTest, ListFiltersAndPagesWithoutGapsOrRepeats) {
   q.end_from = "2027-03-01";
   q.end_to = "2027-05-31";
   EXPECT_EQ(count(q), 8U);
+  q = ListQuery{};
+  q.sort = "title";
+  q.limit = 2;
+  const std::string title_cursor = service_->List(acme_, q)->next_cursor;
+  q.sort = "end_date";
+  q.cursor = title_cursor;
+  EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument)
+      << "a cursor of another sort order";
   q = ListQuery{};
   q.cursor = "zz";
   EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);

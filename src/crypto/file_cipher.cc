@@ -158,6 +158,14 @@ class Encryptor final : public ByteSource {
   }
 
   Result<size_t> Read(std::span<uint8_t> out) override {
+    if (!failed_.ok()) return failed_;  // unusable after an error, as ByteSource says
+    auto n = ReadSome(out);
+    if (!n.ok()) failed_ = n.status();
+    return n;
+  }
+
+ private:
+  Result<size_t> ReadSome(std::span<uint8_t> out) {
     size_t written = 0;
     while (written < out.size()) {
       if (pos_ < pending_.size()) {
@@ -180,7 +188,6 @@ class Encryptor final : public ByteSource {
     return written;
   }
 
- private:
   // Seals the next chunk into `dst` (room for chunk_ + 16 bytes); returns its size. One
   // byte of look-ahead tells whether it is the last one.
   Result<size_t> SealNext(uint8_t* dst) {
@@ -207,6 +214,7 @@ class Encryptor final : public ByteSource {
   size_t carry_ = 0;
   uint64_t index_ = 0;
   bool done_ = false;
+  Status failed_;
 };
 
 class Decryptor final : public ByteSource {
@@ -237,6 +245,14 @@ class Decryptor final : public ByteSource {
   }
 
   Result<size_t> Read(std::span<uint8_t> out) override {
+    if (!failed_.ok()) return failed_;  // unusable after an error, as ByteSource says
+    auto n = ReadSome(out);
+    if (!n.ok()) failed_ = n.status();
+    return n;
+  }
+
+ private:
+  Result<size_t> ReadSome(std::span<uint8_t> out) {
     size_t written = 0;
     while (written < out.size()) {
       if (pos_ < ready_) {
@@ -258,7 +274,6 @@ class Decryptor final : public ByteSource {
     return written;
   }
 
- private:
   // Opens the next chunk into `dst` (room for chunk_ bytes); returns the plaintext size.
   Result<size_t> OpenNext(uint8_t* dst) {
     const size_t sealed_chunk = chunk_ + kTagBytes;
@@ -285,6 +300,7 @@ class Decryptor final : public ByteSource {
   size_t carry_ = 0;
   uint64_t index_ = 0;
   bool done_ = false;
+  Status failed_;
 };
 
 }  // namespace
