@@ -325,22 +325,13 @@ Result<Contract> ContractService::Create(int64_t tenant_id, int64_t creator_id, 
 }
 
 Result<Contract> ContractService::Get(int64_t tenant_id, int64_t id, bool include_trash) {
-  std::optional<Contract> found;
+  Contract found;
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT id, tenant_id, title, counterparty, type, status, "
-                                        "owner_id, start_date, end_date, auto_renew, "
-                                        "renewal_months, notice_days, value_cents, currency, "
-                                        "tags, custom, version, created_at, updated_at, "
-                                        "deleted_at FROM contracts WHERE tenant_id = $1 AND "
-                                        "id = $2",
-                                        {tenant_id, id}));
-    if (!rows.empty()) found = FromRow(rows[0]);
+    ASSIGN_OR_RETURN(found, ReadIn(s, tenant_id, id));
     return Status::Ok();
   }));
-  if (!found || (!include_trash && !found->deleted_at.empty())) {
-    return NotFound("no such contract");
-  }
-  return *found;
+  if (!include_trash && !found.deleted_at.empty()) return NotFound("no such contract");
+  return found;
 }
 
 Result<Page> ContractService::List(int64_t tenant_id, const ListQuery& q) {
@@ -478,11 +469,11 @@ Status ContractService::Trash(int64_t tenant_id, int64_t id, int64_t only_owner)
 
 Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id, int64_t only_owner) {
   const auto now = clock_.Now();
-  const int64_t cutoff = UnixSeconds(now) - kTrashDays * 86400;
+  // RFC 3339 UTC times compare as text.
+  const std::string cutoff = FormatRfc3339(now - std::chrono::hours(24 * kTrashDays));
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(const Contract c, ReadIn(s, tenant_id, id));
-    ASSIGN_OR_RETURN(auto when, s.Query("SELECT deleted_at FROM contracts WHERE id = $1", {id}));
-    if (c.deleted_at.empty() || when.empty() || when[0].Int(0) <= cutoff) {
+    if (c.deleted_at.empty() || c.deleted_at <= cutoff) {
       return NotFound("no such contract in the trash");
     }
     if (only_owner > 0 && c.owner_id != only_owner) return NotOwner();

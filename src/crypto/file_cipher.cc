@@ -133,9 +133,25 @@ class ChunkCipher {
   std::vector<uint8_t> aad_;
 };
 
+// A ByteSource that stays failed after its first error, as ByteSource promises (so a
+// retrying caller cannot read on from a misaligned stream).
+class StickyFailureSource : public ByteSource {
+ public:
+  Result<size_t> Read(std::span<uint8_t> out) final {
+    if (!failed_.ok()) return failed_;
+    auto n = ReadSome(out);
+    if (!n.ok()) failed_ = n.status();
+    return n;
+  }
+
+ private:
+  virtual Result<size_t> ReadSome(std::span<uint8_t> out) = 0;
+  Status failed_;
+};
+
 bool ValidChunkSize(uint32_t n) { return n >= 1024 && n <= 16U * 1024 * 1024; }
 
-class Encryptor final : public ByteSource {
+class Encryptor final : public StickyFailureSource {
  public:
   Encryptor(ByteSource& plain, uint32_t chunk_bytes)
       : plain_(plain),
@@ -157,15 +173,8 @@ class Encryptor final : public ByteSource {
     return Status::Ok();
   }
 
-  Result<size_t> Read(std::span<uint8_t> out) override {
-    if (!failed_.ok()) return failed_;  // unusable after an error, as ByteSource says
-    auto n = ReadSome(out);
-    if (!n.ok()) failed_ = n.status();
-    return n;
-  }
-
  private:
-  Result<size_t> ReadSome(std::span<uint8_t> out) {
+  Result<size_t> ReadSome(std::span<uint8_t> out) override {
     size_t written = 0;
     while (written < out.size()) {
       if (pos_ < pending_.size()) {
@@ -214,10 +223,9 @@ class Encryptor final : public ByteSource {
   size_t carry_ = 0;
   uint64_t index_ = 0;
   bool done_ = false;
-  Status failed_;
 };
 
-class Decryptor final : public ByteSource {
+class Decryptor final : public StickyFailureSource {
  public:
   explicit Decryptor(ByteSource& sealed) : sealed_(sealed) {}
 
@@ -244,15 +252,8 @@ class Decryptor final : public ByteSource {
     return Status::Ok();
   }
 
-  Result<size_t> Read(std::span<uint8_t> out) override {
-    if (!failed_.ok()) return failed_;  // unusable after an error, as ByteSource says
-    auto n = ReadSome(out);
-    if (!n.ok()) failed_ = n.status();
-    return n;
-  }
-
  private:
-  Result<size_t> ReadSome(std::span<uint8_t> out) {
+  Result<size_t> ReadSome(std::span<uint8_t> out) override {
     size_t written = 0;
     while (written < out.size()) {
       if (pos_ < ready_) {
@@ -300,7 +301,6 @@ class Decryptor final : public ByteSource {
   size_t carry_ = 0;
   uint64_t index_ = 0;
   bool done_ = false;
-  Status failed_;
 };
 
 }  // namespace
