@@ -5,7 +5,7 @@
 #include <set>
 
 #include "common/hex.h"
-#include "common/json_writer.h"
+#include "contract/text_checks.h"
 
 namespace pactum::contract {
 namespace {
@@ -70,40 +70,6 @@ Contract FromRow(const store::Row& r) {
 store::Value OrNull(const std::optional<int64_t>& v) {
   if (!v) return store::Value();
   return *v;
-}
-
-Status Bad(const std::string& field, const std::string& what) {
-  return InvalidArgument("\"" + field + "\" " + what);
-}
-
-// C0 and C1 controls, DEL, and the bidirectional overrides and isolates (which can make
-// text display as something else).
-bool HasControlCharacters(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto b = static_cast<unsigned char>(s[i]);
-    if (b < 0x20 || b == 0x7f) return true;
-    if (b == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) <= 0x9f) return true;
-    if (b == 0xe2 && i + 2 < s.size()) {
-      const auto b1 = static_cast<unsigned char>(s[i + 1]);
-      const auto b2 = static_cast<unsigned char>(s[i + 2]);
-      if (b1 == 0x80 && b2 >= 0xaa && b2 <= 0xae) return true;  // U+202A-U+202E
-      if (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9) return true;  // U+2066-U+2069
-    }
-  }
-  return false;
-}
-
-Status TextField(const nlohmann::json& v, const std::string& key, size_t min, size_t max,
-                 std::string& out) {
-  if (!v.is_string()) return Bad(key, "must be a string");
-  std::string s = v.get<std::string>();
-  if (s.size() < min || s.size() > max || !IsValidUtf8(s)) {
-    return Bad(
-        key, "must be " + std::to_string(min) + "-" + std::to_string(max) + " bytes of UTF-8 text");
-  }
-  if (HasControlCharacters(s)) return Bad(key, "must not contain control characters");
-  out = std::move(s);
-  return Status::Ok();
 }
 
 Status OptIntField(const nlohmann::json& v, const std::string& key, int64_t min, int64_t max,
