@@ -142,6 +142,19 @@ CREATE TABLE contracts (
 CREATE INDEX contracts_tenant_id ON contracts(tenant_id, id);
 CREATE INDEX contracts_tenant_end ON contracts(tenant_id, end_date);
 )sql"},
+    {10, "custom_fields",
+     R"sql(
+CREATE TABLE custom_fields (
+  tenant_id   INTEGER NOT NULL REFERENCES tenants(id),
+  key         TEXT NOT NULL CHECK (length(key) BETWEEN 1 AND 40),
+  label       TEXT NOT NULL CHECK (length(label) BETWEEN 1 AND 100),
+  type        TEXT NOT NULL CHECK (type IN ('text', 'number', 'date', 'money', 'select')),
+  options     TEXT CHECK ((options IS NOT NULL) = (type = 'select')),
+  required    INTEGER NOT NULL CHECK (required IN (0, 1)),
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (tenant_id, key)
+) STRICT;
+)sql"},
 };
 
 }  // namespace
