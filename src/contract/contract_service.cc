@@ -188,8 +188,11 @@ nlohmann::json ToJson(const Contract& c) {
   return j;
 }
 
-Status ApplyFields(const nlohmann::json& body, Contract& c) {
+Status ApplyFields(const nlohmann::json& body, std::span<const CustomField> fields, Change change,
+                   Contract& c) {
   if (!body.is_object()) return InvalidArgument("the body must be a JSON object");
+  const nlohmann::json no_custom = nlohmann::json::object();
+  const nlohmann::json* custom = &no_custom;
   for (const auto& [key, v] : body.items()) {
     Status s;
     if (key == "title") {
@@ -238,14 +241,13 @@ Status ApplyFields(const nlohmann::json& body, Contract& c) {
       }
       c.tags.assign(tags.begin(), tags.end());
     } else if (key == "custom") {
-      // Tenant-defined custom fields are not defined yet (issue 5 in progress): only an
-      // empty object is accepted, so nothing unvalidated is ever stored.
-      if (!v.is_object() || !v.empty()) return Bad(key, "has no fields defined in this tenant");
+      custom = &v;  // after the loop: the required-field check needs it even when absent
     } else {
       return InvalidArgument("unknown or read-only field \"" + key + "\"");
     }
     RETURN_IF_ERROR(s);
   }
+  RETURN_IF_ERROR(ApplyCustom(fields, *custom, change == Change::kCreate, c.custom));
   if (c.title.empty()) return Bad("title", "is required");
   if (!c.start_date.empty() && !c.end_date.empty() && c.end_date < c.start_date) {
     return Bad("end_date", "must not be before start_date");
@@ -264,11 +266,16 @@ Status ContractService::CheckOwner(store::Session& s, int64_t tenant_id, int64_t
   return Status::Ok();
 }
 
-Result<Contract> ContractService::Create(int64_t tenant_id, int64_t creator_id, Contract c) {
-  if (c.owner_id == 0) c.owner_id = creator_id;
+Result<Contract> ContractService::Create(int64_t tenant_id, int64_t creator_id,
+                                         const nlohmann::json& body) {
   const std::string now = FormatRfc3339(clock_.Now());
   Contract stored;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    // The definitions as of this transaction: none can change before it commits.
+    ASSIGN_OR_RETURN(const auto fields, ReadCustomFields(s, tenant_id));
+    Contract c;
+    RETURN_IF_ERROR(ApplyFields(body, fields, Change::kCreate, c));
+    if (c.owner_id == 0) c.owner_id = creator_id;
     RETURN_IF_ERROR(CheckOwner(s, tenant_id, c.owner_id));
     ASSIGN_OR_RETURN(
         auto rows,
@@ -390,7 +397,8 @@ Result<Contract> ContractService::Update(int64_t tenant_id, int64_t id, int64_t 
           .WithReason("version_mismatch");
     }
     const int64_t owner_before = updated.owner_id;
-    RETURN_IF_ERROR(ApplyFields(body, updated));
+    ASSIGN_OR_RETURN(const auto fields, ReadCustomFields(s, tenant_id));
+    RETURN_IF_ERROR(ApplyFields(body, fields, Change::kUpdate, updated));
     if (updated.owner_id != owner_before) {
       RETURN_IF_ERROR(CheckOwner(s, tenant_id, updated.owner_id));
     }
@@ -443,11 +451,14 @@ Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id, int64_t
       return NotFound("no such contract in the trash");
     }
     if (only_owner > 0 && c.owner_id != only_owner) return NotOwner();
+    // A definition may have been removed while the contract was in the trash (removal
+    // counts only contracts outside it): values without a field do not come back.
+    ASSIGN_OR_RETURN(const auto fields, ReadCustomFields(s, tenant_id));
     return s
         .Execute(
             "UPDATE contracts SET deleted_at = NULL, version = version + 1, updated_at = "
-            "$1 WHERE tenant_id = $2 AND id = $3",
-            {FormatRfc3339(now), tenant_id, id})
+            "$1, custom = $4 WHERE tenant_id = $2 AND id = $3",
+            {FormatRfc3339(now), tenant_id, id, KeepDefined(fields, c.custom).dump()})
         .status();
   }));
   return Get(tenant_id, id);

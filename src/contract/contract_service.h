@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,7 @@
 
 #include "common/clock.h"
 #include "common/status.h"
+#include "contract/custom_fields.h"
 #include "store/database.h"
 
 namespace pactum::contract {
@@ -46,11 +48,18 @@ struct Contract {
 // The contract as the API shows it (DESIGN §4 fields).
 nlohmann::json ToJson(const Contract& c);
 
+// Whether ApplyFields builds a new contract or changes a stored one (custom fields that are
+// required must be given on create, and may not be removed by a change).
+enum class Change { kCreate, kUpdate };
+
 // Applies the fields present in `body` onto `c` (the API's create and PATCH bodies) and
 // validates the result: ISO dates with end_date >= start_date, an ISO 4217 currency with
-// any value, length limits, tags as a set. kInvalidArgument naming the first bad field.
-// `id`, `version`, timestamps and unknown fields are refused.
-Status ApplyFields(const nlohmann::json& body, Contract& c);
+// any value, length limits, tags as a set, and `custom` against the tenant's definitions
+// `fields`, merged key by key (null removes a value; see custom_fields.h). kInvalidArgument
+// naming the first bad field ("custom.<key>" for a custom one). `id`, `version`,
+// timestamps and unknown fields are refused.
+Status ApplyFields(const nlohmann::json& body, std::span<const CustomField> fields, Change change,
+                   Contract& c);
 
 // Whether `date` is a real calendar date written YYYY-MM-DD.
 bool IsIsoDate(std::string_view date);
@@ -81,9 +90,11 @@ class ContractService {
 
   ContractService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
 
-  // Creates `c` in the tenant (owner defaults to `creator_id`; an owner must be an enabled
-  // user of the tenant). Returns the stored contract.
-  Result<Contract> Create(int64_t tenant_id, int64_t creator_id, Contract c);
+  // Creates a contract from `body` (ApplyFields with Change::kCreate, against the tenant's
+  // custom field definitions as read in the same transaction) in the tenant. The owner
+  // defaults to `creator_id`; an owner must be an enabled user of the tenant. Returns the
+  // stored contract.
+  Result<Contract> Create(int64_t tenant_id, int64_t creator_id, const nlohmann::json& body);
 
   // kNotFound for another tenant's contract, none, or one in the trash (unless
   // `include_trash`).
@@ -91,14 +102,17 @@ class ContractService {
 
   Result<Page> List(int64_t tenant_id, const ListQuery& query);
 
-  // Applies `body` to the contract if its version is still `if_version`
-  // (kFailedPrecondition "version_mismatch" otherwise). With `only_owner` > 0 the contract
-  // must be owned by that user (kPermissionDenied "not_owner"), checked on the row the
-  // same transaction changes.
+  // Applies `body` to the contract (ApplyFields with Change::kUpdate, against the custom
+  // field definitions as read in the same transaction) if its version is still
+  // `if_version` (kFailedPrecondition "version_mismatch" otherwise). With `only_owner` > 0
+  // the contract must be owned by that user (kPermissionDenied "not_owner"), checked on
+  // the row the same transaction changes.
   Result<Contract> Update(int64_t tenant_id, int64_t id, int64_t if_version,
                           const nlohmann::json& body, int64_t only_owner = 0);
 
   // Moves to the trash / back out of it (within kTrashDays), with the same owner rule.
+  // Restoring drops custom values whose field was removed (or removed and defined anew
+  // with other rules) meanwhile.
   Status Trash(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
   Result<Contract> Restore(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
 
