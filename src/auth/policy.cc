@@ -26,6 +26,10 @@ constexpr RouteRule kTable[] = {
     {"PATCH", "/api/v1/contracts/{id}", Role::kUser},
     {"DELETE", "/api/v1/contracts/{id}", Role::kUser},
     {"POST", "/api/v1/contracts/{id}/restore", Role::kUser},
+    // Custom field definitions: every role reads them (to show and fill in contracts).
+    {"GET", "/api/v1/custom-fields", Role::kViewer},
+    {"POST", "/api/v1/custom-fields", Role::kAdmin},
+    {"DELETE", "/api/v1/custom-fields/{key}", Role::kAdmin},
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 
 #include "api/auth_routes.h"
 #include "api/contract_routes.h"
+#include "api/custom_field_routes.h"
 #include "api/system_routes.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
@@ -173,6 +174,8 @@ int Serve(const ServeFlags& flags) {
                           {tenants, users, sessions, throttle, tokens, two_factor, settings});
   contract::ContractService contracts(*data->db, clock);
   api::RegisterContractRoutes(router, contracts);
+  contract::CustomFieldService custom_fields(*data->db, clock);
+  api::RegisterCustomFieldRoutes(router, custom_fields);
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

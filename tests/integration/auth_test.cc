@@ -235,6 +235,9 @@ TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
       {"DELETE", "/api/v1/me/totp", "{}"},
       {"GET", "/api/v1/settings", ""},
       {"PUT", "/api/v1/settings", "{}"},
+      {"GET", "/api/v1/custom-fields", ""},
+      {"POST", "/api/v1/custom-fields", "{}"},
+      {"DELETE", "/api/v1/custom-fields/nope", ""},
       {"PATCH", vera_path, R"({"name":"vera@example.com"})"},
       {"DELETE", vera_path, ""},
   };
@@ -243,29 +246,32 @@ TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
     std::vector<long> expected;  // one per endpoint
   };
   //  me, password, users GET/POST, tokens GET/POST/DELETE, totp POST/confirm/DELETE,
-  //  settings GET/PUT, user PATCH/DELETE
+  //  settings GET/PUT, custom fields GET/POST/DELETE, user PATCH/DELETE
   const std::vector<Caller> callers = {
-      {"anonymous", "", "", {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
+      {"anonymous",
+       "",
+       "",
+       {401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401, 401}},
       {"viewer",
        "acme",
        "vera@example.com",
-       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 403, 403}},
+       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 200, 403, 403, 403, 403}},
       {"user",
        "acme",
        "uma@example.com",
-       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 403, 403}},
+       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 200, 403, 403, 403, 403}},
       {"manager",
        "acme",
        "max@example.com",
-       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 403, 403}},
+       {200, 400, 403, 403, 403, 403, 403, 200, 400, 400, 403, 403, 200, 403, 403, 403, 403}},
       {"admin of another tenant",
        "globex",
        "bea@example.com",
-       {200, 400, 200, 400, 200, 400, 404, 200, 400, 400, 200, 200, 404, 404}},
+       {200, 400, 200, 400, 200, 400, 404, 200, 400, 400, 200, 200, 200, 400, 404, 404, 404}},
       {"admin",
        "acme",
        "ada@example.com",
-       {200, 400, 200, 400, 200, 400, 404, 200, 400, 400, 200, 200, 200, 204}},
+       {200, 400, 200, 400, 200, 400, 404, 200, 400, 400, 200, 200, 200, 400, 404, 200, 204}},
   };
   for (const Caller& c : callers) {
     std::vector<std::string> headers;

@@ -1,5 +1,6 @@
 // The contract register over real HTTPS: every contract endpoint against every kind of
-// caller, ownership for the `user` role, If-Match, the trash, list filters and pages.
+// caller, ownership for the `user` role, If-Match, the trash, list filters and pages, and
+// tenant-defined custom fields.
 
 #include "tests/support/api_test.h"
 
@@ -166,6 +167,90 @@ TEST_F(ContractApiTest, TheTrashHidesAndRestoresAndTheListPages) {
   ASSERT_EQ(restored.status, 200) << restored.body;
   EXPECT_EQ(Call("GET", path, "", vera).status, 200);
   EXPECT_EQ(Call("POST", path + "/restore", "", max).status, 404) << "not in the trash";
+}
+
+TEST_F(ContractApiTest, AdminsDefineCustomFieldsThatEveryContractIsCheckedAgainst) {
+  const auto ada = As("acme", "ada@example.com", auth::Role::kAdmin);
+  const auto vera = As("acme", "vera@example.com", auth::Role::kViewer);
+  const auto uma = As("acme", "uma@example.com", auth::Role::kUser);
+  const auto bea = As("globex", "bea@example.com", auth::Role::kAdmin);
+  const nlohmann::json po = {
+      {"key", "po"}, {"label", "PO number"}, {"type", "text"}, {"required", true}};
+  EXPECT_EQ(Call("POST", "/api/v1/custom-fields", po.dump(), vera).status, 403);
+  EXPECT_EQ(Call("POST", "/api/v1/custom-fields", po.dump(), uma).status, 403);
+  auto defined = Call("POST", "/api/v1/custom-fields", po.dump(), ada);
+  ASSERT_EQ(defined.status, 201) << defined.body;
+  nlohmann::json shown = po;
+  shown["options"] = nlohmann::json::array();
+  EXPECT_EQ(nlohmann::json::parse(defined.body), shown);
+  auto again = Call("POST", "/api/v1/custom-fields", po.dump(), ada);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(again.body)["error"]["code"], "already_exists");
+  for (const nlohmann::json& field : {
+           nlohmann::json{{"key", "tier"},
+                          {"label", "Tier"},
+                          {"type", "select"},
+                          {"options", {"gold", "silver"}}},
+           nlohmann::json{{"key", "fee"}, {"label", "Fee"}, {"type", "money"}},
+           nlohmann::json{{"key", "score"}, {"label", "Score"}, {"type", "number"}},
+       }) {
+    clock_.Advance(std::chrono::seconds(1));
+    ASSERT_EQ(Call("POST", "/api/v1/custom-fields", field.dump(), ada).status, 201) << field;
+  }
+  EXPECT_EQ(
+      Call("POST", "/api/v1/custom-fields", R"({"key":"Bad Key","label":"x","type":"text"})", ada)
+          .status,
+      400);
+  auto listed = Call("GET", "/api/v1/custom-fields", "", vera);
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  const auto fields = nlohmann::json::parse(listed.body)["fields"];
+  std::vector<std::string> keys;
+  keys.reserve(fields.size());
+  for (const auto& f : fields) keys.push_back(f["key"]);
+  EXPECT_EQ(keys, (std::vector<std::string>{"po", "tier", "fee", "score"}));
+  // Another tenant does not see them, cannot remove them, and cannot use them.
+  EXPECT_EQ(Call("GET", "/api/v1/custom-fields", "", bea).body, R"({"fields":[]})");
+  EXPECT_EQ(Call("DELETE", "/api/v1/custom-fields/po", "", bea).status, 404);
+  EXPECT_EQ(Call("POST", "/api/v1/contracts", R"({"title":"x","custom":{"po":"1"}})", bea).status,
+            400);
+
+  // Contracts: valid values are stored and shown; each bad one is one 400 naming its key.
+  const nlohmann::json fee = {{"amount_cents", 12345}, {"currency", "EUR"}};
+  auto made = Create(
+      uma, {{"title", "Supply"}, {"custom", {{"po", "PO-7"}, {"tier", "gold"}, {"fee", fee}}}});
+  EXPECT_EQ(made["custom"], nlohmann::json({{"po", "PO-7"}, {"tier", "gold"}, {"fee", fee}}));
+  for (const auto& [custom, key] : std::vector<std::pair<nlohmann::json, std::string>>{
+           {{{"tier", "gold"}}, "po"},  // required
+           {{{"po", "1"}, {"tier", "platinum"}}, "tier"},
+           {{{"po", "1"}, {"fee", {{"amount_cents", 1}, {"currency", "EURO"}}}}, "fee"},
+           {{{"po", "1"}, {"score", "3"}}, "score"},
+           {{{"po", "1"}, {"color", "red"}}, "color"},
+       }) {
+    auto r = Call("POST", "/api/v1/contracts",
+                  nlohmann::json{{"title", "x"}, {"custom", custom}}.dump(), uma);
+    EXPECT_EQ(r.status, 400) << custom;
+    EXPECT_NE(
+        nlohmann::json::parse(r.body)["error"]["message"].get<std::string>().find("custom." + key),
+        std::string::npos)
+        << r.body;
+  }
+  // PATCH merges key by key; null removes, except for a required field.
+  const std::string path = "/api/v1/contracts/" + std::to_string(int64_t(made["id"]));
+  auto patched = Call("PATCH", path, R"({"custom":{"tier":null,"score":4.5}})",
+                      {uma[0], uma[1], "If-Match: \"1\""});
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(nlohmann::json::parse(patched.body)["custom"],
+            nlohmann::json({{"po", "PO-7"}, {"fee", fee}, {"score", 4.5}}));
+  EXPECT_EQ(
+      Call("PATCH", path, R"({"custom":{"po":null}})", {uma[0], uma[1], "If-Match: \"2\""}).status,
+      400);
+  // A field with values cannot go; one without can.
+  auto in_use = Call("DELETE", "/api/v1/custom-fields/po", "", ada);
+  EXPECT_EQ(in_use.status, 409);
+  EXPECT_EQ(nlohmann::json::parse(in_use.body)["error"]["code"], "field_in_use");
+  EXPECT_EQ(Call("DELETE", "/api/v1/custom-fields/tier", "", vera).status, 403);
+  EXPECT_EQ(Call("DELETE", "/api/v1/custom-fields/tier", "", ada).status, 204);
+  EXPECT_EQ(Call("DELETE", "/api/v1/custom-fields/tier", "", ada).status, 404);
 }
 
 }  // namespace

@@ -1,8 +1,8 @@
 #pragma once
 
-// A real HTTPS server with the API routes (auth, settings, contracts) over an encrypted
-// database, two tenants ("acme" with admin Ann, "globex" with admin Gus) and a fake clock,
-// for the API integration tests.
+// A real HTTPS server with the API routes (auth, settings, contracts, custom fields) over
+// an encrypted database, two tenants ("acme" with admin Ann, "globex" with admin Gus) and a
+// fake clock, for the API integration tests.
 
 #include <functional>
 #include <memory>
@@ -15,6 +15,7 @@
 
 #include "api/auth_routes.h"
 #include "api/contract_routes.h"
+#include "api/custom_field_routes.h"
 #include "crypto/local_key_provider.h"
 #include "crypto/otp.h"
 #include "store/sqlite_database.h"
@@ -51,9 +52,11 @@ class ApiTest : public ::testing::Test {
     tokens_ = std::make_unique<auth::TokenService>(*db_, clock_);
     two_factor_ = std::make_unique<auth::TwoFactorService>(*db_, clock_, *keys_);
     contracts_ = std::make_unique<contract::ContractService>(*db_, clock_);
+    custom_fields_ = std::make_unique<contract::CustomFieldService>(*db_, clock_);
     api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_, *tokens_,
                                           *two_factor_, *settings_});
     api::RegisterContractRoutes(srv_.router, *contracts_);
+    api::RegisterCustomFieldRoutes(srv_.router, *custom_fields_);
     Configure(srv_.config);
     srv_.Start();
   }
@@ -123,6 +126,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<auth::TokenService> tokens_;
   std::unique_ptr<auth::TwoFactorService> two_factor_;
   std::unique_ptr<contract::ContractService> contracts_;
+  std::unique_ptr<contract::CustomFieldService> custom_fields_;
   int64_t ann_id_ = 0;
   std::string ann_otp_;
 };
