@@ -1,7 +1,7 @@
 # Pactum's entry points. Every target installs what is missing first (scripts/install-deps).
 #   make run       build Release and start the server on embedded defaults
 #   make test      build and run the whole suite through ctest
-#   make bench     benchmarks against nginx in the same run, logins under load (docs/benchmarks.md)
+#   make bench     benchmarks against nginx, dd and plain SQLite in the same run (docs/benchmarks.md)
 #   make lint      clang-format check, clang-tidy, cppcheck: zero findings
 #   make sanitize  ASan+UBSan build running the suite
 
@@ -38,6 +38,8 @@ bench: build-release
 	@scripts/bench-http
 	@echo "== logins under load =="
 	@scripts/bench-login
+	@echo "== documents: 1 GiB upload vs dd, download vs nginx =="
+	@scripts/bench-files
 
 lint: build
 	@scripts/lint

@@ -11,8 +11,10 @@ namespace {
 
 // The routes anyone may call; every other route needs a session or a token.
 bool IsPublic(const http::Route& route) {
+  // /files/{token}: the link is the credential (its handler checks a bound link's
+  // session or token itself).
   static constexpr std::string_view kPublic[] = {"/healthz", "/metrics", "/api/v1/auth/login",
-                                                 "/api/v1/auth/mfa"};
+                                                 "/api/v1/auth/mfa", "/files/{token}"};
   for (const std::string_view p : kPublic) {
     if (route.pattern == p) return true;
   }
@@ -35,19 +37,6 @@ bool AllowedBeforeTwoFactor(const http::Route& route) {
 // Routes only a person in a login session may call, never an API token.
 bool SessionOnly(const http::Route& route) {
   return route.pattern == "/api/v1/me/password" || route.pattern.starts_with("/api/v1/me/totp");
-}
-
-Status IpNotAllowed() {
-  return Status(StatusCode::kPermissionDenied, "your address is not in this tenant's IP allowlist")
-      .WithReason("ip_not_allowed");
-}
-
-// Whether the tenant's allowlist admits the request's client address (fail closed: an
-// address that does not parse is admitted only where there is no allowlist).
-bool AddressAllowed(const tenant::TenantSettings& settings, const std::string& ip) {
-  if (settings.ip_allowlist.empty()) return true;
-  auto address = IpAddress::Parse(ip);
-  return address.ok() && settings.AllowsAddress(*address);
 }
 
 bool IsUnsafe(http::Method m) {
@@ -126,6 +115,38 @@ http::Response SessionAnswer(const AuthDeps& deps, const auth::User& user, const
 
 const Principal* CallerOf(const http::Request& request) {
   return std::any_cast<Principal>(&request.principal);
+}
+
+int64_t OnlyOwner(const Principal& p) {
+  return p.user.role >= auth::Role::kManager ? 0 : p.user.id;
+}
+
+std::string CredentialOf(const Principal& p) {
+  return p.token_id != 0 ? "token:" + std::to_string(p.token_id) : "session:" + p.session_hash;
+}
+
+std::string CredentialOf(const AuthDeps& deps, const http::Request& req) {
+  const std::string_view authorization = req.Header("Authorization");
+  if (!authorization.empty()) {
+    if (!authorization.starts_with("Bearer ")) return "";
+    auto token = deps.tokens.Resolve(authorization.substr(7));
+    return token.ok() ? "token:" + std::to_string(token->token_id) : "";
+  }
+  const std::string_view cookie = CookieValue(req.Header("Cookie"), kSessionCookie);
+  if (cookie.empty()) return "";
+  auto session = deps.sessions.Resolve(cookie);
+  return session.ok() ? "session:" + session->id_hash : "";
+}
+
+Status IpNotAllowed() {
+  return Status(StatusCode::kPermissionDenied, "your address is not in this tenant's IP allowlist")
+      .WithReason("ip_not_allowed");
+}
+
+bool AddressAllowed(const tenant::TenantSettings& settings, const std::string& ip) {
+  if (settings.ip_allowlist.empty()) return true;
+  auto address = IpAddress::Parse(ip);
+  return address.ok() && settings.AllowsAddress(*address);
 }
 
 void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {

@@ -50,6 +50,25 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps);
 // The caller of an authenticated route; nullptr on a public route.
 const Principal* CallerOf(const http::Request& request);
 
+// A `user` may only change what they own; managers and admins anything. The owner a
+// service must require for `p`, or 0.
+int64_t OnlyOwner(const Principal& p);
+
+// What a caller authenticated with, for binding download links to it: "session:<raw
+// hash>" or "token:<id>".
+std::string CredentialOf(const Principal& p);
+
+// The same for a request on a public route (a download): its valid session cookie or
+// bearer token, or "" when it has none that is valid. Reads only; nothing is touched.
+std::string CredentialOf(const AuthDeps& deps, const http::Request& request);
+
+// Whether the tenant's ip_allowlist admits `ip` (fail closed: an address that does not
+// parse is admitted only where there is no allowlist).
+bool AddressAllowed(const tenant::TenantSettings& settings, const std::string& ip);
+
+// 403 ip_not_allowed.
+Status IpNotAllowed();
+
 // Two-factor enrolment (/api/v1/me/totp...) and GET/PUT /api/v1/settings; called by
 // RegisterAuthRoutes.
 void RegisterSecurityRoutes(http::Router& router, AuthDeps deps);

@@ -12,12 +12,6 @@ http::Response WithETag(http::Response r, int64_t version) {
   return r;
 }
 
-// A `user` may only change what they own (checked by the service on the row it changes);
-// managers and admins anything: the owner the service requires, or 0.
-int64_t OnlyOwner(const Principal& p) {
-  return p.user.role >= auth::Role::kManager ? 0 : p.user.id;
-}
-
 // The version an If-Match header names ("3", "\"3\""), or 0.
 int64_t IfMatchVersion(std::string_view h) {
   if (h.size() >= 2 && h.front() == '"' && h.back() == '"') h = h.substr(1, h.size() - 2);

@@ -30,6 +30,12 @@ constexpr RouteRule kTable[] = {
     {"GET", "/api/v1/custom-fields", Role::kViewer},
     {"POST", "/api/v1/custom-fields", Role::kAdmin},
     {"DELETE", "/api/v1/custom-fields/{key}", Role::kAdmin},
+    // Documents: the same rule; a link is a read.
+    {"POST", "/api/v1/contracts/{id}/documents", Role::kUser},
+    {"GET", "/api/v1/contracts/{id}/documents", Role::kViewer},
+    {"GET", "/api/v1/documents/{id}", Role::kViewer},
+    {"DELETE", "/api/v1/documents/{id}", Role::kUser},
+    {"POST", "/api/v1/documents/{id}/link", Role::kViewer},
 };
 
 }  // namespace

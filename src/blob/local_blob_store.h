@@ -21,8 +21,9 @@ class LocalBlobStore final : public BlobStore {
   // Errors: kAlreadyExists; kUnavailable ("disk_full") when the storage is full; the
   // source's error.
   Status Put(const BlobId& id, ByteSource& data) override;
-  Result<std::unique_ptr<ByteSource>> Get(const BlobId& id) override;
+  Result<std::unique_ptr<ByteSource>> GetAt(const BlobId& id, uint64_t offset) override;
   Status Delete(const BlobId& id) override;
+  Status List(const Visitor& visit) override;
 
   // Removes temporary files older than `age` (left by a crash); returns how many.
   Result<int> RemoveStaleTemporaries(std::chrono::seconds age);

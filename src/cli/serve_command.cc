@@ -11,13 +11,16 @@
 #include "api/auth_routes.h"
 #include "api/contract_routes.h"
 #include "api/custom_field_routes.h"
+#include "api/document_routes.h"
 #include "api/system_routes.h"
+#include "blob/local_blob_store.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "common/files.h"
 #include "common/ip_network.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "document/document_service.h"
 #include "http/server.h"
 #include "http/tls.h"
 
@@ -176,6 +179,16 @@ int Serve(const ServeFlags& flags) {
   api::RegisterContractRoutes(router, contracts);
   contract::CustomFieldService custom_fields(*data->db, clock);
   api::RegisterCustomFieldRoutes(router, custom_fields);
+  // Documents' encrypted objects live under <data>/files, named by random ids.
+  auto blobs = blob::LocalBlobStore::Open(cfg->data_dir + "/files");
+  if (!blobs.ok()) {
+    PrintError("cannot open the file store: " + blobs.status().message());
+    return kExitFailure;
+  }
+  document::DocumentService documents(*data->db, clock, tenant_keys, **blobs,
+                                      cfg->documents.allowed_types);
+  api::RegisterDocumentRoutes(router, documents,
+                              {tenants, users, sessions, throttle, tokens, two_factor, settings});
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);
@@ -202,13 +215,28 @@ int Serve(const ServeFlags& flags) {
     std::cout << "Pactum " << kVersion << " is serving at " << url << "/  (Ctrl-C stops it)"
               << std::endl;
   }
-  // Contracts in the trash for 30 days go for good; checked hourly.
-  const Periodic purge(std::chrono::hours(1), [&contracts] {
+  // Hourly: contracts in the trash for 30 days go for good, with their documents; stored
+  // objects without a document (a crash between write and commit) and unfinished uploads
+  // go after a grace period.
+  const auto grace = std::chrono::minutes(cfg->documents.orphan_grace_minutes);
+  const Periodic housekeeping(std::chrono::hours(1), [&contracts, &documents, &blobs, grace] {
     auto purged = contracts.PurgeTrash();
     if (!purged.ok()) {
       log::Error(kComponent, "purging the trash failed", {{"error", purged.status().ToString()}});
-    } else if (!purged->empty()) {
-      log::Info(kComponent, "purged contracts from the trash", {{"count", purged->size()}});
+    } else if (!purged->contract_ids.empty()) {
+      documents.RemoveObjects(purged->blob_ids);
+      log::Info(
+          kComponent, "purged contracts from the trash",
+          {{"contracts", purged->contract_ids.size()}, {"documents", purged->blob_ids.size()}});
+    }
+    if (auto swept = documents.SweepOrphans(grace); !swept.ok()) {
+      log::Error(kComponent, "sweeping orphaned files failed",
+                 {{"error", swept.status().ToString()}});
+    } else if (*swept > 0) {
+      log::Info(kComponent, "removed orphaned files", {{"count", *swept}});
+    }
+    if (auto stale = blobs.value()->RemoveStaleTemporaries(grace); stale.ok() && *stale > 0) {
+      log::Info(kComponent, "removed unfinished uploads", {{"count", *stale}});
     }
   });
   // Last: whoever waits for the ready file finds everything above already printed.

@@ -50,6 +50,8 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("database.synchronous", FieldRef(&c.database.synchronous));
   visit("auth.argon2_memory_mib", FieldRef(&c.auth.argon2_memory_mib));
   visit("auth.argon2_passes", FieldRef(&c.auth.argon2_passes));
+  visit("documents.allowed_types", FieldRef(&c.documents.allowed_types));
+  visit("documents.orphan_grace_minutes", FieldRef(&c.documents.orphan_grace_minutes));
 }
 
 std::map<std::string, FieldRef> FieldMap(Config& c) {
@@ -273,6 +275,14 @@ Status Validate(const Config& c) {
   RETURN_IF_ERROR(CheckRange("database.cache_mib", c.database.cache_mib, 1, 4096));
   RETURN_IF_ERROR(CheckRange("auth.argon2_memory_mib", c.auth.argon2_memory_mib, 19, 4096));
   RETURN_IF_ERROR(CheckRange("auth.argon2_passes", c.auth.argon2_passes, 2, 20));
+  for (const auto& type : c.documents.allowed_types) {
+    if (type.empty() || type.find('/') == std::string::npos ||
+        type.find_first_of(" \t\r\n;,") != std::string::npos) {
+      return KeyError("documents.allowed_types", "not a MIME type: \"" + type + "\"");
+    }
+  }
+  RETURN_IF_ERROR(CheckRange("documents.orphan_grace_minutes", c.documents.orphan_grace_minutes, 5,
+                             int64_t{7} * 24 * 60));
   if (c.database.synchronous != "full" && c.database.synchronous != "normal") {
     return KeyError("database.synchronous", "must be full or normal");
   }

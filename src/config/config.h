@@ -63,6 +63,19 @@ struct AuthConfig {
                                    // each password at its next login
 };
 
+struct DocumentsConfig {
+  // MIME types accepted for upload, as decided from the content (libmagic names).
+  std::vector<std::string> allowed_types = {
+      "application/pdf",
+      "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+      "application/vnd.oasis.opendocument.text",
+      "image/png",
+      "image/jpeg",
+      "text/plain"};
+  int64_t orphan_grace_minutes = 60;  // stored objects without a document row: removed after
+};
+
 struct Config {
   std::string data_dir = "./pactum-data";  // database, keys, TLS material
   std::string environment = "dev";         // prod | staging | dev
@@ -73,6 +86,7 @@ struct Config {
   LimitsConfig limits;
   DatabaseConfig database;
   AuthConfig auth;
+  DocumentsConfig documents;
 };
 
 // Applies a TOML document (text) onto `config`. Unknown keys and wrong types are errors

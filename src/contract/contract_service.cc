@@ -464,14 +464,21 @@ Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id, int64_t
   return Get(tenant_id, id);
 }
 
-Result<std::vector<int64_t>> ContractService::PurgeTrash() {
+Result<Purged> ContractService::PurgeTrash() {
   const int64_t cutoff = UnixSeconds(clock_.Now()) - kTrashDays * 86400;
-  std::vector<int64_t> purged;
+  Purged purged;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto docs, s.Query("DELETE FROM documents WHERE contract_id IN (SELECT id "
+                                        "FROM contracts WHERE deleted_at IS NOT NULL AND "
+                                        "deleted_at <= $1) RETURNING blob_id",
+                                        {cutoff}));
+    purged.blob_ids.reserve(docs.size());
+    for (const auto& r : docs) purged.blob_ids.push_back(r.Text(0));
     ASSIGN_OR_RETURN(auto rows, s.Query("DELETE FROM contracts WHERE deleted_at IS NOT NULL AND "
                                         "deleted_at <= $1 RETURNING id",
                                         {cutoff}));
-    for (const auto& r : rows) purged.push_back(r.Int(0));
+    purged.contract_ids.reserve(rows.size());
+    for (const auto& r : rows) purged.contract_ids.push_back(r.Int(0));
     return Status::Ok();
   }));
   return purged;

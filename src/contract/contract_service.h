@@ -84,6 +84,11 @@ struct Page {
   std::string next_cursor;  // "" when there is no further page
 };
 
+struct Purged {
+  std::vector<int64_t> contract_ids;
+  std::vector<std::string> blob_ids;  // stored objects of the purged contracts' documents
+};
+
 class ContractService {
  public:
   static constexpr int64_t kTrashDays = 30;
@@ -116,9 +121,10 @@ class ContractService {
   Status Trash(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
   Result<Contract> Restore(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
 
-  // Removes contracts that have been in the trash for kTrashDays; returns their ids (the
-  // caller removes their documents).
-  Result<std::vector<int64_t>> PurgeTrash();
+  // Removes contracts that have been in the trash for kTrashDays, with their documents'
+  // rows, in one transaction; the caller removes the documents' stored objects
+  // (DocumentService::RemoveObjects).
+  Result<Purged> PurgeTrash();
 
  private:
   Status CheckOwner(store::Session& s, int64_t tenant_id, int64_t owner_id);

@@ -175,11 +175,11 @@ TEST_F(ContractServiceTest, TheTrashKeepsContractsRestorableForThirtyDays) {
   EXPECT_EQ(service_->Restore(globex_, keep->id).status().code(), StatusCode::kNotFound);
   clock_.Advance(std::chrono::hours(24 * 29));
   ASSERT_TRUE(service_->Restore(acme_, keep->id).ok());
-  EXPECT_TRUE(service_->PurgeTrash()->empty());
+  EXPECT_TRUE(service_->PurgeTrash()->contract_ids.empty());
   clock_.Advance(std::chrono::hours(24));
   EXPECT_EQ(service_->Restore(acme_, gone->id).status().code(), StatusCode::kNotFound)
       << "thirty days in the trash: too late to restore";
-  EXPECT_EQ(*service_->PurgeTrash(), std::vector<int64_t>{gone->id});
+  EXPECT_EQ(service_->PurgeTrash()->contract_ids, std::vector<int64_t>{gone->id});
   EXPECT_EQ(service_->Get(acme_, gone->id, true).status().code(), StatusCode::kNotFound);
   EXPECT_TRUE(service_->Get(acme_, keep->id).ok());
 }

@@ -1,13 +1,12 @@
 #include "crypto/file_cipher.h"
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/kdf.h>
 
 #include <algorithm>
 #include <cstring>
 #include <optional>
 
+#include "crypto/hkdf.h"
 #include "crypto/random.h"
 
 namespace pactum::crypto {
@@ -33,32 +32,6 @@ uint64_t GetBigEndian(const uint8_t* in, int bytes) {
 
 Status Corrupt() { return Status(StatusCode::kDataLoss, "the stored file is corrupt"); }
 
-// HKDF-SHA256(ikm, salt, "pactum-file-v1") -> 32 bytes.
-Result<SecretBytes> FileKey(std::span<const uint8_t> ikm, std::span<const uint8_t> salt) {
-  EVP_KDF* kdf = EVP_KDF_fetch(nullptr, "HKDF", nullptr);
-  if (kdf == nullptr) return Internal("HKDF is not available");
-  EVP_KDF_CTX* ctx = EVP_KDF_CTX_new(kdf);
-  EVP_KDF_free(kdf);
-  if (ctx == nullptr) return Internal("EVP_KDF_CTX_new failed");
-  char digest[] = "SHA256";
-  char info[] = "pactum-file-v1";
-  // NOLINTBEGIN(cppcoreguidelines-pro-type-const-cast): OpenSSL's OSSL_PARAM takes void*
-  const OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, digest, 0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(ikm.data()),
-                                        ikm.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, const_cast<uint8_t*>(salt.data()),
-                                        salt.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, sizeof info - 1),
-      OSSL_PARAM_construct_end()};
-  // NOLINTEND(cppcoreguidelines-pro-type-const-cast)
-  SecretBytes key(32);
-  const int ok = EVP_KDF_derive(ctx, key.data(), key.size(), params);
-  EVP_KDF_CTX_free(ctx);
-  if (ok != 1) return Internal("HKDF failed");
-  return key;
-}
-
 // The AES-256-GCM state of one file: its key, and the associated data of every chunk.
 class ChunkCipher {
  public:
@@ -71,7 +44,8 @@ class ChunkCipher {
               std::string_view object_id, bool encrypt) {
     if (ctx_ == nullptr) return Internal("EVP_CIPHER_CTX_new failed");
     if (tenant_key.size() != 32) return InvalidArgument("a tenant key has 32 bytes");
-    ASSIGN_OR_RETURN(SecretBytes key, FileKey(tenant_key, header.subspan(17, kSaltBytes)));
+    ASSIGN_OR_RETURN(SecretBytes key,
+                     HkdfSha256(tenant_key, header.subspan(17, kSaltBytes), "pactum-file-v1"));
     key_.emplace(std::move(key));
     aad_.assign(header.begin(), header.end());
     aad_.insert(aad_.end(), object_id.begin(), object_id.end());
@@ -227,11 +201,13 @@ class Encryptor final : public StickyFailureSource {
 
 class Decryptor final : public StickyFailureSource {
  public:
-  explicit Decryptor(ByteSource& sealed) : sealed_(sealed) {}
+  explicit Decryptor(ByteSource& sealed) : sealed_(&sealed) {}
+  explicit Decryptor(std::unique_ptr<ByteSource> sealed)
+      : owned_(std::move(sealed)), sealed_(owned_.get()) {}
 
   Status Init(int64_t tenant_id, std::string_view object_id, const TenantKeyLookup& key_for) {
     uint8_t header[kFileHeaderBytes];
-    ASSIGN_OR_RETURN(const size_t got, ReadFull(sealed_, header));
+    ASSIGN_OR_RETURN(const size_t got, ReadFull(*sealed_, header));
     if (got != kFileHeaderBytes || std::memcmp(header, kMagic, 4) != 0 || header[4] != kVersion) {
       return Corrupt();
     }
@@ -252,8 +228,27 @@ class Decryptor final : public StickyFailureSource {
     return Status::Ok();
   }
 
+  // Continues at plaintext byte `offset`: chunks before it are neither read nor opened;
+  // `open_at` opens the sealed object at the first needed chunk. Call once, after Init.
+  Status Seek(uint64_t offset, const SealedOpener& open_at) {
+    const uint64_t index = offset / chunk_;
+    skip_ = static_cast<size_t>(offset % chunk_);
+    if (index == 0) return Status::Ok();  // already there: the header was just read
+    ASSIGN_OR_RETURN(owned_, open_at(kFileHeaderBytes + index * (chunk_ + kTagBytes)));
+    sealed_ = owned_.get();
+    index_ = index;
+    return Status::Ok();
+  }
+
+  size_t chunk_bytes() const { return chunk_; }
+
  private:
   Result<size_t> ReadSome(std::span<uint8_t> out) override {
+    if (skip_ > 0) {  // the first chunk of a ranged read starts inside it
+      ASSIGN_OR_RETURN(ready_, OpenNext(plain_.data()));
+      pos_ = std::min(skip_, ready_);
+      skip_ = 0;
+    }
     size_t written = 0;
     while (written < out.size()) {
       if (pos_ < ready_) {
@@ -278,8 +273,8 @@ class Decryptor final : public StickyFailureSource {
   // Opens the next chunk into `dst` (room for chunk_ bytes); returns the plaintext size.
   Result<size_t> OpenNext(uint8_t* dst) {
     const size_t sealed_chunk = chunk_ + kTagBytes;
-    ASSIGN_OR_RETURN(const size_t got, ReadFull(sealed_, std::span<uint8_t>(in_).subspan(
-                                                             carry_, sealed_chunk + 1 - carry_)));
+    ASSIGN_OR_RETURN(const size_t got, ReadFull(*sealed_, std::span<uint8_t>(in_).subspan(
+                                                              carry_, sealed_chunk + 1 - carry_)));
     const size_t have = carry_ + got;
     const bool last = have <= sealed_chunk;
     const size_t n = last ? have : sealed_chunk;
@@ -291,8 +286,10 @@ class Decryptor final : public StickyFailureSource {
     return n - kTagBytes;
   }
 
-  ByteSource& sealed_;
+  std::unique_ptr<ByteSource> owned_;
+  ByteSource* sealed_;
   size_t chunk_ = 0;
+  size_t skip_ = 0;  // plaintext bytes of the first chunk a ranged read does not want
   ChunkCipher cipher_;
   std::vector<uint8_t> in_;
   std::vector<uint8_t> plain_;
@@ -328,6 +325,18 @@ Result<std::unique_ptr<ByteSource>> DecryptingSource(int64_t tenant_id, std::str
                                                      ByteSource& sealed) {
   auto d = std::make_unique<Decryptor>(sealed);
   RETURN_IF_ERROR(d->Init(tenant_id, object_id, key_for));
+  return std::unique_ptr<ByteSource>(std::move(d));
+}
+
+Result<std::unique_ptr<ByteSource>> DecryptingSourceAt(int64_t tenant_id,
+                                                       std::string_view object_id,
+                                                       const TenantKeyLookup& key_for,
+                                                       const SealedOpener& open_at,
+                                                       uint64_t plain_offset) {
+  ASSIGN_OR_RETURN(auto sealed, open_at(0));
+  auto d = std::make_unique<Decryptor>(std::move(sealed));
+  RETURN_IF_ERROR(d->Init(tenant_id, object_id, key_for));
+  RETURN_IF_ERROR(d->Seek(plain_offset, open_at));
   return std::unique_ptr<ByteSource>(std::move(d));
 }
 

@@ -63,4 +63,19 @@ Result<std::unique_ptr<ByteSource>> DecryptingSource(int64_t tenant_id, std::str
                                                      const TenantKeyLookup& key_for,
                                                      ByteSource& sealed);
 
+// Opens a sealed object at a byte offset (a blob store's ranged read).
+using SealedOpener = std::function<Result<std::unique_ptr<ByteSource>>(uint64_t offset)>;
+
+// The plaintext from byte `plain_offset` on, for ranged downloads: the header is read
+// through open_at(0), then the object is opened again at the chunk holding
+// `plain_offset`, so the chunks before it are neither read nor decrypted. Each chunk is
+// still authenticated at its own position, so a ranged read detects the same alterations
+// within the chunks it reads; `plain_offset` must be below the plaintext size (the
+// caller knows it). Errors as DecryptingSource.
+Result<std::unique_ptr<ByteSource>> DecryptingSourceAt(int64_t tenant_id,
+                                                       std::string_view object_id,
+                                                       const TenantKeyLookup& key_for,
+                                                       const SealedOpener& open_at,
+                                                       uint64_t plain_offset);
+
 }  // namespace pactum::crypto

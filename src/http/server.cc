@@ -363,10 +363,14 @@ struct Server::Impl {
 namespace {
 
 // A BodyReader that pulls body bytes through the connection's parser. Read() runs on a
-// worker thread and hands each read to the connection's I/O thread. The bytes land in a
-// chunk the pending read co-owns, so a read abandoned at shutdown never writes into the
-// handler's freed buffer. A body slower than min_bytes_per_second (averaged once
-// body_timeout has passed) is cut off, so slow senders cannot pin the worker pool.
+// worker thread and hands each read to the connection's I/O thread; while the handler
+// works on one piece, the next is already being read and decrypted (one read ahead), so
+// the two threads overlap. The bytes land in chunks the pending read co-owns, so a read
+// abandoned at shutdown never writes into freed memory; Settle() (on the I/O thread,
+// after the handler returned) cuts a read ahead that is no longer wanted and waits for
+// it, so nothing still reads the stream when the response goes out. A body slower than
+// min_bytes_per_second (averaged once body_timeout has passed) is cut off, so slow
+// senders cannot pin the worker pool.
 class StreamedBodyReader final : public BodyReader {
  public:
   StreamedBodyReader(TlsStream& stream, beast::flat_buffer& buffer,
@@ -385,59 +389,110 @@ class StreamedBodyReader final : public BodyReader {
   Result<size_t> Read(std::span<char> out) override {
     if (failed_) return InvalidArgument("request body already failed");
     if (out.empty()) return size_t{0};
-    auto call = std::make_shared<Call>();
-    call->chunk.resize(std::min(out.size(), kStreamChunk * 4));
-    auto future = call->promise.get_future();
-    asio::post(ex_, [this, call] { ReadSome(call); });
-    while (future.wait_for(milliseconds(100)) != std::future_status::ready) {
-      if (stopped_.load()) {
+    if (pos_ == len_) {
+      if (eof_) return size_t{0};
+      if (!pending_) pending_ = Issue(nullptr);
+      auto n = Await(*pending_);
+      if (!n.ok()) {
         failed_ = true;
-        return Unavailable("server is stopping");
+        return n;
       }
-    }
-    auto n = future.get();
-    if (!n.ok()) {
-      failed_ = true;
-      return n;
-    }
-    std::copy_n(call->chunk.data(), *n, out.data());
-    received_ += *n;
-    const auto elapsed = SteadyClock::now() - start_;
-    if (*n > 0 && min_rate_ > 0 && elapsed > timeout_) {
-      const double seconds = std::chrono::duration<double>(elapsed).count();
-      if (static_cast<double>(received_) / seconds < static_cast<double>(min_rate_)) {
-        failed_ = true;
-        return Status(StatusCode::kRequestTimeout, "request body arrives too slowly");
+      std::swap(current_, pending_);
+      pos_ = 0;
+      len_ = *n;
+      if (len_ == 0) {
+        eof_ = true;
+        return size_t{0};
       }
+      received_ += len_;
+      const auto elapsed = SteadyClock::now() - start_;
+      if (min_rate_ > 0 && elapsed > timeout_) {
+        const double seconds = std::chrono::duration<double>(elapsed).count();
+        if (static_cast<double>(received_) / seconds < static_cast<double>(min_rate_)) {
+          failed_ = true;
+          return Status(StatusCode::kRequestTimeout, "request body arrives too slowly");
+        }
+      }
+      pending_ = Issue(std::move(pending_));  // read ahead into the chunk just used up
     }
+    const size_t n = std::min(out.size(), len_ - pos_);
+    std::copy_n(current_->chunk.get() + pos_, n, out.data());
+    pos_ += n;
     return n;
+  }
+
+  // On the I/O thread, once the handler is done: ends a read ahead still in flight.
+  awaitable<void> Settle() {
+    settling_ = true;
+    if (!pending_ || pending_->done) co_return;
+    beast::get_lowest_layer(stream_).cancel();  // the connection closes: the body was not read
+    asio::steady_timer timer(ex_, SteadyClock::time_point::max());
+    on_settled_ = [&timer] { timer.cancel(); };
+    if (!pending_->done) {
+      beast::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+    }
+    on_settled_ = nullptr;
+    co_return;
   }
 
  private:
   struct Call {
-    std::vector<char> chunk;
+    // Not value-initialised: the read overwrites what it reports.
+    std::unique_ptr<char[]> chunk = std::make_unique_for_overwrite<char[]>(kStreamChunk * 4);
     std::promise<Result<size_t>> promise;
+    std::future<Result<size_t>> future;
+    bool done = false;  // on the I/O thread only, once issued
   };
+
+  // Starts a read on the I/O thread into `reuse` (a chunk no read uses any more) or a new
+  // chunk.
+  std::shared_ptr<Call> Issue(std::shared_ptr<Call> reuse) {
+    auto call = reuse ? std::move(reuse) : std::make_shared<Call>();
+    call->promise = std::promise<Result<size_t>>();
+    call->future = call->promise.get_future();
+    call->done = false;
+    asio::post(ex_, [this, call] { ReadSome(call); });
+    return call;
+  }
+
+  Result<size_t> Await(Call& call) {
+    while (call.future.wait_for(milliseconds(100)) != std::future_status::ready) {
+      if (stopped_.load()) return Unavailable("server is stopping");
+    }
+    return call.future.get();
+  }
+
+  // On the I/O thread.
+  void Finish(const std::shared_ptr<Call>& call, Result<size_t> result) {
+    call->promise.set_value(std::move(result));
+    call->done = true;
+    if (on_settled_) on_settled_();
+  }
 
   // On the I/O thread.
   void ReadSome(const std::shared_ptr<Call>& call) {
-    if (parser_.is_done()) {
-      call->promise.set_value(size_t{0});
+    if (settling_) {
+      Finish(call, Unavailable("the request is over"));
       return;
     }
-    parser_.get().body().data = call->chunk.data();
-    parser_.get().body().size = call->chunk.size();
+    if (parser_.is_done()) {
+      Finish(call, size_t{0});
+      return;
+    }
+    parser_.get().body().data = call->chunk.get();
+    parser_.get().body().size = kStreamChunk * 4;
     stream_.next_layer().expires_after(timeout_);
     bhttp::async_read(stream_, buffer_, parser_, [this, call](beast::error_code ec, size_t) {
       if (ec == bhttp::error::need_buffer) ec = {};
-      const size_t n = call->chunk.size() - parser_.get().body().size;
+      const size_t n = kStreamChunk * 4 - parser_.get().body().size;
       if (ec) {
         if (ec == bhttp::error::body_limit) {
-          call->promise.set_value(Status(StatusCode::kPayloadTooLarge, "request body too large"));
+          Finish(call, Status(StatusCode::kPayloadTooLarge, "request body too large"));
         } else if (ec == beast::error::timeout) {
-          call->promise.set_value(Status(StatusCode::kRequestTimeout, "request body timed out"));
+          Finish(call, Status(StatusCode::kRequestTimeout, "request body timed out"));
         } else {
-          call->promise.set_value(InvalidArgument("request body is malformed"));
+          Finish(call, InvalidArgument("request body is malformed"));
         }
         return;
       }
@@ -445,7 +500,7 @@ class StreamedBodyReader final : public BodyReader {
         ReadSome(call);  // only framing arrived; read on
         return;
       }
-      call->promise.set_value(n);
+      Finish(call, n);
     });
   }
 
@@ -457,8 +512,17 @@ class StreamedBodyReader final : public BodyReader {
   int64_t min_rate_;
   const std::atomic<bool>& stopped_;
   SteadyClock::time_point start_;
+  // Worker side.
+  std::shared_ptr<Call> current_;  // the piece being handed out
+  std::shared_ptr<Call> pending_;  // the read ahead
+  size_t pos_ = 0;
+  size_t len_ = 0;
   uint64_t received_ = 0;
+  bool eof_ = false;
   bool failed_ = false;
+  // I/O thread side.
+  bool settling_ = false;
+  std::function<void()> on_settled_;
 };
 
 // The reader of a streamed route whose request has no body.
@@ -509,7 +573,7 @@ awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& re
   bhttp::response_serializer<bhttp::buffer_body> sr{out};
   co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
   if (ec) co_return;
-  std::vector<char> chunk(kStreamChunk);
+  std::vector<char> chunk(kStreamChunk * 4);
   uint64_t sent = 0;
   for (;;) {
     auto n = res.stream->Read(chunk);
@@ -678,6 +742,7 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
           req.body_reader = &reader;
           res = co_await Invoke(*route, req);
           req.body_reader = nullptr;
+          co_await reader.Settle();
           body_consumed = body_parser.is_done();
         }
       }

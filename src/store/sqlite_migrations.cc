@@ -155,6 +155,25 @@ CREATE TABLE custom_fields (
   PRIMARY KEY (tenant_id, key)
 ) STRICT;
 )sql"},
+    {11, "documents",
+     R"sql(
+CREATE TABLE documents (
+  id           INTEGER PRIMARY KEY,
+  tenant_id    INTEGER NOT NULL REFERENCES tenants(id),
+  contract_id  INTEGER NOT NULL REFERENCES contracts(id),
+  name         TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+  version      INTEGER NOT NULL CHECK (version >= 1),
+  media_type   TEXT NOT NULL,
+  size         INTEGER NOT NULL CHECK (size >= 0),
+  sha256       TEXT NOT NULL CHECK (length(sha256) = 64),
+  blob_id      TEXT NOT NULL UNIQUE CHECK (length(blob_id) = 32),
+  key_version  INTEGER NOT NULL,
+  uploaded_by  INTEGER NOT NULL REFERENCES users(id),
+  created_at   TEXT NOT NULL,
+  UNIQUE (contract_id, name, version)
+) STRICT;
+CREATE INDEX documents_tenant_contract ON documents(tenant_id, contract_id);
+)sql"},
 };
 
 }  // namespace

@@ -101,14 +101,24 @@ Result<const crypto::SecretBytes*> TenantKeys::Key(store::Session& session, int6
   return &it->second;  // std::map nodes are stable: the pointer outlives later inserts
 }
 
-Result<std::vector<uint8_t>> TenantKeys::Seal(store::Session& session, int64_t tenant_id,
-                                              std::span<const uint8_t> plaintext,
-                                              std::string_view context) {
+Result<uint32_t> TenantKeys::CurrentVersion(store::Session& session, int64_t tenant_id) {
   ASSIGN_OR_RETURN(auto rows, session.Query("SELECT max(version) FROM tenant_keys "
                                             "WHERE tenant_id = $1",
                                             {tenant_id}));
   if (rows.empty() || rows[0].IsNull(0)) return NotFound("tenant has no data key");
-  const auto version = static_cast<uint32_t>(rows[0].Int(0));
+  return static_cast<uint32_t>(rows[0].Int(0));
+}
+
+Result<crypto::SecretBytes> TenantKeys::DataKey(store::Session& session, int64_t tenant_id,
+                                                uint32_t version) {
+  ASSIGN_OR_RETURN(const crypto::SecretBytes* key, Key(session, tenant_id, version));
+  return crypto::SecretBytes::CopyOf(key->span());
+}
+
+Result<std::vector<uint8_t>> TenantKeys::Seal(store::Session& session, int64_t tenant_id,
+                                              std::span<const uint8_t> plaintext,
+                                              std::string_view context) {
+  ASSIGN_OR_RETURN(const uint32_t version, CurrentVersion(session, tenant_id));
   ASSIGN_OR_RETURN(const crypto::SecretBytes* key, Key(session, tenant_id, version));
   ASSIGN_OR_RETURN(
       const std::vector<uint8_t> sealed,

@@ -45,6 +45,12 @@ class TenantKeys {
   // opens them all); returns how many. The first failure is returned as is.
   Result<int64_t> VerifyAll(store::Session& session);
 
+  // The version new data is sealed with (the newest); kNotFound when the tenant has none.
+  Result<uint32_t> CurrentVersion(store::Session& session, int64_t tenant_id);
+  // A copy of the tenant's data key of `version`, for the stored-file cipher
+  // (crypto/file_cipher.h) and keys derived from it. kNotFound for an unknown version.
+  Result<crypto::SecretBytes> DataKey(store::Session& session, int64_t tenant_id, uint32_t version);
+
   // Errors: kNotFound when the tenant has no key; kDataLoss when a sealed value or a
   // wrapping does not authenticate (altered, another tenant's, another context).
   Result<std::vector<uint8_t>> Seal(store::Session& session, int64_t tenant_id,

@@ -11,27 +11,11 @@ using namespace testing_support;  // NOLINT(google-build-using-namespace)
 
 class ContractApiTest : public ApiTest {
  protected:
-  // Logs in a user of acme with kNewPassword set; returns the session headers.
-  std::vector<std::string> As(const std::string& tenant, const std::string& email,
-                              auth::Role role) {
-    const int64_t t = tenants_->FindBySlug(tenant)->id;
-    auto u = users_->FindByEmail(t, email);
-    if (!u.ok()) {
-      auto made = users_->Create(t, email, email, role);
-      EXPECT_TRUE(made.ok());
-      EXPECT_TRUE(users_->SetPassword(made->first.id, kNewPassword).ok());
-      ids_[email] = made->first.id;
-    }
-    Login l = LogIn(tenant, email, kNewPassword);
-    EXPECT_EQ(l.response.status, 200) << email << ": " << l.response.body;
-    return {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf};
-  }
   nlohmann::json Create(const std::vector<std::string>& as, const nlohmann::json& body) {
     auto r = Call("POST", "/api/v1/contracts", body.dump(), as);
     EXPECT_EQ(r.status, 201) << r.body;
     return nlohmann::json::parse(r.body);
   }
-  std::map<std::string, int64_t> ids_;
 };
 
 // Expectations written here, apart from the policy table: a mistake in either fails.

@@ -1,10 +1,11 @@
 #pragma once
 
-// A real HTTPS server with the API routes (auth, settings, contracts, custom fields) over
-// an encrypted database, two tenants ("acme" with admin Ann, "globex" with admin Gus) and a
-// fake clock, for the API integration tests.
+// A real HTTPS server with the API routes (auth, settings, contracts, custom fields,
+// documents) over an encrypted database, two tenants ("acme" with admin Ann, "globex" with
+// admin Gus) and a fake clock, for the API integration tests.
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,6 +17,8 @@
 #include "api/auth_routes.h"
 #include "api/contract_routes.h"
 #include "api/custom_field_routes.h"
+#include "api/document_routes.h"
+#include "blob/local_blob_store.h"
 #include "crypto/local_key_provider.h"
 #include "crypto/otp.h"
 #include "store/sqlite_database.h"
@@ -57,7 +60,13 @@ class ApiTest : public ::testing::Test {
                                           *two_factor_, *settings_});
     api::RegisterContractRoutes(srv_.router, *contracts_);
     api::RegisterCustomFieldRoutes(srv_.router, *custom_fields_);
+    blobs_ = std::move(blob::LocalBlobStore::Open(srv_.dir.File("files"))).value();
     Configure(srv_.config);
+    documents_ = std::make_unique<document::DocumentService>(*db_, clock_, *keys_, *blobs_,
+                                                             srv_.config.documents.allowed_types);
+    api::RegisterDocumentRoutes(
+        srv_.router, *documents_,
+        {*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_, *settings_});
     srv_.Start();
   }
 
@@ -112,7 +121,25 @@ class ApiTest : public ::testing::Test {
     return l;
   }
 
+  // Logs in `email` of `tenant` (created with `role` and kNewPassword when new); returns
+  // the session headers (cookie and CSRF token).
+  std::vector<std::string> As(const std::string& tenant, const std::string& email,
+                              auth::Role role) {
+    const int64_t t = tenants_->FindBySlug(tenant)->id;
+    auto u = users_->FindByEmail(t, email);
+    if (!u.ok()) {
+      auto made = users_->Create(t, email, email, role);
+      EXPECT_TRUE(made.ok());
+      EXPECT_TRUE(users_->SetPassword(made->first.id, kNewPassword).ok());
+      ids_[email] = made->first.id;
+    }
+    Login l = LogIn(tenant, email, kNewPassword);
+    EXPECT_EQ(l.response.status, 200) << email << ": " << l.response.body;
+    return {"Cookie: " + l.cookie, "X-CSRF-Token: " + l.csrf};
+  }
+
   static constexpr const char* kNewPassword = "a long and private passphrase";
+  std::map<std::string, int64_t> ids_;  // users made by As()
   TestServer srv_;
   FakeClock clock_;
   std::unique_ptr<store::Database> db_;
@@ -127,6 +154,8 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<auth::TwoFactorService> two_factor_;
   std::unique_ptr<contract::ContractService> contracts_;
   std::unique_ptr<contract::CustomFieldService> custom_fields_;
+  std::unique_ptr<blob::LocalBlobStore> blobs_;
+  std::unique_ptr<document::DocumentService> documents_;
   int64_t ann_id_ = 0;
   std::string ann_otp_;
 };

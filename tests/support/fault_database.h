@@ -11,14 +11,15 @@ namespace pactum::testing_support {
 class FaultDatabase final : public store::Database {
  public:
   explicit FaultDatabase(store::Database& inner) : inner_(inner) {}
-  std::atomic<bool> fail_all{false};  // every call answers kUnavailable
+  std::atomic<bool> fail_all{false};     // every call answers kUnavailable
+  std::atomic<bool> fail_writes{false};  // every write transaction answers kUnavailable
 
   Status Read(const std::function<Status(store::Session&)>& fn) override {
     if (fail_all) return Unavailable("injected fault", "FaultDatabase");
     return inner_.Read(fn);
   }
   Status Write(const std::function<Status(store::Session&)>& fn) override {
-    if (fail_all) return Unavailable("injected fault", "FaultDatabase");
+    if (fail_all || fail_writes) return Unavailable("injected fault", "FaultDatabase");
     return inner_.Write(fn);
   }
   Status Ping() override {

@@ -1,0 +1,282 @@
+#include "api/document_routes.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "api/route_util.h"
+#include "common/clock.h"
+#include "document/content_type.h"
+
+namespace pactum::api {
+namespace {
+
+// Bytes of a download decrypted (and so authenticated) before the answer starts: a file
+// up to this size is either sent whole or not at all; a longer one whose later chunk
+// turns out altered has its connection cut (the server's rule for a failing stream).
+constexpr size_t kVerifiedPrefix = 1 << 20;
+
+// The request body as a ByteSource.
+class BodySource final : public ByteSource {
+ public:
+  explicit BodySource(http::BodyReader& reader) : reader_(reader) {}
+  Result<size_t> Read(std::span<uint8_t> out) override {
+    return reader_.Read(std::span<char>(reinterpret_cast<char*>(out.data()), out.size()));
+  }
+
+ private:
+  http::BodyReader& reader_;
+};
+
+// The response body: what was verified up front, then the rest of the plaintext, `left`
+// bytes in all.
+class DownloadSource final : public http::BodySource {
+ public:
+  DownloadSource(std::vector<uint8_t> prefix, std::unique_ptr<ByteSource> rest, uint64_t left)
+      : prefix_(std::move(prefix)), rest_(std::move(rest)), left_(left) {}
+  Result<size_t> Read(std::span<char> out) override {
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), left_));
+    if (want == 0) return size_t{0};
+    size_t n = 0;
+    if (pos_ < prefix_.size()) {
+      n = std::min(want, prefix_.size() - pos_);
+      std::memcpy(out.data(), prefix_.data() + pos_, n);
+      pos_ += n;
+    } else {
+      ASSIGN_OR_RETURN(
+          n, rest_->Read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), want)));
+      if (n == 0) return DataLoss("the stored file is shorter than recorded");
+    }
+    left_ -= n;
+    return n;
+  }
+
+ private:
+  std::vector<uint8_t> prefix_;
+  size_t pos_ = 0;
+  std::unique_ptr<ByteSource> rest_;
+  uint64_t left_;
+};
+
+// X-Filename, percent-decoded when it is percent-encoded (browsers cannot send other
+// than ASCII in a header), then sanitised.
+std::string FilenameFrom(std::string_view header) {
+  std::string decoded;
+  for (size_t i = 0; i < header.size(); ++i) {
+    if (header[i] != '%') {
+      decoded += header[i];
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= header.size() ||
+        std::from_chars(header.data() + i + 1, header.data() + i + 3, value, 16).ptr !=
+            header.data() + i + 3) {
+      return document::SanitizeFilename(header);  // not percent-encoding: take it as is
+    }
+    decoded += static_cast<char>(value);
+    i += 2;
+  }
+  return document::SanitizeFilename(decoded);
+}
+
+// Content-Disposition for a stored (already sanitised) name: an ASCII fallback and the
+// UTF-8 name (RFC 6266, RFC 8187).
+std::string Disposition(const std::string& name) {
+  std::string ascii;
+  std::string encoded;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  for (const char ch : name) {
+    const auto c = static_cast<unsigned char>(ch);
+    ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\' && c != ';') ? ch : '_';
+    if (std::isalnum(c) != 0 || std::strchr("!#$&+-.^_`|~", ch) != nullptr) {
+      encoded += ch;
+    } else {
+      encoded += '%';
+      encoded += kHex[c >> 4];
+      encoded += kHex[c & 15];
+    }
+  }
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+struct ByteRange {
+  uint64_t first = 0;
+  uint64_t last = 0;  // inclusive
+};
+
+// A single "bytes=a-b" | "bytes=a-" | "bytes=-n" range of a `size`-byte file. nullopt
+// means "send it all" (no Range, or one we do not serve, such as several ranges);
+// kFailedPrecondition "range_not_satisfiable" for a range outside the file.
+Result<std::optional<ByteRange>> ParseRange(std::string_view h, uint64_t size) {
+  if (h.empty()) return std::optional<ByteRange>();
+  if (!h.starts_with("bytes=") || h.find(',') != std::string_view::npos) {
+    return std::optional<ByteRange>();
+  }
+  h.remove_prefix(6);
+  const size_t dash = h.find('-');
+  if (dash == std::string_view::npos) return std::optional<ByteRange>();
+  auto number = [](std::string_view s, uint64_t& v) {
+    return !s.empty() &&
+           std::from_chars(s.data(), s.data() + s.size(), v).ptr == s.data() + s.size();
+  };
+  const Status unsatisfiable =
+      Status(StatusCode::kFailedPrecondition, "the range is outside the file")
+          .WithReason("range_not_satisfiable");
+  uint64_t a = 0;
+  uint64_t b = 0;
+  ByteRange r;
+  if (dash == 0) {  // the last b bytes
+    if (!number(h.substr(1), b)) return std::optional<ByteRange>();
+    if (b == 0 || size == 0) return unsatisfiable;
+    r.first = size - std::min(b, size);
+    r.last = size - 1;
+    return std::optional<ByteRange>(r);
+  }
+  if (!number(h.substr(0, dash), a)) return std::optional<ByteRange>();
+  const std::string_view tail = h.substr(dash + 1);
+  if (tail.empty()) {
+    b = size == 0 ? 0 : size - 1;
+  } else if (!number(tail, b) || b < a) {
+    return std::optional<ByteRange>();
+  }
+  if (a >= size) return unsatisfiable;
+  r.first = a;
+  r.last = std::min(b, size - 1);
+  return std::optional<ByteRange>(r);
+}
+
+// The host the client used, when it is a plain host[:port]; else "".
+std::string SafeHost(std::string_view host) {
+  if (host.empty() || host.size() > 255 ||
+      host.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+          std::string_view::npos) {
+    return "";
+  }
+  return std::string(host);
+}
+
+http::Response Download(document::DocumentService& documents, const document::Document& d,
+                        const http::Request& req) {
+  const auto size = static_cast<uint64_t>(d.size);
+  auto range = ParseRange(req.Header("Range"), size);
+  if (!range.ok()) {
+    auto r = http::Response::Error(range.status());
+    r.status = 416;
+    r.headers.push_back({"Content-Range", "bytes */" + std::to_string(size)});
+    return r;
+  }
+  const uint64_t first = *range ? (*range)->first : 0;
+  const uint64_t length = *range ? (*range)->last - first + 1 : size;
+  auto plain = documents.Open(d, first);
+  if (!plain.ok()) return http::Response::Error(plain.status());
+  // Authenticate the start before answering: header, key, first chunks.
+  std::vector<uint8_t> prefix(static_cast<size_t>(std::min<uint64_t>(length, kVerifiedPrefix)));
+  auto got = ReadFull(**plain, prefix);
+  if (!got.ok()) return http::Response::Error(got.status());
+  if (*got != prefix.size()) {
+    return http::Response::Error(DataLoss("the stored file is shorter than recorded"));
+  }
+  http::Response r;
+  r.status = *range ? 206 : 200;
+  r.content_type = d.media_type;
+  r.headers.push_back({"Content-Disposition", Disposition(d.name)});
+  r.headers.push_back({"Accept-Ranges", "bytes"});
+  r.headers.push_back({"X-Content-Type-Options", "nosniff"});
+  r.headers.push_back({"Cache-Control", "no-store"});
+  if (*range) {
+    r.headers.push_back({"Content-Range", "bytes " + std::to_string(first) + "-" +
+                                              std::to_string((*range)->last) + "/" +
+                                              std::to_string(size)});
+  }
+  if (length == prefix.size()) {
+    r.body.assign(prefix.begin(), prefix.end());
+    return r;
+  }
+  r.stream = std::make_unique<DownloadSource>(std::move(prefix), std::move(plain).value(), length);
+  r.stream_length = length;
+  return r;
+}
+
+}  // namespace
+
+void RegisterDocumentRoutes(http::Router& router, document::DocumentService& documents,
+                            AuthDeps auth) {
+  router.Add(
+      http::Method::kPost, "/api/v1/contracts/{id}/documents",
+      [&documents](http::Request& req) {
+        const Principal* p = CallerOf(req);
+        const int64_t contract_id = ParseId(req.Param("id"));
+        // Refused before a byte of the body is read.
+        if (Status s = documents.CheckContract(p->user.tenant_id, contract_id, OnlyOwner(*p));
+            !s.ok()) {
+          return http::Response::Error(s);
+        }
+        BodySource body(*req.body_reader);
+        auto d = documents.Upload(p->user.tenant_id, contract_id, p->user.id, OnlyOwner(*p),
+                                  FilenameFrom(req.Header("X-Filename")), body);
+        if (!d.ok()) return http::Response::Error(d.status());
+        auto r = http::Response::Json(201, document::ToJson(*d));
+        r.headers.push_back({"Location", "/api/v1/documents/" + std::to_string(d->id)});
+        return r;
+      },
+      {.body = http::BodyMode::kStreamed});
+
+  router.Add(http::Method::kGet, "/api/v1/contracts/{id}/documents",
+             [&documents](http::Request& req) {
+               auto list = documents.List(CallerOf(req)->user.tenant_id, ParseId(req.Param("id")));
+               if (!list.ok()) return http::Response::Error(list.status());
+               auto out = nlohmann::json::array();
+               for (const auto& d : *list) out.push_back(document::ToJson(d));
+               return http::Response::Json(200, {{"documents", out}});
+             });
+
+  router.Add(http::Method::kGet, "/api/v1/documents/{id}", [&documents](http::Request& req) {
+    auto d = documents.Get(CallerOf(req)->user.tenant_id, ParseId(req.Param("id")));
+    if (!d.ok()) return http::Response::Error(d.status());
+    return http::Response::Json(200, document::ToJson(*d));
+  });
+
+  router.Add(http::Method::kDelete, "/api/v1/documents/{id}", [&documents](http::Request& req) {
+    const Principal* p = CallerOf(req);
+    if (Status s = documents.Delete(p->user.tenant_id, ParseId(req.Param("id")), OnlyOwner(*p));
+        !s.ok()) {
+      return http::Response::Error(s);
+    }
+    return NoContent();
+  });
+
+  router.Add(http::Method::kPost, "/api/v1/documents/{id}/link", [&documents](http::Request& req) {
+    const Principal* p = CallerOf(req);
+    const auto& settings = *p->settings;
+    const std::string credential = settings.links_bound_to_session ? CredentialOf(*p) : "";
+    auto link = documents.MakeLink(
+        p->user.tenant_id, ParseId(req.Param("id")), p->user.id, credential,
+        std::clamp<int64_t>(settings.link_minutes, 1, document::DocumentService::kMaxLinkMinutes));
+    if (!link.ok()) return http::Response::Error(link.status());
+    const std::string host = SafeHost(req.Header("Host"));
+    const std::string path = "/files/" + link->token;
+    return http::Response::Json(200,
+                                {{"url", host.empty() ? path : "https://" + host + path},
+                                 {"expires_at", FormatRfc3339(std::chrono::system_clock::time_point(
+                                                    std::chrono::seconds(link->expires_at)))},
+                                 {"bound_to_session", !credential.empty()}});
+  });
+
+  router.Add(http::Method::kGet, "/files/{token}", [&documents, auth](http::Request& req) {
+    const std::string_view token = req.Param("token");
+    // The tenant's allowlist applies to downloads too: found from the link's claims
+    // (unverified yet: a forged tenant id only picks which allowlist refuses it).
+    if (auto claims = crypto::ParseLink(token); claims.ok()) {
+      auto settings = auth.settings.Get(claims->tenant_id);
+      if (settings.ok() && !AddressAllowed(**settings, req.remote_ip)) {
+        return http::Response::Error(IpNotAllowed());
+      }
+    }
+    auto d = documents.Redeem(token, CredentialOf(auth, req));
+    if (!d.ok()) return http::Response::Error(d.status());
+    return Download(documents, *d, req);
+  });
+}
+
+}  // namespace pactum::api
