@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <future>
 
 #include "api/route_util.h"
 #include "common/clock.h"
@@ -29,33 +30,60 @@ class BodySource final : public ByteSource {
 };
 
 // The response body: what was verified up front, then the rest of the plaintext, `left`
-// bytes in all.
+// bytes in all. The server pulls it on its I/O thread, which also encrypts for TLS; the
+// next MiB is read and decrypted on a thread of its own meanwhile, so the two overlap.
 class DownloadSource final : public http::BodySource {
  public:
   DownloadSource(std::vector<uint8_t> prefix, std::unique_ptr<ByteSource> rest, uint64_t left)
-      : prefix_(std::move(prefix)), rest_(std::move(rest)), left_(left) {}
+      : current_(std::move(prefix)), rest_(std::move(rest)), left_(left) {
+    to_fetch_ = left_ - current_.size();
+    Prefetch();
+  }
+  // A std::async future waits for its task when destroyed: a response cut short ends only
+  // after the MiB in progress (a millisecond) is done with `rest_`.
+  ~DownloadSource() override = default;
+  DownloadSource(const DownloadSource&) = delete;
+  DownloadSource& operator=(const DownloadSource&) = delete;
+
   Result<size_t> Read(std::span<char> out) override {
-    const size_t want = static_cast<size_t>(std::min<uint64_t>(out.size(), left_));
-    if (want == 0) return size_t{0};
-    size_t n = 0;
-    if (pos_ < prefix_.size()) {
-      n = std::min(want, prefix_.size() - pos_);
-      std::memcpy(out.data(), prefix_.data() + pos_, n);
-      pos_ += n;
-    } else {
-      ASSIGN_OR_RETURN(
-          n, rest_->Read(std::span<uint8_t>(reinterpret_cast<uint8_t*>(out.data()), want)));
-      if (n == 0) return DataLoss("the stored file is shorter than recorded");
+    if (left_ == 0) return size_t{0};
+    if (pos_ == current_.size()) {
+      if (!next_.valid()) return DataLoss("the stored file is shorter than recorded");
+      auto block = next_.get();
+      if (!block.ok()) return block.status();
+      current_ = std::move(block).value();
+      pos_ = 0;
+      Prefetch();
     }
+    const size_t n =
+        static_cast<size_t>(std::min<uint64_t>({out.size(), current_.size() - pos_, left_}));
+    std::memcpy(out.data(), current_.data() + pos_, n);
+    pos_ += n;
     left_ -= n;
     return n;
   }
 
  private:
-  std::vector<uint8_t> prefix_;
+  static constexpr size_t kBlock = 1 << 20;
+
+  void Prefetch() {
+    if (to_fetch_ == 0) return;
+    const auto size = static_cast<size_t>(std::min<uint64_t>(kBlock, to_fetch_));
+    to_fetch_ -= size;
+    next_ = std::async(std::launch::async, [this, size]() -> Result<std::vector<uint8_t>> {
+      std::vector<uint8_t> block(size);
+      ASSIGN_OR_RETURN(const size_t got, ReadFull(*rest_, block));
+      if (got != size) return DataLoss("the stored file is shorter than recorded");
+      return block;
+    });
+  }
+
+  std::vector<uint8_t> current_;
   size_t pos_ = 0;
-  std::unique_ptr<ByteSource> rest_;
-  uint64_t left_;
+  std::unique_ptr<ByteSource> rest_;  // used by one prefetch at a time
+  uint64_t left_;                     // bytes still to hand out
+  uint64_t to_fetch_ = 0;             // bytes not yet prefetched
+  std::future<Result<std::vector<uint8_t>>> next_;
 };
 
 // X-Filename, percent-decoded when it is percent-encoded (browsers cannot send other
