@@ -143,10 +143,15 @@ Result<std::optional<ByteRange>> ParseRange(std::string_view h, uint64_t size) {
   h.remove_prefix(6);
   const size_t dash = h.find('-');
   if (dash == std::string_view::npos) return std::optional<ByteRange>();
+  // Digits only; a number too large for 64 bits counts as the largest one (a range may
+  // run past the end of the file).
   auto number = [](std::string_view s, uint64_t& v) {
-    return !s.empty() &&
-           std::from_chars(s.data(), s.data() + s.size(), v).ptr == s.data() + s.size();
+    if (s.empty() || s.find_first_not_of("0123456789") != std::string_view::npos) return false;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec == std::errc::result_out_of_range) v = UINT64_MAX;
+    return ptr == s.data() + s.size();
   };
+
   const Status unsatisfiable =
       Status(StatusCode::kFailedPrecondition, "the range is outside the file")
           .WithReason("range_not_satisfiable");
@@ -292,16 +297,14 @@ void RegisterDocumentRoutes(http::Router& router, document::DocumentService& doc
   });
 
   router.Add(http::Method::kGet, "/files/{token}", [&documents, auth](http::Request& req) {
-    const std::string_view token = req.Param("token");
-    // The tenant's allowlist applies to downloads too: found from the link's claims
-    // (unverified yet: a forged tenant id only picks which allowlist refuses it).
-    if (auto claims = crypto::ParseLink(token); claims.ok()) {
-      auto settings = auth.settings.Get(claims->tenant_id);
-      if (settings.ok() && !AddressAllowed(**settings, req.remote_ip)) {
-        return http::Response::Error(IpNotAllowed());
-      }
-    }
-    auto d = documents.Redeem(token, CredentialOf(auth, req));
+    // Nothing of a link is used before its signature is checked.
+    auto link = documents.Verify(req.Param("token"));
+    if (!link.ok()) return http::Response::Error(link.status());
+    // The tenant's allowlist applies to downloads too (fail closed).
+    auto settings = auth.settings.Get(link->claims.tenant_id);
+    if (!settings.ok()) return http::Response::Error(settings.status());
+    if (!AddressAllowed(**settings, req.remote_ip)) return http::Response::Error(IpNotAllowed());
+    auto d = documents.Redeem(*link, CredentialOf(auth, req));
     if (!d.ok()) return http::Response::Error(d.status());
     return Download(documents, *d, req);
   });

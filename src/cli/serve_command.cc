@@ -235,7 +235,10 @@ int Serve(const ServeFlags& flags) {
     } else if (*swept > 0) {
       log::Info(kComponent, "removed orphaned files", {{"count", *swept}});
     }
-    if (auto stale = blobs.value()->RemoveStaleTemporaries(grace); stale.ok() && *stale > 0) {
+    // A temporary file is written to once per MiB: at the slowest allowed upload rate that
+    // is minutes apart, so only day-old ones are certainly abandoned.
+    if (auto stale = blobs.value()->RemoveStaleTemporaries(std::chrono::hours(24));
+        stale.ok() && *stale > 0) {
       log::Info(kComponent, "removed unfinished uploads", {{"count", *stale}});
     }
   });

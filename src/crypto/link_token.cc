@@ -6,6 +6,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <vector>
 
 #include "crypto/hkdf.h"
@@ -30,11 +31,15 @@ uint64_t Get(const uint8_t* in, int bytes) {
   return v;
 }
 
+// HMAC-SHA256; aborts if OpenSSL cannot compute it (a MAC left as zeros would fail open).
 std::array<uint8_t, kMacBytes> Mac(std::span<const uint8_t> key, std::span<const uint8_t> data) {
   std::array<uint8_t, kMacBytes> mac{};
   unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(), mac.data(),
-       &len);
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), data.data(), data.size(),
+           mac.data(), &len) == nullptr ||
+      len != kMacBytes) {
+    std::abort();
+  }
   return mac;
 }
 

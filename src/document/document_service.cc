@@ -1,5 +1,6 @@
 #include "document/document_service.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include <algorithm>
@@ -177,9 +178,14 @@ Result<Document> DocumentService::Upload(int64_t tenant_id, int64_t contract_id,
   d.key_version = key_version;
   auto digest = plain.HexDigest();
   Status committed = digest.status();
+  // Whether the transaction's work succeeded: if it did and the write still failed, the
+  // COMMIT itself failed, and SQLite may yet keep the row at recovery, so the object is
+  // left to the sweeper (which removes it only if no row names it).
+  bool work_done = false;
   if (committed.ok()) {
     d.sha256 = *digest;
     committed = db_.Write([&](store::Session& s) -> Status {
+      work_done = false;
       RETURN_IF_ERROR(CheckContractIn(s, tenant_id, contract_id, only_owner));
       ASSIGN_OR_RETURN(auto rows,
                        s.Query("INSERT INTO documents (tenant_id, contract_id, name, version, "
@@ -192,11 +198,13 @@ Result<Document> DocumentService::Upload(int64_t tenant_id, int64_t contract_id,
       if (rows.size() != 1) return Internal("document insert returned no row");
       d.id = rows[0].Int(0);
       d.version = rows[0].Int(1);
+      work_done = true;
       return Status::Ok();
     });
   }
   if (!committed.ok()) {
-    // The object has no row: remove it now (or the sweeper will).
+    if (work_done) return committed;
+    // Certainly no row: remove the object now (or the sweeper will).
     if (Status s = blobs_.Delete(blob_id); !s.ok()) {
       log::Warn(kComponent, "removing the object of a failed upload failed",
                 {{"error", s.ToString()}});
@@ -282,7 +290,7 @@ Result<Link> DocumentService::MakeLink(int64_t tenant_id, int64_t document_id, i
   return Link{crypto::SignLink(link_key.span(), c), c.expires_at};
 }
 
-Result<Document> DocumentService::Redeem(std::string_view token, std::string_view credential) {
+Result<DocumentService::VerifiedLink> DocumentService::Verify(std::string_view token) {
   const Status invalid = LinkRefused("link_invalid", "this download link is not valid");
   auto claims = crypto::ParseLink(token);
   if (!claims.ok()) return invalid;
@@ -293,24 +301,37 @@ Result<Document> DocumentService::Redeem(std::string_view token, std::string_vie
     return link_key.status();
   }
   if (!crypto::LinkSignatureValid(link_key->span(), token)) return invalid;
-  if (UnixSeconds(clock_.Now()) >= claims->expires_at) {
+  return VerifiedLink{*claims, std::move(link_key).value()};
+}
+
+Result<Document> DocumentService::Redeem(std::string_view token, std::string_view credential) {
+  ASSIGN_OR_RETURN(const VerifiedLink link, Verify(token));
+  return Redeem(link, credential);
+}
+
+Result<Document> DocumentService::Redeem(const VerifiedLink& link, std::string_view credential) {
+  const crypto::LinkClaims& claims = link.claims;
+  if (UnixSeconds(clock_.Now()) >= claims.expires_at) {
     return LinkRefused("link_expired", "this download link has expired: ask for a new one");
   }
-  if (claims->bound() && (credential.empty() ||
-                          crypto::LinkBinding(link_key->span(), credential) != claims->binding)) {
-    return LinkRefused("link_not_yours",
-                       "this download link works only in the session that made it");
+  if (claims.bound()) {
+    const auto binding = crypto::LinkBinding(link.link_key.span(), credential);
+    if (credential.empty() ||
+        CRYPTO_memcmp(binding.data(), claims.binding.data(), binding.size()) != 0) {
+      return LinkRefused("link_not_yours",
+                         "this download link works only in the session that made it");
+    }
   }
   bool enabled = false;
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(auto rows, s.Query("SELECT disabled FROM users WHERE id = $1 AND "
                                         "tenant_id = $2",
-                                        {claims->user_id, claims->tenant_id}));
+                                        {claims.user_id, claims.tenant_id}));
     enabled = !rows.empty() && rows[0].Int(0) == 0;
     return Status::Ok();
   }));
-  if (!enabled) return invalid;
-  return Get(claims->tenant_id, claims->document_id);
+  if (!enabled) return LinkRefused("link_invalid", "this download link is not valid");
+  return Get(claims.tenant_id, claims.document_id);
 }
 
 Result<std::unique_ptr<ByteSource>> DocumentService::Open(const Document& d, uint64_t offset) {
@@ -326,6 +347,10 @@ Result<std::unique_ptr<ByteSource>> DocumentService::Open(const Document& d, uin
   const crypto::SealedOpener open_at = [&](uint64_t at) { return blobs_.GetAt(blob_id, at); };
   auto plain = crypto::DecryptingSourceAt(d.tenant_id, d.blob_id, key_for, open_at, offset);
   if (!plain.ok() && plain.status().code() == StatusCode::kNotFound) {
+    // Deleted since it was looked up (its row goes first), or lost.
+    if (Get(d.tenant_id, d.id).status().code() == StatusCode::kNotFound) {
+      return NotFound("no such document");
+    }
     return Status(StatusCode::kDataLoss, "the stored file is missing");
   }
   return plain;

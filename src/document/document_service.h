@@ -84,10 +84,19 @@ class DocumentService {
   Result<Link> MakeLink(int64_t tenant_id, int64_t document_id, int64_t user_id,
                         std::string_view credential, int64_t minutes);
 
-  // The document a link grants, checked in this order: well-formed and signed
-  // (kPermissionDenied "link_invalid"), not expired ("link_expired"), made with
-  // `credential` when bound ("link_not_yours"), its user still enabled ("link_invalid"),
-  // and the document still there (kNotFound).
+  // A link whose signature is right (kPermissionDenied "link_invalid" otherwise): only
+  // then may its claims (the tenant) be used for anything.
+  struct VerifiedLink {
+    crypto::LinkClaims claims;
+    crypto::SecretBytes link_key;
+  };
+  Result<VerifiedLink> Verify(std::string_view token);
+
+  // The document a verified link grants, checked in this order: not expired
+  // ("link_expired"), made with `credential` when bound ("link_not_yours"), its user
+  // still enabled ("link_invalid"), and the document still there (kNotFound).
+  Result<Document> Redeem(const VerifiedLink& link, std::string_view credential);
+  // Verify, then Redeem.
   Result<Document> Redeem(std::string_view token, std::string_view credential);
 
   // The plaintext from byte `offset` on (offset < d.size, or 0). Errors while reading:

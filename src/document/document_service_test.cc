@@ -174,6 +174,19 @@ TEST_F(DocumentServiceTest, AFailedCommitRemovesTheObjectItWrote) {
   EXPECT_EQ(CountObjects(), 0);
 }
 
+// A COMMIT that reports failure may still have committed (SQLite can keep it at
+// recovery): the object stays, so a row that survives never points at nothing.
+TEST_F(DocumentServiceTest, AnUncertainCommitKeepsTheObject) {
+  faulty_->fail_after_commit = true;
+  const std::string content = Text(100'000);
+  EXPECT_EQ(Upload(content).status().code(), StatusCode::kUnavailable);
+  faulty_->fail_after_commit = false;
+  auto list = service_->List(acme_, anns_);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1U) << "here the commit went through";
+  EXPECT_EQ(Download((*list)[0]), content);
+}
+
 TEST_F(DocumentServiceTest, OrphanedObjectsAreSweptAfterTheGracePeriodOnly) {
   auto kept = Upload("kept");
   ASSERT_TRUE(kept.ok());

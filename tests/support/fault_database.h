@@ -13,6 +13,9 @@ class FaultDatabase final : public store::Database {
   explicit FaultDatabase(store::Database& inner) : inner_(inner) {}
   std::atomic<bool> fail_all{false};     // every call answers kUnavailable
   std::atomic<bool> fail_writes{false};  // every write transaction answers kUnavailable
+  // Write transactions run and commit, then answer kUnavailable (a COMMIT whose outcome
+  // the caller cannot know).
+  std::atomic<bool> fail_after_commit{false};
 
   Status Read(const std::function<Status(store::Session&)>& fn) override {
     if (fail_all) return Unavailable("injected fault", "FaultDatabase");
@@ -20,7 +23,9 @@ class FaultDatabase final : public store::Database {
   }
   Status Write(const std::function<Status(store::Session&)>& fn) override {
     if (fail_all || fail_writes) return Unavailable("injected fault", "FaultDatabase");
-    return inner_.Write(fn);
+    RETURN_IF_ERROR(inner_.Write(fn));
+    if (fail_after_commit) return Unavailable("injected fault after commit", "FaultDatabase");
+    return Status::Ok();
   }
   Status Ping() override {
     if (fail_all) return Unavailable("injected fault", "FaultDatabase");
