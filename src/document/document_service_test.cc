@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "auth/user_service.h"
 #include "blob/local_blob_store.h"
@@ -39,6 +40,62 @@ std::string ReadAll(ByteSource& s) {
   }
   return out;
 }
+
+// Records the order of what the service asks of the store and the database, and can fail
+// a Put after it consumed the stream (a full disk at the fsync, say).
+struct Trace {
+  std::mutex mu;
+  std::vector<std::string> events;
+  void Add(std::string e) {
+    const std::lock_guard lock(mu);
+    events.push_back(std::move(e));
+  }
+};
+
+class TracingBlobStore final : public blob::BlobStore {
+ public:
+  TracingBlobStore(blob::BlobStore& inner, Trace& trace) : inner_(inner), trace_(trace) {}
+  bool fail_put = false;
+  Status Put(const blob::BlobId& id, ByteSource& data) override {
+    trace_.Add("put begins");
+    if (fail_put) {
+      std::vector<uint8_t> sink(1 << 16);
+      for (;;) {
+        ASSIGN_OR_RETURN(const size_t n, data.Read(sink));
+        if (n == 0) break;
+      }
+      return Status(StatusCode::kUnavailable, "the storage is full").WithReason("disk_full");
+    }
+    Status s = inner_.Put(id, data);
+    trace_.Add("put durable");
+    return s;
+  }
+  Result<std::unique_ptr<ByteSource>> GetAt(const blob::BlobId& id, uint64_t offset) override {
+    return inner_.GetAt(id, offset);
+  }
+  Status Delete(const blob::BlobId& id) override { return inner_.Delete(id); }
+  Status List(const Visitor& visit) override { return inner_.List(visit); }
+
+ private:
+  blob::BlobStore& inner_;
+  Trace& trace_;
+};
+
+class TracingDatabase final : public store::Database {
+ public:
+  TracingDatabase(store::Database& inner, Trace& trace) : inner_(inner), trace_(trace) {}
+  Status Read(const std::function<Status(store::Session&)>& fn) override { return inner_.Read(fn); }
+  Status Write(const std::function<Status(store::Session&)>& fn) override {
+    trace_.Add("write begins");
+    return inner_.Write(fn);
+  }
+  Status Ping() override { return inner_.Ping(); }
+  store::DatabaseInfo Info() const override { return inner_.Info(); }
+
+ private:
+  store::Database& inner_;
+  Trace& trace_;
+};
 
 class DocumentServiceTest : public ::testing::Test {
  protected:
@@ -172,6 +229,30 @@ TEST_F(DocumentServiceTest, AFailedCommitRemovesTheObjectItWrote) {
   EXPECT_EQ(Upload(Text(200'000)).status().code(), StatusCode::kUnavailable);
   faulty_->fail_writes = false;
   EXPECT_EQ(CountObjects(), 0);
+}
+
+// The row is written only once the object is durable; a Put that fails (here after the
+// whole stream was read, as a full disk at the fsync would) leaves no document.
+TEST_F(DocumentServiceTest, TheObjectIsDurableBeforeTheRowIsWritten) {
+  Trace trace;
+  TracingBlobStore blobs(*blobs_, trace);
+  TracingDatabase db(*db_, trace);
+  DocumentService traced(db, clock_, *keys_, blobs, config::DocumentsConfig{}.allowed_types);
+  const std::string content = Text(300'000);
+  SpanSource body(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+  ASSERT_TRUE(traced.Upload(acme_, anns_, ann_, 0, "a.txt", body).ok());
+  EXPECT_EQ(trace.events, (std::vector<std::string>{"put begins", "put durable", "write begins"}));
+
+  blobs.fail_put = true;
+  SpanSource again(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
+  auto failed = traced.Upload(acme_, anns_, ann_, 0, "b.txt", again);
+  EXPECT_EQ(failed.status().reason(), "disk_full");
+  auto list = service_->List(acme_, anns_);
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1U) << "no row for the upload whose object never became durable";
+  EXPECT_EQ((*list)[0].name, "a.txt");
 }
 
 // A COMMIT that reports failure may still have committed (SQLite can keep it at
