@@ -18,6 +18,14 @@ int64_t IfMatchVersion(std::string_view h) {
   return ParseId(h);
 }
 
+// Whether a create or PATCH body sets an owner other than the caller while the caller is
+// below manager (only managers and admins give contracts to others).
+bool NamesAnotherOwner(const nlohmann::json& body, const Principal& p) {
+  const auto owner = body.find("owner_id");
+  return owner != body.end() && p.user.role < auth::Role::kManager &&
+         !(owner->is_number_integer() && owner->get<int64_t>() == p.user.id);
+}
+
 Result<contract::ListQuery> ListQueryFrom(const http::Request& req, const Principal& p) {
   ASSIGN_OR_RETURN(auto params, http::ParseQuery(req.query));
   contract::ListQuery q;
@@ -75,9 +83,7 @@ void RegisterContractRoutes(http::Router& router, contract::ContractService& con
     const Principal* p = CallerOf(req);
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
-    if (const auto owner = body->find("owner_id");
-        owner != body->end() && p->user.role < auth::Role::kManager &&
-        !(owner->is_number_integer() && owner->get<int64_t>() == p->user.id)) {
+    if (NamesAnotherOwner(*body, *p)) {
       return http::Response::Error(
           Status(StatusCode::kPermissionDenied, "a user creates contracts they own")
               .WithReason("not_owner"));
@@ -103,9 +109,7 @@ void RegisterContractRoutes(http::Router& router, contract::ContractService& con
     }
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
-    if (const auto owner = body->find("owner_id");
-        owner != body->end() && p->user.role < auth::Role::kManager &&
-        !(owner->is_number_integer() && owner->get<int64_t>() == p->user.id)) {
+    if (NamesAnotherOwner(*body, *p)) {
       return http::Response::Error(
           Status(StatusCode::kPermissionDenied, "only managers and admins hand contracts over")
               .WithReason("not_owner"));
