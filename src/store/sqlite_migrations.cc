@@ -174,6 +174,25 @@ CREATE TABLE documents (
 ) STRICT;
 CREATE INDEX documents_tenant_contract ON documents(tenant_id, contract_id);
 )sql"},
+    {12, "audit_events",
+     R"sql(
+CREATE TABLE audit_events (
+  tenant_id  INTEGER NOT NULL,
+  seq        INTEGER NOT NULL CHECK (seq >= 1),
+  time_ms    INTEGER NOT NULL,
+  stream     TEXT NOT NULL,
+  actor      TEXT NOT NULL,
+  ip         TEXT NOT NULL,
+  action     TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  outcome    TEXT NOT NULL,
+  details    TEXT NOT NULL,
+  prev_hash  BLOB NOT NULL,
+  hash       BLOB NOT NULL,
+  PRIMARY KEY (tenant_id, seq)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX audit_events_time ON audit_events(tenant_id, time_ms);
+)sql"},
 };
 
 }  // namespace

@@ -1,0 +1,188 @@
+#include "audit/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <sodium.h>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "common/hex.h"
+#include "crypto/hkdf.h"
+#include "crypto/wrapped_key_file.h"
+
+namespace pactum::audit {
+namespace {
+
+void PutU64(std::string& out, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
+}
+
+template <size_t N>
+bool HexDecode(std::string_view hex, std::array<uint8_t, N>& out) {
+  if (hex.size() != 2 * N) return false;
+  size_t bin_len = 0;
+  return sodium_hex2bin(out.data(), N, hex.data(), hex.size(), nullptr, &bin_len, nullptr) == 0 &&
+         bin_len == N;
+}
+
+}  // namespace
+
+std::string SignedBytes(const Checkpoint& c) {
+  std::string out = "pactum-audit-checkpoint-v1";
+  PutU64(out, static_cast<uint64_t>(c.tenant_id));
+  PutU64(out, static_cast<uint64_t>(c.seq));
+  out.append(reinterpret_cast<const char*>(c.hash.data()), c.hash.size());
+  PutU64(out, static_cast<uint64_t>(c.time_ms));
+  return out;
+}
+
+bool SignatureValid(const PublicKey& key, const Checkpoint& c) {
+  const std::string m = SignedBytes(c);
+  return crypto_sign_verify_detached(c.signature.data(),
+                                     reinterpret_cast<const unsigned char*>(m.data()), m.size(),
+                                     key.data()) == 0;
+}
+
+Result<AuditSigner> AuditSigner::FromSeed(std::span<const uint8_t> seed) {
+  if (seed.size() != crypto_sign_SEEDBYTES) {
+    return Status(StatusCode::kInvalidArgument, "an audit signing seed has 32 bytes");
+  }
+  crypto::SecretBytes secret(crypto_sign_SECRETKEYBYTES);
+  PublicKey pub{};
+  if (crypto_sign_seed_keypair(pub.data(), secret.data(), seed.data()) != 0) {
+    return Status(StatusCode::kInternal, "the audit signing key could not be derived");
+  }
+  return AuditSigner(std::move(secret), pub, crypto::SecretBytes::CopyOf(seed));
+}
+
+void AuditSigner::Sign(Checkpoint& c) const {
+  const std::string m = SignedBytes(c);
+  crypto_sign_detached(c.signature.data(), nullptr,
+                       reinterpret_cast<const unsigned char*>(m.data()), m.size(), secret_.data());
+}
+
+Result<crypto::SecretBytes> AuditSigner::RedactKey() const {
+  return crypto::HkdfSha256(seed_.span(), {}, "pactum-audit-redact-v1");
+}
+
+Result<AuditSigner> OpenAuditSigner(const std::string& data_dir, crypto::KeyProvider& keys,
+                                    bool create) {
+  const std::string path = data_dir + "/" + std::string(kSigningKeyFile);
+  const crypto::KeyRef ref{"audit-signing", "server"};
+  auto seed = crypto::LoadWrappedKeyFile(path, keys, ref);
+  if (!seed.ok() && seed.status().code() == StatusCode::kNotFound && create) {
+    seed = crypto::CreateWrappedKeyFile(path, keys, ref);
+    // Another process may have created it at the same moment: use theirs.
+    if (!seed.ok() && seed.status().code() == StatusCode::kAlreadyExists) {
+      seed = crypto::LoadWrappedKeyFile(path, keys, ref);
+    }
+  }
+  if (!seed.ok()) return seed.status();
+  return AuditSigner::FromSeed(seed->span());
+}
+
+Status CheckpointFile::Append(const Checkpoint& c) {
+  const nlohmann::json j{{"tenant", c.tenant_id},
+                         {"seq", c.seq},
+                         {"hash", HexEncode(c.hash)},
+                         {"time_ms", c.time_ms},
+                         {"sig", HexEncode(c.signature)}};
+  const std::string line = j.dump() + "\n";
+  const std::lock_guard lock(mu_);
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status(StatusCode::kUnavailable,
+                  "cannot open the audit checkpoint file: " + std::string(std::strerror(errno)));
+  }
+  const ssize_t n = ::write(fd, line.data(), line.size());
+  const int err = errno;
+  const bool synced = n == static_cast<ssize_t>(line.size()) && ::fdatasync(fd) == 0;
+  ::close(fd);
+  if (!synced) {
+    return Status(StatusCode::kUnavailable,
+                  "cannot write the audit checkpoint file: " + std::string(std::strerror(err)));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<Checkpoint>> CheckpointFile::ReadAll() const {
+  std::vector<Checkpoint> out;
+  auto text = ReadFile(path_);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return out;
+    return text.status();
+  }
+  size_t pos = 0;
+  int line_no = 0;
+  while (pos < text->size()) {
+    const size_t nl = text->find('\n', pos);
+    ++line_no;
+    if (nl == std::string::npos) break;  // cut short by a crash mid-append
+    const std::string_view line(text->data() + pos, nl - pos);
+    pos = nl + 1;
+    const auto j = nlohmann::json::parse(line, nullptr, false);
+    Checkpoint c;
+    const bool ok = j.is_object() && j.contains("tenant") && j["tenant"].is_number_integer() &&
+                    j.contains("seq") && j["seq"].is_number_integer() && j.contains("time_ms") &&
+                    j["time_ms"].is_number_integer() && j.contains("hash") &&
+                    j["hash"].is_string() && j.contains("sig") && j["sig"].is_string() &&
+                    HexDecode(j["hash"].get<std::string>(), c.hash) &&
+                    HexDecode(j["sig"].get<std::string>(), c.signature);
+    if (!ok) {
+      return Status(StatusCode::kDataLoss,
+                    "the audit checkpoint file is damaged at line " + std::to_string(line_no));
+    }
+    c.tenant_id = j["tenant"].get<int64_t>();
+    c.seq = j["seq"].get<int64_t>();
+    c.time_ms = j["time_ms"].get<int64_t>();
+    out.push_back(c);
+  }
+  return out;
+}
+
+Checkpointer::Checkpointer(SqlAuditLog& log, CheckpointFile& file, const AuditSigner& signer,
+                           const Clock& clock, CheckpointPolicy policy)
+    : log_(log), file_(file), signer_(signer), clock_(clock), policy_(policy) {}
+
+Status Checkpointer::LoadLast() {
+  ASSIGN_OR_RETURN(auto all, file_.ReadAll());
+  for (const auto& c : all) {
+    auto& last = last_[c.tenant_id];
+    if (c.seq >= last.seq) last = c;
+  }
+  loaded_ = true;
+  return Status::Ok();
+}
+
+Result<int> Checkpointer::Run(bool force) {
+  if (!loaded_) RETURN_IF_ERROR(LoadLast());
+  ASSIGN_OR_RETURN(auto chains, log_.Chains());
+  const int64_t now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(clock_.Now().time_since_epoch())
+          .count();
+  int written = 0;
+  for (const int64_t tenant : chains) {
+    ASSIGN_OR_RETURN(auto head, log_.Head(tenant));
+    const Checkpoint& last = last_[tenant];
+    if (head.seq <= last.seq) continue;
+    const bool due = force || head.seq - last.seq >= policy_.every_events ||
+                     now - last.time_ms >= policy_.every_seconds * 1000;
+    if (!due) continue;
+    Checkpoint c;
+    c.tenant_id = tenant;
+    c.seq = head.seq;
+    c.hash = head.hash;
+    c.time_ms = now;
+    signer_.Sign(c);
+    RETURN_IF_ERROR(file_.Append(c));
+    last_[tenant] = c;
+    ++written;
+  }
+  return written;
+}
+
+}  // namespace pactum::audit
