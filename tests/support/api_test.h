@@ -18,11 +18,14 @@
 #include "api/contract_routes.h"
 #include "api/custom_field_routes.h"
 #include "api/document_routes.h"
+#include "audit/checkpoint.h"
+#include "audit/sql_audit_log.h"
 #include "blob/local_blob_store.h"
 #include "crypto/local_key_provider.h"
 #include "crypto/otp.h"
 #include "store/sqlite_database.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fault_audit_sink.h"
 #include "tests/support/https_client.h"
 #include "tests/support/test_keys.h"
 #include "tests/support/test_server.h"
@@ -39,6 +42,11 @@ class ApiTest : public ::testing::Test {
     provider_ =
         std::move(crypto::LocalKeyProvider::Create(srv_.dir.File("master.key"), "dev")).value();
     keys_ = std::make_unique<tenant::TenantKeys>(*provider_, clock_);
+    signer_ = std::make_unique<audit::AuditSigner>(
+        std::move(audit::OpenAuditSigner(srv_.dir.path(), *provider_, true)).value());
+    audit_log_ =
+        std::make_unique<audit::SqlAuditLog>(*db_, clock_, std::move(signer_->RedactKey()).value());
+    audit_ = std::make_unique<FaultAuditSink>(*audit_log_);
     tenants_ = std::make_unique<tenant::TenantService>(*db_, clock_, *keys_);
     users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{});
     settings_ = std::make_unique<tenant::SettingsService>(*db_, clock_);
@@ -145,6 +153,9 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<crypto::LocalKeyProvider> provider_;
   std::unique_ptr<tenant::TenantKeys> keys_;
+  std::unique_ptr<audit::AuditSigner> signer_;
+  std::unique_ptr<audit::SqlAuditLog> audit_log_;
+  std::unique_ptr<FaultAuditSink> audit_;  // what the services write to; can be made to fail
   std::unique_ptr<tenant::TenantService> tenants_;
   std::unique_ptr<auth::UserService> users_;
   std::unique_ptr<tenant::SettingsService> settings_;
