@@ -96,8 +96,8 @@ std::optional<http::Response> RequireJson(const http::Request& req) {
 
 // Starts a session for a user who passed every login step: the cookie, the CSRF token.
 http::Response SessionAnswer(const AuthDeps& deps, const auth::User& user, const std::string& slug,
-                             const tenant::TenantSettings& settings) {
-  auto tokens = deps.sessions.Start(user.tenant_id, user.id);
+                             const tenant::TenantSettings& settings, const audit::Event& login) {
+  auto tokens = deps.sessions.Start(login, user.id);
   if (!tokens.ok()) return http::Response::Error(tokens.status());
   auto r = http::Response::Json(
       200, {{"user", UserJson(user)},
@@ -117,6 +117,24 @@ const Principal* CallerOf(const http::Request& request) {
   return std::any_cast<Principal>(&request.principal);
 }
 
+audit::Actor ActorOf(const http::Request& request) {
+  audit::Actor a;
+  a.ip = request.remote_ip;
+  a.request_id = request.request_id;
+  a.user_agent = std::string(request.Header("User-Agent"));
+  if (const Principal* p = CallerOf(request)) {
+    a.tenant_id = p->user.tenant_id;
+    a.user_id = p->user.id;
+    a.token_id = p->token_id;
+  }
+  return a;
+}
+
+std::optional<http::Response> RecordOrRefuse(audit::AuditSink& audit, const audit::Event& event) {
+  if (Status s = audit.Record(event); !s.ok()) return http::Response::Error(s);
+  return std::nullopt;
+}
+
 int64_t OnlyOwner(const Principal& p) {
   return p.user.role >= auth::Role::kManager ? 0 : p.user.id;
 }
@@ -134,7 +152,7 @@ std::string CredentialOf(const AuthDeps& deps, const http::Request& req) {
   }
   const std::string_view cookie = CookieValue(req.Header("Cookie"), kSessionCookie);
   if (cookie.empty()) return "";
-  auto session = deps.sessions.Resolve(cookie);
+  auto session = deps.sessions.Resolve(cookie, ActorOf(req));
   return session.ok() ? "session:" + session->id_hash : "";
 }
 
@@ -149,76 +167,119 @@ bool AddressAllowed(const tenant::TenantSettings& settings, const std::string& i
   return address.ok() && settings.AllowsAddress(*address);
 }
 
+namespace {
+
+// Authenticates the caller and applies the tenant's rules and the policy table; answers
+// the refusal or passes on to `next`.
+http::Response Guard(const AuthDeps& deps, http::Request& req, const http::Route& route,
+                     const http::Next& next) {
+  Principal caller;
+  std::optional<auth::TokenCaller> token_caller;
+  std::optional<auth::ActiveSession> session_caller;
+  const std::string_view authorization = req.Header("Authorization");
+  if (!authorization.empty()) {  // an API client: a bearer token, no cookie, no CSRF
+    if (!authorization.starts_with("Bearer ")) {
+      return http::Response::Error(Status(StatusCode::kUnauthenticated, "authentication required"));
+    }
+    auto token = deps.tokens.Resolve(authorization.substr(7));
+    if (!token.ok()) return http::Response::Error(token.status());
+    caller = Principal{token->user, "", token->token_id, nullptr};
+    token_caller = std::move(token).value();
+  } else {
+    auto session =
+        deps.sessions.Resolve(CookieValue(req.Header("Cookie"), kSessionCookie), ActorOf(req));
+    if (!session.ok()) return http::Response::Error(session.status());
+    caller = Principal{session->user, session->id_hash, 0, nullptr};
+    session_caller = *session;
+    if (IsUnsafe(req.method) &&
+        !auth::SessionService::CsrfMatches(*session, req.Header("X-CSRF-Token"))) {
+      return http::Response::Error(
+          Status(StatusCode::kPermissionDenied, "missing or wrong X-CSRF-Token")
+              .WithReason("csrf_failed"));
+    }
+  }
+  auto settings = deps.settings.Get(caller.user.tenant_id);
+  if (!settings.ok()) return http::Response::Error(settings.status());
+  caller.settings = *settings;
+  // Known from here on, for the record of a refusal; nothing runs unless admitted.
+  req.principal = caller;
+  if (!AddressAllowed(*caller.settings, req.remote_ip)) {
+    return http::Response::Error(IpNotAllowed());
+  }
+  if (caller.token_id != 0 && SessionOnly(route)) {
+    return http::Response::Error(
+        Status(StatusCode::kPermissionDenied, "passwords and 2FA are managed in a login session"));
+  }
+  if (caller.token_id == 0) {
+    if (caller.user.password_change_required && !AllowedBeforePasswordChange(route)) {
+      return http::Response::Error(
+          Status(StatusCode::kPermissionDenied,
+                 "the password must be changed first: POST /api/v1/me/password")
+              .WithReason("password_change_required"));
+    }
+    if (caller.settings->require_2fa && !caller.user.totp_enabled &&
+        !AllowedBeforeTwoFactor(route)) {
+      return http::Response::Error(
+          Status(StatusCode::kPermissionDenied,
+                 "this tenant requires two-factor login: enrol at POST /api/v1/me/totp")
+              .WithReason("two_factor_required"));
+    }
+  }
+  // Default deny: a route the policy table does not list is refused to every role.
+  const auto minimum = auth::MinimumRole(http::MethodName(req.method), route.pattern);
+  if (!minimum || caller.user.role < *minimum) {
+    auto r = http::Response::Error(
+        Status(StatusCode::kPermissionDenied, "your role does not allow this"));
+    if (!minimum) r.log_detail = "route missing from the policy table: " + route.pattern;
+    return r;
+  }
+  // Admitted: only now does the use count (refused requests keep nothing alive).
+  const Status touched =
+      token_caller ? deps.tokens.Touch(*token_caller) : deps.sessions.Touch(*session_caller);
+  if (!touched.ok()) return http::Response::Error(touched);
+  return next(req);
+}
+
+// A login step (auth.login, auth.mfa) from the request's address, in the tenant's chain
+// (the platform's while no tenant is known). Never the password or code.
+audit::Event LoginEvent(const http::Request& req, std::string action, int64_t tenant_id) {
+  audit::Event e{.stream = audit::Stream::kAuth, .action = std::move(action)};
+  e.actor = ActorOf(req);
+  e.actor.tenant_id = tenant_id;
+  return e;
+}
+
+// Records a refused login step and answers `answer`, or 503 when it cannot be recorded.
+http::Response RefuseLogin(const AuthDeps& deps, audit::Event e, std::string reason,
+                           http::Response answer) {
+  e.success = false;
+  e.details["reason"] = std::move(reason);
+  if (auto refused = RecordOrRefuse(deps.audit, e)) return std::move(*refused);
+  return answer;
+}
+
+}  // namespace
+
 void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
   // Routes that hash a password (argon2id) run on the CPU pool, apart from the workers.
   const http::RouteOptions kCpuBound{.execution = http::Execution::kCpuBound};
   router.Use([deps](http::Request& req, const http::Route& route,
                     const http::Next& next) -> http::Response {
     if (IsPublic(route)) return next(req);
-    Principal caller;
-    std::optional<auth::TokenCaller> token_caller;
-    std::optional<auth::ActiveSession> session_caller;
-    const std::string_view authorization = req.Header("Authorization");
-    if (!authorization.empty()) {  // an API client: a bearer token, no cookie, no CSRF
-      if (!authorization.starts_with("Bearer ")) {
-        return http::Response::Error(
-            Status(StatusCode::kUnauthenticated, "authentication required"));
+    http::Response r = Guard(deps, req, route, next);
+    // Every refused authorization, by this middleware or by a handler, is recorded.
+    if (r.status == 403) {
+      const auto error = nlohmann::json::parse(r.body, nullptr, false);
+      std::string reason = "forbidden";
+      if (error.is_object() && error.contains("error") && error["error"].is_object()) {
+        reason = error["error"].value("code", reason);
       }
-      auto token = deps.tokens.Resolve(authorization.substr(7));
-      if (!token.ok()) return http::Response::Error(token.status());
-      caller = Principal{token->user, "", token->token_id, nullptr};
-      token_caller = std::move(token).value();
-    } else {
-      auto session = deps.sessions.Resolve(CookieValue(req.Header("Cookie"), kSessionCookie));
-      if (!session.ok()) return http::Response::Error(session.status());
-      caller = Principal{session->user, session->id_hash, 0, nullptr};
-      session_caller = *session;
-      if (IsUnsafe(req.method) &&
-          !auth::SessionService::CsrfMatches(*session, req.Header("X-CSRF-Token"))) {
-        return http::Response::Error(
-            Status(StatusCode::kPermissionDenied, "missing or wrong X-CSRF-Token")
-                .WithReason("csrf_failed"));
-      }
+      audit::Event e = audit::Failure(audit::Stream::kAction, "authz.denied", ActorOf(req), reason,
+                                      route.pattern);
+      e.details["method"] = req.method_text;
+      if (auto refused = RecordOrRefuse(deps.audit, e)) return std::move(*refused);
     }
-    auto settings = deps.settings.Get(caller.user.tenant_id);
-    if (!settings.ok()) return http::Response::Error(settings.status());
-    caller.settings = *settings;
-    if (!AddressAllowed(*caller.settings, req.remote_ip)) {
-      return http::Response::Error(IpNotAllowed());
-    }
-    if (caller.token_id != 0 && SessionOnly(route)) {
-      return http::Response::Error(Status(StatusCode::kPermissionDenied,
-                                          "passwords and 2FA are managed in a login session"));
-    }
-    if (caller.token_id == 0) {
-      if (caller.user.password_change_required && !AllowedBeforePasswordChange(route)) {
-        return http::Response::Error(
-            Status(StatusCode::kPermissionDenied,
-                   "the password must be changed first: POST /api/v1/me/password")
-                .WithReason("password_change_required"));
-      }
-      if (caller.settings->require_2fa && !caller.user.totp_enabled &&
-          !AllowedBeforeTwoFactor(route)) {
-        return http::Response::Error(
-            Status(StatusCode::kPermissionDenied,
-                   "this tenant requires two-factor login: enrol at POST /api/v1/me/totp")
-                .WithReason("two_factor_required"));
-      }
-    }
-    // Default deny: a route the policy table does not list is refused to every role.
-    const auto minimum = auth::MinimumRole(http::MethodName(req.method), route.pattern);
-    if (!minimum || caller.user.role < *minimum) {
-      auto r = http::Response::Error(
-          Status(StatusCode::kPermissionDenied, "your role does not allow this"));
-      if (!minimum) r.log_detail = "route missing from the policy table: " + route.pattern;
-      return r;
-    }
-    // Admitted: only now does the use count (refused requests keep nothing alive).
-    const Status touched =
-        token_caller ? deps.tokens.Touch(*token_caller) : deps.sessions.Touch(*session_caller);
-    if (!touched.ok()) return http::Response::Error(touched);
-    req.principal = std::move(caller);
-    return next(req);
+    return r;
   });
 
   const auto login = [deps](http::Request& req) {
@@ -232,10 +293,12 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       if (!s->ok()) return http::Response::Error(*s);
     }
     const Status wrong(StatusCode::kUnauthenticated, "email or password is wrong");
-    // Input no account can have is answered at once and never kept by the throttle.
+    // Input no account can have is answered at once and never kept by the throttle; what
+    // was typed is not recorded (a password typed into the wrong field, say).
     if (!tenant::IsValidSlug(*slug) || !auth::IsValidEmail(*email) ||
         password->size() > 4 * crypto::kMaxPasswordChars) {
-      return http::Response::Error(wrong);
+      return RefuseLogin(deps, LoginEvent(req, "auth.login", 0), "malformed",
+                         http::Response::Error(wrong));
     }
     int64_t tenant_id = 0;
     if (auto t = deps.tenants.FindBySlug(*slug); t.ok()) {
@@ -243,13 +306,15 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     } else if (t.status().code() != StatusCode::kNotFound) {
       return http::Response::Error(t.status());
     }
+    audit::Event attempt = LoginEvent(req, "auth.login", tenant_id);
+    attempt.details = {{"tenant", *slug}, {"email", *email}};
     const std::string account = *slug + "/" + auth::EmailKey(*email);
     int64_t retry_after = 0;
     const std::string address = ThrottleAddress(req.remote_ip);
     if (Status s = deps.throttle.Check(account, address, &retry_after); !s.ok()) {
-      return Throttled(s, retry_after);
+      return RefuseLogin(deps, attempt, "throttled", Throttled(s, retry_after));
     }
-    auto user = deps.users.CheckCredentials(tenant_id, *email, *password);
+    auto user = deps.users.CheckCredentials(tenant_id, *email, *password, attempt);
     if (!user.ok()) {
       if (user.status().code() == StatusCode::kUnauthenticated) {
         deps.throttle.Failure(account, address);
@@ -259,16 +324,20 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     deps.throttle.Success(account);
     auto settings = deps.settings.Get(user->tenant_id);
     if (!settings.ok()) return http::Response::Error(settings.status());
+    attempt.actor.user_id = user->id;
+    attempt.target = "user:" + std::to_string(user->id);
     // Only someone who knows the password learns that the address is the problem.
-    if (!AddressAllowed(**settings, req.remote_ip)) return http::Response::Error(IpNotAllowed());
+    if (!AddressAllowed(**settings, req.remote_ip)) {
+      return RefuseLogin(deps, attempt, "ip_not_allowed", http::Response::Error(IpNotAllowed()));
+    }
     if (user->totp_enabled) {
-      auto challenge = deps.two_factor.StartChallenge(*user);
+      auto challenge = deps.two_factor.StartChallenge(*user, attempt);
       if (!challenge.ok()) return http::Response::Error(challenge.status());
       auto r = http::Response::Json(200, {{"mfa_required", true}, {"mfa_token", *challenge}});
       r.headers.push_back({"Cache-Control", "no-store"});
       return r;
     }
-    return SessionAnswer(deps, *user, *slug, **settings);
+    return SessionAnswer(deps, *user, *slug, **settings, attempt);
   };
   router.Add(http::Method::kPost, "/api/v1/auth/login", login, kCpuBound);
 
@@ -281,36 +350,53 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     if (!token.ok()) return http::Response::Error(token.status());
     if (!code.ok()) return http::Response::Error(code.status());
     const Status refused(StatusCode::kUnauthenticated, "the code is wrong or the login expired");
-    if (code->size() > 64) return http::Response::Error(refused);
+    if (code->size() > 64) {
+      return RefuseLogin(deps, LoginEvent(req, "auth.mfa", 0), "malformed",
+                         http::Response::Error(refused));
+    }
     // Wrong codes back off per address (the lenient policy: people share addresses and
     // no account is known before the lookup); per account, each challenge allows five
     // codes and every wrong one counts toward the account's lockout.
     const std::string address = ThrottleAddress(req.remote_ip);
     int64_t retry_after = 0;
     if (Status s = deps.throttle.Check("", address, &retry_after); !s.ok()) {
-      return Throttled(s, retry_after);
+      return RefuseLogin(deps, LoginEvent(req, "auth.mfa", 0), "throttled",
+                         Throttled(s, retry_after));
     }
-    auto answered = deps.two_factor.AnswerChallenge(*token, *code);
+    auto answered = deps.two_factor.AnswerChallenge(*token, *code, ActorOf(req));
     if (!answered.ok() || !answered->accepted) {
       if (!answered.ok() && answered.status().code() != StatusCode::kUnauthenticated) {
         return http::Response::Error(answered.status());
       }
       deps.throttle.Failure("", address);
+      if (!answered.ok()) {  // no such challenge: nothing recorded it yet
+        return RefuseLogin(deps, LoginEvent(req, "auth.mfa", 0), "unknown_challenge",
+                           http::Response::Error(refused));
+      }
       return http::Response::Error(refused);
     }
     auto user = deps.users.Find(answered->tenant_id, answered->user_id);
     if (!user.ok()) return http::Response::Error(user.status());
-    if (user->disabled) return http::Response::Error(refused);
+    audit::Event step = LoginEvent(req, "auth.mfa", user->tenant_id);
+    step.actor.user_id = user->id;
+    step.target = "user:" + std::to_string(user->id);
+    step.details["factor"] =
+        answered->factor == auth::SecondFactor::kRecoveryCode ? "recovery_code" : "totp";
+    if (user->disabled) return RefuseLogin(deps, step, "disabled", http::Response::Error(refused));
     auto tenant = deps.tenants.FindById(user->tenant_id);
     if (!tenant.ok()) return http::Response::Error(tenant.status());
     auto settings = deps.settings.Get(user->tenant_id);
     if (!settings.ok()) return http::Response::Error(settings.status());
-    if (!AddressAllowed(**settings, req.remote_ip)) return http::Response::Error(IpNotAllowed());
-    return SessionAnswer(deps, *user, tenant->slug, **settings);
+    if (!AddressAllowed(**settings, req.remote_ip)) {
+      return RefuseLogin(deps, step, "ip_not_allowed", http::Response::Error(IpNotAllowed()));
+    }
+    return SessionAnswer(deps, *user, tenant->slug, **settings, step);
   });
 
   router.Add(http::Method::kPost, "/api/v1/auth/logout", [deps](http::Request& req) {
-    if (Status s = deps.sessions.End(CookieValue(req.Header("Cookie"), kSessionCookie)); !s.ok()) {
+    if (Status s =
+            deps.sessions.End(CookieValue(req.Header("Cookie"), kSessionCookie), ActorOf(req));
+        !s.ok()) {
       return http::Response::Error(s);
     }
     http::Response r = NoContent();
@@ -358,14 +444,19 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     if (!matches.ok()) return http::Response::Error(matches.status());
     if (!*matches) {
       deps.throttle.Failure(account, address);
-      return http::Response::Error(
-          Status(StatusCode::kPermissionDenied, "the current password is wrong")
-              .WithReason("wrong_password"));
+      audit::Event e{.stream = audit::Stream::kAuth,
+                     .action = "auth.password_change",
+                     .target = "user:" + std::to_string(p->user.id)};
+      e.actor = ActorOf(req);
+      return RefuseLogin(deps, e, "wrong_password",
+                         http::Response::Error(
+                             Status(StatusCode::kPermissionDenied, "the current password is wrong")
+                                 .WithReason("wrong_password")));
     }
     if (*fresh == *current) {
       return http::Response::Error(InvalidArgument("the new password must differ"));
     }
-    if (Status s = deps.users.SetPassword(p->user.id, *fresh); !s.ok()) {
+    if (Status s = deps.users.SetPassword(ActorOf(req), p->user.id, *fresh); !s.ok()) {
       return http::Response::Error(s);
     }
     if (Status s = deps.sessions.EndOthers(p->user.id, p->session_hash); !s.ok()) {
@@ -402,7 +493,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
       return http::Response::Error(
           InvalidArgument("\"role\" must be admin, manager, user or viewer"));
     }
-    auto created = deps.users.Create(CallerOf(req)->user.tenant_id, *email, *name, *role);
+    auto created =
+        deps.users.Create(ActorOf(req), CallerOf(req)->user.tenant_id, *email, *name, *role);
     if (!created.ok()) return http::Response::Error(created.status());
     auto j = UserJson(created->first);
     j["one_time_password"] = created->second;
@@ -426,10 +518,10 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
               .WithReason("own_two_factor"));
     }
     bool ends = false;
-    auto updated = deps.users.Update(p->user.tenant_id, id, change, &ends);  // validates
+    auto updated = deps.users.Update(ActorOf(req), p->user.tenant_id, id, change, &ends);
     if (!updated.ok()) return http::Response::Error(updated.status());
     if (reset_2fa) {
-      if (Status s = deps.two_factor.Reset(p->user.tenant_id, id); !s.ok()) {
+      if (Status s = deps.two_factor.Reset(ActorOf(req), p->user.tenant_id, id); !s.ok()) {
         return http::Response::Error(s);
       }
     }
@@ -498,7 +590,8 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     if (d < 1 || d > auth::TokenService::kMaxDays) {
       return http::Response::Error(InvalidArgument("\"expires_in_days\" must be 1-3650"));
     }
-    auto created = deps.tokens.Create(CallerOf(req)->user, *name, *role, static_cast<int>(d));
+    auto created =
+        deps.tokens.Create(ActorOf(req), CallerOf(req)->user, *name, *role, static_cast<int>(d));
     if (!created.ok()) return http::Response::Error(created.status());
     auto j = TokenJson(created->first);
     j["token"] = created->second;  // shown once
@@ -518,7 +611,7 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
   router.Add(http::Method::kDelete, "/api/v1/tokens/{id}", [deps](http::Request& req) {
     const int64_t id = ParseId(req.Param("id"));
     if (id == 0) return http::Response::Error(NotFound("no such token"));
-    if (Status s = deps.tokens.Revoke(CallerOf(req)->user.tenant_id, id); !s.ok()) {
+    if (Status s = deps.tokens.Revoke(ActorOf(req), CallerOf(req)->user.tenant_id, id); !s.ok()) {
       return http::Response::Error(s);
     }
     return NoContent();

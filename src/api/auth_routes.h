@@ -14,6 +14,9 @@
 // confines sessions of users without it to enrolment (403 two_factor_required). API
 // tokens are machine credentials: 2FA does not apply to them, the allowlist does.
 
+#include <optional>
+
+#include "audit/audit_sink.h"
 #include "auth/login_throttle.h"
 #include "auth/session_service.h"
 #include "auth/token_service.h"
@@ -42,6 +45,7 @@ struct AuthDeps {
   auth::TokenService& tokens;
   auth::TwoFactorService& two_factor;
   tenant::SettingsService& settings;
+  audit::AuditSink& audit;  // refusals and reads; changes are recorded by the services
 };
 
 // Registers the routes and the middleware (call before routes that need a caller).
@@ -49,6 +53,13 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps);
 
 // The caller of an authenticated route; nullptr on a public route.
 const Principal* CallerOf(const http::Request& request);
+
+// Who is asking, for the audit trail: the caller (tenant, user, token) when there is one,
+// else anonymous; always the address, the request id and the user agent.
+audit::Actor ActorOf(const http::Request& request);
+
+// Records `event`; on failure the 503 to answer instead (fail closed).
+std::optional<http::Response> RecordOrRefuse(audit::AuditSink& audit, const audit::Event& event);
 
 // A `user` may only change what they own; managers and admins anything. The owner a
 // service must require for `p`, or 0.

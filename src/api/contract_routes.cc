@@ -88,7 +88,7 @@ void RegisterContractRoutes(http::Router& router, contract::ContractService& con
           Status(StatusCode::kPermissionDenied, "a user creates contracts they own")
               .WithReason("not_owner"));
     }
-    auto created = contracts.Create(p->user.tenant_id, p->user.id, *body);
+    auto created = contracts.Create(ActorOf(req), p->user.tenant_id, p->user.id, *body);
     if (!created.ok()) return http::Response::Error(created.status());
     return WithETag(http::Response::Json(201, contract::ToJson(*created)), created->version);
   });
@@ -114,15 +114,16 @@ void RegisterContractRoutes(http::Router& router, contract::ContractService& con
           Status(StatusCode::kPermissionDenied, "only managers and admins hand contracts over")
               .WithReason("not_owner"));
     }
-    auto updated = contracts.Update(p->user.tenant_id, ParseId(req.Param("id")), version, *body,
-                                    OnlyOwner(*p));
+    auto updated = contracts.Update(ActorOf(req), p->user.tenant_id, ParseId(req.Param("id")),
+                                    version, *body, OnlyOwner(*p));
     if (!updated.ok()) return http::Response::Error(updated.status());
     return WithETag(http::Response::Json(200, contract::ToJson(*updated)), updated->version);
   });
 
   router.Add(http::Method::kDelete, "/api/v1/contracts/{id}", [&contracts](http::Request& req) {
     const Principal* p = CallerOf(req);
-    if (Status s = contracts.Trash(p->user.tenant_id, ParseId(req.Param("id")), OnlyOwner(*p));
+    if (Status s = contracts.Trash(ActorOf(req), p->user.tenant_id, ParseId(req.Param("id")),
+                                   OnlyOwner(*p));
         !s.ok()) {
       return http::Response::Error(s);
     }
@@ -132,8 +133,8 @@ void RegisterContractRoutes(http::Router& router, contract::ContractService& con
   router.Add(
       http::Method::kPost, "/api/v1/contracts/{id}/restore", [&contracts](http::Request& req) {
         const Principal* p = CallerOf(req);
-        auto restored =
-            contracts.Restore(p->user.tenant_id, ParseId(req.Param("id")), OnlyOwner(*p));
+        auto restored = contracts.Restore(ActorOf(req), p->user.tenant_id, ParseId(req.Param("id")),
+                                          OnlyOwner(*p));
         if (!restored.ok()) return http::Response::Error(restored.status());
         return WithETag(http::Response::Json(200, contract::ToJson(*restored)), restored->version);
       });

@@ -19,13 +19,15 @@ void RegisterCustomFieldRoutes(http::Router& router, contract::CustomFieldServic
     if (!body.ok()) return http::Response::Error(body.status());
     auto field = contract::FieldFromJson(*body);
     if (!field.ok()) return http::Response::Error(field.status());
-    auto defined = fields.Define(CallerOf(req)->user.tenant_id, std::move(field).value());
+    auto defined =
+        fields.Define(ActorOf(req), CallerOf(req)->user.tenant_id, std::move(field).value());
     if (!defined.ok()) return http::Response::Error(defined.status());
     return http::Response::Json(201, contract::ToJson(*defined));
   });
 
   router.Add(http::Method::kDelete, "/api/v1/custom-fields/{key}", [&fields](http::Request& req) {
-    if (Status s = fields.Remove(CallerOf(req)->user.tenant_id, req.Param("key")); !s.ok()) {
+    if (Status s = fields.Remove(ActorOf(req), CallerOf(req)->user.tenant_id, req.Param("key"));
+        !s.ok()) {
       return http::Response::Error(s);
     }
     return NoContent();

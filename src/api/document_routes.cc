@@ -246,8 +246,8 @@ void RegisterDocumentRoutes(http::Router& router, document::DocumentService& doc
           return http::Response::Error(s);
         }
         BodySource body(*req.body_reader);
-        auto d = documents.Upload(p->user.tenant_id, contract_id, p->user.id, OnlyOwner(*p),
-                                  FilenameFrom(req.Header("X-Filename")), body);
+        auto d = documents.Upload(ActorOf(req), p->user.tenant_id, contract_id, p->user.id,
+                                  OnlyOwner(*p), FilenameFrom(req.Header("X-Filename")), body);
         if (!d.ok()) return http::Response::Error(d.status());
         auto r = http::Response::Json(201, document::ToJson(*d));
         r.headers.push_back({"Location", "/api/v1/documents/" + std::to_string(d->id)});
@@ -272,41 +272,73 @@ void RegisterDocumentRoutes(http::Router& router, document::DocumentService& doc
 
   router.Add(http::Method::kDelete, "/api/v1/documents/{id}", [&documents](http::Request& req) {
     const Principal* p = CallerOf(req);
-    if (Status s = documents.Delete(p->user.tenant_id, ParseId(req.Param("id")), OnlyOwner(*p));
+    if (Status s = documents.Delete(ActorOf(req), p->user.tenant_id, ParseId(req.Param("id")),
+                                    OnlyOwner(*p));
         !s.ok()) {
       return http::Response::Error(s);
     }
     return NoContent();
   });
 
-  router.Add(http::Method::kPost, "/api/v1/documents/{id}/link", [&documents](http::Request& req) {
-    const Principal* p = CallerOf(req);
-    const auto& settings = *p->settings;
-    const std::string credential = settings.links_bound_to_session ? CredentialOf(*p) : "";
-    auto link = documents.MakeLink(
-        p->user.tenant_id, ParseId(req.Param("id")), p->user.id, credential,
-        std::clamp<int64_t>(settings.link_minutes, 1, document::DocumentService::kMaxLinkMinutes));
-    if (!link.ok()) return http::Response::Error(link.status());
-    const std::string host = SafeHost(req.Header("Host"));
-    const std::string path = "/files/" + link->token;
-    return http::Response::Json(200,
-                                {{"url", host.empty() ? path : "https://" + host + path},
-                                 {"expires_at", FormatRfc3339(std::chrono::system_clock::time_point(
-                                                    std::chrono::seconds(link->expires_at)))},
-                                 {"bound_to_session", !credential.empty()}});
-  });
+  router.Add(
+      http::Method::kPost, "/api/v1/documents/{id}/link", [&documents, auth](http::Request& req) {
+        const Principal* p = CallerOf(req);
+        const auto& settings = *p->settings;
+        const std::string credential = settings.links_bound_to_session ? CredentialOf(*p) : "";
+        const int64_t id = ParseId(req.Param("id"));
+        auto link =
+            documents.MakeLink(p->user.tenant_id, id, p->user.id, credential,
+                               std::clamp<int64_t>(settings.link_minutes, 1,
+                                                   document::DocumentService::kMaxLinkMinutes));
+        if (!link.ok()) return http::Response::Error(link.status());
+        audit::Event e{.action = "document.link", .target = "document:" + std::to_string(id)};
+        e.details = {{"expires_at", link->expires_at}, {"bound_to_session", !credential.empty()}};
+        e.actor = ActorOf(req);
+        if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
+        const std::string host = SafeHost(req.Header("Host"));
+        const std::string path = "/files/" + link->token;
+        return http::Response::Json(
+            200, {{"url", host.empty() ? path : "https://" + host + path},
+                  {"expires_at", FormatRfc3339(std::chrono::system_clock::time_point(
+                                     std::chrono::seconds(link->expires_at)))},
+                  {"bound_to_session", !credential.empty()}});
+      });
 
   router.Add(http::Method::kGet, "/files/{token}", [&documents, auth](http::Request& req) {
-    // Nothing of a link is used before its signature is checked.
+    // Every download and every refused link is recorded before anything is answered; when
+    // that cannot be done the answer is 503 and no byte of the document leaves.
+    audit::Event e{.action = "document.download"};
+    e.actor = ActorOf(req);
+    const auto refuse = [&](const Status& s) {
+      e.success = false;
+      e.details["reason"] = s.reason().empty() ? std::string("refused") : s.reason();
+      if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
+      return http::Response::Error(s);
+    };
+    // Nothing of a link is used before its signature is checked (a forged link is
+    // recorded in the platform's chain).
     auto link = documents.Verify(req.Param("token"));
-    if (!link.ok()) return http::Response::Error(link.status());
+    if (!link.ok()) return refuse(link.status());
+    e.actor.tenant_id = link->claims.tenant_id;
+    e.actor.user_id = link->claims.user_id;
+    e.target = "document:" + std::to_string(link->claims.document_id);
     // The tenant's allowlist applies to downloads too (fail closed).
     auto settings = auth.settings.Get(link->claims.tenant_id);
     if (!settings.ok()) return http::Response::Error(settings.status());
-    if (!AddressAllowed(**settings, req.remote_ip)) return http::Response::Error(IpNotAllowed());
+    if (!AddressAllowed(**settings, req.remote_ip)) return refuse(IpNotAllowed());
     auto d = documents.Redeem(*link, CredentialOf(auth, req));
-    if (!d.ok()) return http::Response::Error(d.status());
-    return Download(documents, *d, req);
+    if (!d.ok()) return refuse(d.status());
+    http::Response r = Download(documents, *d, req);
+    e.details = {{"status", r.status}};
+    if (r.status >= 400) {
+      e.success = false;
+      e.details["reason"] = r.status == 416 ? "range_not_satisfiable" : "unreadable";
+    }
+    if (const std::string_view range = req.Header("Range"); !range.empty()) {
+      e.details["range"] = std::string(range.substr(0, 100));
+    }
+    if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
+    return r;
   });
 }
 

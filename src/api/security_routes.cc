@@ -94,7 +94,7 @@ void RegisterSecurityRoutes(http::Router& router, AuthDeps deps) {
     if (!code.ok()) return http::Response::Error(code.status());
     std::vector<std::string> recovery;
     auto refused = throttled(req, "totp/" + std::to_string(p->user.id), [&]() -> Status {
-      ASSIGN_OR_RETURN(recovery, deps.two_factor.Confirm(p->user, *code));
+      ASSIGN_OR_RETURN(recovery, deps.two_factor.Confirm(ActorOf(req), p->user, *code));
       return Status::Ok();
     });
     if (refused) return std::move(*refused);
@@ -112,7 +112,7 @@ void RegisterSecurityRoutes(http::Router& router, AuthDeps deps) {
     auto code = CodeField(req);
     if (!code.ok()) return http::Response::Error(code.status());
     auto refused = throttled(req, "totp/" + std::to_string(p->user.id),
-                             [&] { return deps.two_factor.Disable(p->user, *code); });
+                             [&] { return deps.two_factor.Disable(ActorOf(req), p->user, *code); });
     if (refused) return std::move(*refused);
     if (Status s = deps.sessions.EndOthers(p->user.id, p->session_hash); !s.ok()) {
       return http::Response::Error(s);
@@ -129,8 +129,9 @@ void RegisterSecurityRoutes(http::Router& router, AuthDeps deps) {
     const Principal* p = CallerOf(req);
     auto body = http::ParseJsonObject(req.body);
     if (!body.ok()) return http::Response::Error(body.status());
-    auto updated = deps.settings.Update(
-        p->user.tenant_id, [&](tenant::TenantSettings& s) { return ApplySettings(*body, s); });
+    auto updated =
+        deps.settings.Update(ActorOf(req), p->user.tenant_id,
+                             [&](tenant::TenantSettings& s) { return ApplySettings(*body, s); });
     if (!updated.ok()) return http::Response::Error(updated.status());
     return http::Response::Json(200, tenant::ToJson(*updated));
   });

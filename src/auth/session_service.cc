@@ -16,7 +16,8 @@ Status NotAuthenticated() {
 
 }  // namespace
 
-Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) {
+Result<SessionTokens> SessionService::Start(const audit::Event& login, int64_t user_id) {
+  const int64_t tenant_id = login.actor.tenant_id;
   ASSIGN_OR_RETURN(const auto settings, settings_.Get(tenant_id));
   SessionTokens tokens{crypto::RandomUrlToken(), crypto::RandomUrlToken(),
                        settings->session_max_hours * 3600};
@@ -24,9 +25,17 @@ Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) 
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     // Sessions that can no longer be used go as new ones come (no tenant allows more
     // than a day of idleness).
-    RETURN_IF_ERROR(s.Execute("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2",
-                              {now, now - int64_t{24} * 3600})
-                        .status());
+    ASSIGN_OR_RETURN(auto gone,
+                     s.Query("DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at <= $2 "
+                             "RETURNING tenant_id, user_id",
+                             {now, now - int64_t{24} * 3600}));
+    for (const auto& r : gone) {
+      audit::Event e{.stream = audit::Stream::kAuth,
+                     .action = "auth.session_expired",
+                     .target = "user:" + std::to_string(r.Int(1))};
+      e.actor = audit::Actor::System(r.Int(0));
+      RETURN_IF_ERROR(audit_.Append(s, e));
+    }
     const std::string id_hash = Sha256(tokens.id);
     const std::string csrf_hash = Sha256(tokens.csrf);
     RETURN_IF_ERROR(
@@ -37,18 +46,22 @@ Result<SessionTokens> SessionService::Start(int64_t tenant_id, int64_t user_id) 
                    store::Blob(csrf_hash.begin(), csrf_hash.end()), now, now + tokens.max_age})
             .status());
     // At most kMaxSessionsPerUser: the least recently used beyond that end.
-    return s
-        .Execute(
-            "DELETE FROM sessions WHERE user_id = $1 AND id_hash NOT IN (SELECT id_hash "
-            "FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC, created_at DESC "
-            "LIMIT $2)",
-            {user_id, int64_t{kMaxSessionsPerUser}})
-        .status();
+    RETURN_IF_ERROR(
+        s.Execute("DELETE FROM sessions WHERE user_id = $1 AND id_hash NOT IN (SELECT id_hash "
+                  "FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC, created_at DESC "
+                  "LIMIT $2)",
+                  {user_id, int64_t{kMaxSessionsPerUser}})
+            .status());
+    audit::Event e = login;
+    e.success = true;
+    e.target = "user:" + std::to_string(user_id);
+    e.actor.user_id = user_id;
+    return audit_.Append(s, e);
   }));
   return tokens;
 }
 
-Result<ActiveSession> SessionService::Resolve(std::string_view id) {
+Result<ActiveSession> SessionService::Resolve(std::string_view id, const audit::Actor& from) {
   if (!IsUrlToken(id)) return NotAuthenticated();
   const std::string id_hash = Sha256(id);
   const store::Blob key(id_hash.begin(), id_hash.end());
@@ -90,6 +103,20 @@ Result<ActiveSession> SessionService::Resolve(std::string_view id) {
   ASSIGN_OR_RETURN(const auto settings, settings_.Get(found->user.tenant_id));
   if (now - last_seen >= settings->session_minutes * 60 ||
       now - created >= settings->session_max_hours * 3600) {
+    // Ended here, so it is recorded once.
+    RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
+      ASSIGN_OR_RETURN(const int64_t ended,
+                       s.Execute("DELETE FROM sessions WHERE id_hash = $1", {store::Blob(key)}));
+      if (ended == 0) return Status::Ok();
+      audit::Event e{.stream = audit::Stream::kAuth,
+                     .action = "auth.session_expired",
+                     .target = "user:" + std::to_string(found->user.id)};
+      e.actor = from;
+      e.actor.tenant_id = found->user.tenant_id;
+      e.actor.user_id = found->user.id;
+      e.details = {{"idle_minutes", (now - last_seen) / 60}};
+      return audit_.Append(s, e);
+    }));
     return NotAuthenticated();
   }
   found->last_seen = last_seen;
@@ -114,14 +141,21 @@ bool SessionService::CsrfMatches(const ActiveSession& session, std::string_view 
          CRYPTO_memcmp(hash.data(), session.csrf_hash.data(), hash.size()) == 0;
 }
 
-Status SessionService::End(std::string_view id) {
+Status SessionService::End(std::string_view id, const audit::Actor& from) {
   if (!IsUrlToken(id)) return Status::Ok();
   const std::string id_hash = Sha256(id);
-  return db_.Write([&](store::Session& s) {
-    return s
-        .Execute("DELETE FROM sessions WHERE id_hash = $1",
-                 {store::Blob(id_hash.begin(), id_hash.end())})
-        .status();
+  return db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(auto ended, s.Query("DELETE FROM sessions WHERE id_hash = $1 "
+                                         "RETURNING tenant_id, user_id",
+                                         {store::Blob(id_hash.begin(), id_hash.end())}));
+    if (ended.empty()) return Status::Ok();
+    audit::Event e{.stream = audit::Stream::kAuth,
+                   .action = "auth.logout",
+                   .target = "user:" + std::to_string(ended[0].Int(1))};
+    e.actor = from;
+    e.actor.tenant_id = ended[0].Int(0);
+    e.actor.user_id = ended[0].Int(1);
+    return audit_.Append(s, e);
   });
 }
 

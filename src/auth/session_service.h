@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "audit/audit_sink.h"
 #include "auth/user_service.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -38,15 +39,20 @@ class SessionService {
   // Logins beyond this many live sessions end the user's least recently used one.
   static constexpr int kMaxSessionsPerUser = 20;
 
-  SessionService(store::Database& db, const Clock& clock, tenant::SettingsService& settings)
-      : db_(db), clock_(clock), settings_(settings) {}
+  SessionService(store::Database& db, const Clock& clock, tenant::SettingsService& settings,
+                 audit::AuditSink& audit)
+      : db_(db), clock_(clock), settings_(settings), audit_(audit) {}
 
-  // A new session (never a reused id: fixation is impossible by construction).
-  Result<SessionTokens> Start(int64_t tenant_id, int64_t user_id);
+  // A new session (never a reused id: fixation is impossible by construction). The login
+  // it completes is recorded as `login` (success, target the user) in the same
+  // transaction; sessions found expired on the way are recorded as auth.session_expired.
+  Result<SessionTokens> Start(const audit::Event& login, int64_t user_id);
 
   // The live session for a cookie value. kUnauthenticated for a malformed, unknown,
-  // expired or ended session, or a disabled user.
-  Result<ActiveSession> Resolve(std::string_view id);
+  // expired or ended session, or a disabled user. An expired session is ended here and
+  // recorded as auth.session_expired (actor its user, from `from`'s address); when that
+  // cannot be recorded, kUnavailable.
+  Result<ActiveSession> Resolve(std::string_view id, const audit::Actor& from);
   // Moves the session's last use to now; called once a request was admitted (so refused
   // requests, e.g. from outside the allowlist, do not keep a session alive).
   Status Touch(const ActiveSession& session);
@@ -54,7 +60,8 @@ class SessionService {
   // Whether `token` is the session's CSRF token (constant time).
   static bool CsrfMatches(const ActiveSession& session, std::string_view token);
 
-  Status End(std::string_view id);
+  // Recorded as auth.logout when a session ended.
+  Status End(std::string_view id, const audit::Actor& from);
   // Ends every session of the user except the one whose hash is `keep_hash` (may be "").
   Status EndOthers(int64_t user_id, std::string_view keep_hash);
 
@@ -62,6 +69,7 @@ class SessionService {
   store::Database& db_;
   const Clock& clock_;
   tenant::SettingsService& settings_;
+  audit::AuditSink& audit_;
 };
 
 }  // namespace pactum::auth

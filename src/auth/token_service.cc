@@ -34,7 +34,8 @@ ApiToken FromRow(const store::Row& r) {
 
 }  // namespace
 
-Result<std::pair<ApiToken, std::string>> TokenService::Create(const User& creator,
+Result<std::pair<ApiToken, std::string>> TokenService::Create(const audit::Actor& by,
+                                                              const User& creator,
                                                               std::string_view name, Role role,
                                                               int days) {
   if (name.empty() || name.size() > 100 || !IsValidUtf8(name)) {
@@ -59,7 +60,11 @@ Result<std::pair<ApiToken, std::string>> TokenService::Create(const User& creato
                  HashOf(token), now, now + int64_t{days} * 86400}));
     if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
     out = FromRow(rows[0]);
-    return Status::Ok();
+    audit::Event e{.action = "token.create", .target = "token:" + std::to_string(out.id)};
+    e.details = {
+        {"name", out.name}, {"role", std::string(RoleName(role))}, {"expires_in_days", days}};
+    e.actor = by;
+    return audit_.Append(s, e);
   }));
   return std::pair<ApiToken, std::string>(std::move(out), token);
 }
@@ -77,16 +82,16 @@ Result<std::vector<ApiToken>> TokenService::List(int64_t tenant_id) {
   return out;
 }
 
-Status TokenService::Revoke(int64_t tenant_id, int64_t token_id) {
-  int64_t changed = 0;
-  RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(changed,
+Status TokenService::Revoke(const audit::Actor& by, int64_t tenant_id, int64_t token_id) {
+  return db_.Write([&](store::Session& s) -> Status {
+    ASSIGN_OR_RETURN(const int64_t changed,
                      s.Execute("UPDATE api_tokens SET revoked = 1 WHERE tenant_id = $1 AND id = $2",
                                {tenant_id, token_id}));
-    return Status::Ok();
-  }));
-  if (changed == 0) return NotFound("no such token");
-  return Status::Ok();
+    if (changed == 0) return NotFound("no such token");
+    audit::Event e{.action = "token.revoke", .target = "token:" + std::to_string(token_id)};
+    e.actor = by;
+    return audit_.Append(s, e);
+  });
 }
 
 Result<TokenCaller> TokenService::Resolve(std::string_view token) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/audit_sink.h"
 #include "auth/user_service.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -38,15 +39,17 @@ class TokenService {
  public:
   static constexpr int kMaxDays = 3650;
 
-  TokenService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  TokenService(store::Database& db, const Clock& clock, audit::AuditSink& audit)
+      : db_(db), clock_(clock), audit_(audit) {}
 
   // kInvalidArgument for a bad name (1-100 bytes of UTF-8) or lifetime (1..kMaxDays);
   // kPermissionDenied for a role above the creator's. Returns the token and its secret.
-  Result<std::pair<ApiToken, std::string>> Create(const User& creator, std::string_view name,
-                                                  Role role, int days);
+  // Recorded as "token.create" by `by` (never the secret).
+  Result<std::pair<ApiToken, std::string>> Create(const audit::Actor& by, const User& creator,
+                                                  std::string_view name, Role role, int days);
   Result<std::vector<ApiToken>> List(int64_t tenant_id);
-  // kNotFound for a token of another tenant or none.
-  Status Revoke(int64_t tenant_id, int64_t token_id);
+  // kNotFound for a token of another tenant or none. Recorded as "token.revoke".
+  Status Revoke(const audit::Actor& by, int64_t tenant_id, int64_t token_id);
   // The caller a bearer token stands for. kUnauthenticated when malformed, unknown,
   // revoked, expired, or its creator is disabled.
   Result<TokenCaller> Resolve(std::string_view token);
@@ -56,6 +59,7 @@ class TokenService {
  private:
   store::Database& db_;
   const Clock& clock_;
+  audit::AuditSink& audit_;
 };
 
 }  // namespace pactum::auth

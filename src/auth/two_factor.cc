@@ -102,7 +102,7 @@ Result<SecondFactor> TwoFactorService::UseCodeIn(store::Session& s, int64_t tena
     if (!step) return wrong;
     if (*step <= rows[0].Int(1)) {
       log::Warn(kLog, "a replayed TOTP code was refused", who);
-      return wrong;
+      return Status(wrong).WithReason("replay");
     }
     // Conditional, so two transactions presenting the same code cannot both succeed.
     ASSIGN_OR_RETURN(const int64_t moved,
@@ -111,7 +111,7 @@ Result<SecondFactor> TwoFactorService::UseCodeIn(store::Session& s, int64_t tena
                                {*step, user_id}));
     if (moved != 1) {
       log::Warn(kLog, "a replayed TOTP code was refused", who);
-      return wrong;
+      return Status(wrong).WithReason("replay");
     }
     return SecondFactor::kTotp;
   }
@@ -129,11 +129,29 @@ Result<SecondFactor> TwoFactorService::UseCodeIn(store::Session& s, int64_t tena
   ASSIGN_OR_RETURN(auto spent, s.Query("SELECT 1 FROM recovery_codes WHERE user_id = $1 AND "
                                        "code_hash = $2",
                                        {user_id, hash}));
-  if (!spent.empty()) log::Warn(kLog, "a used recovery code was presented again", who);
+  if (!spent.empty()) {
+    log::Warn(kLog, "a used recovery code was presented again", who);
+    return Status(wrong).WithReason("replay");
+  }
   return wrong;
 }
 
-Result<std::vector<std::string>> TwoFactorService::Confirm(const User& user,
+namespace {
+
+// The reason a refused code is recorded with.
+std::string CodeRefusal(const Status& s) { return s.reason().empty() ? "wrong_code" : s.reason(); }
+
+audit::Event AuthEvent(const audit::Actor& by, std::string action, int64_t user_id) {
+  audit::Event e{.stream = audit::Stream::kAuth,
+                 .action = std::move(action),
+                 .target = "user:" + std::to_string(user_id)};
+  e.actor = by;
+  return e;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> TwoFactorService::Confirm(const audit::Actor& by, const User& user,
                                                            std::string_view code) {
   std::vector<std::string> codes;
   std::vector<store::Blob> hashes;
@@ -163,7 +181,12 @@ Result<std::vector<std::string>> TwoFactorService::Confirm(const User& user,
       } else {
         return used.status();
       }
-      return Status::Ok();
+      audit::Event e = AuthEvent(by, "auth.mfa_enrol", user.id);
+      e.success = false;
+      e.details["reason"] = outcome.code() == StatusCode::kConflict
+                                ? std::string("no_pending_enrolment")
+                                : CodeRefusal(used.status());
+      return audit_.Append(s, e);
     }
     RETURN_IF_ERROR(
         s.Execute("UPDATE user_totp SET confirmed = 1 WHERE user_id = $1", {user.id}).status());
@@ -173,7 +196,7 @@ Result<std::vector<std::string>> TwoFactorService::Confirm(const User& user,
           s.Execute("INSERT INTO recovery_codes (user_id, code_hash) VALUES ($1, $2)", {user.id, h})
               .status());
     }
-    return Status::Ok();
+    return audit_.Append(s, AuthEvent(by, "auth.mfa_enrol", user.id));
   }));
   RETURN_IF_ERROR(outcome);
   log::Info(kLog, "two-factor login turned on",
@@ -181,7 +204,7 @@ Result<std::vector<std::string>> TwoFactorService::Confirm(const User& user,
   return codes;
 }
 
-Status TwoFactorService::Disable(const User& user, std::string_view code) {
+Status TwoFactorService::Disable(const audit::Actor& by, const User& user, std::string_view code) {
   Status outcome;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     auto used = UseCodeIn(s, user.tenant_id, user.id, code, /*confirmed=*/true);
@@ -194,10 +217,15 @@ Status TwoFactorService::Disable(const User& user, std::string_view code) {
       } else {
         return used.status();
       }
-      return Status::Ok();
+      audit::Event e = AuthEvent(by, "auth.mfa_disable", user.id);
+      e.success = false;
+      e.details["reason"] = outcome.code() == StatusCode::kConflict ? std::string("two_factor_off")
+                                                                    : CodeRefusal(used.status());
+      return audit_.Append(s, e);
     }
     RETURN_IF_ERROR(s.Execute("DELETE FROM user_totp WHERE user_id = $1", {user.id}).status());
-    return s.Execute("DELETE FROM recovery_codes WHERE user_id = $1", {user.id}).status();
+    RETURN_IF_ERROR(s.Execute("DELETE FROM recovery_codes WHERE user_id = $1", {user.id}).status());
+    return audit_.Append(s, AuthEvent(by, "auth.mfa_disable", user.id));
   }));
   RETURN_IF_ERROR(outcome);
   log::Info(kLog, "two-factor login turned off",
@@ -205,14 +233,15 @@ Status TwoFactorService::Disable(const User& user, std::string_view code) {
   return Status::Ok();
 }
 
-Status TwoFactorService::Reset(int64_t tenant_id, int64_t user_id) {
+Status TwoFactorService::Reset(const audit::Actor& by, int64_t tenant_id, int64_t user_id) {
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(auto rows, s.Query("SELECT 1 FROM users WHERE id = $1 AND tenant_id = $2",
                                         {user_id, tenant_id}));
     if (rows.empty()) return NotFound("no such user");
     RETURN_IF_ERROR(s.Execute("DELETE FROM user_totp WHERE user_id = $1", {user_id}).status());
     RETURN_IF_ERROR(s.Execute("DELETE FROM recovery_codes WHERE user_id = $1", {user_id}).status());
-    return s.Execute("DELETE FROM mfa_challenges WHERE user_id = $1", {user_id}).status();
+    RETURN_IF_ERROR(s.Execute("DELETE FROM mfa_challenges WHERE user_id = $1", {user_id}).status());
+    return audit_.Append(s, AuthEvent(by, "auth.mfa_reset", user_id));
   }));
   log::Info(kLog, "two-factor login reset by an admin",
             {{"tenant_id", tenant_id}, {"user_id", user_id}});
@@ -237,25 +266,30 @@ Result<SecondFactor> TwoFactorService::UseCode(int64_t tenant_id, int64_t user_i
   return **outcome;
 }
 
-Result<std::string> TwoFactorService::StartChallenge(const User& user) {
+Result<std::string> TwoFactorService::StartChallenge(const User& user, const audit::Event& login) {
   std::string token = crypto::RandomUrlToken();
   const std::string hash = crypto::Sha256(token);
   const int64_t now = UnixSeconds(clock_.Now());
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     RETURN_IF_ERROR(s.Execute("DELETE FROM mfa_challenges WHERE expires_at <= $1", {now}).status());
-    return s
-        .Execute(
-            "INSERT INTO mfa_challenges (token_hash, tenant_id, user_id, expires_at) "
-            "VALUES ($1, $2, $3, $4)",
-            {store::Blob(hash.begin(), hash.end()), user.tenant_id, user.id,
-             now + kChallengeSeconds})
-        .status();
+    RETURN_IF_ERROR(s.Execute("INSERT INTO mfa_challenges (token_hash, tenant_id, user_id, "
+                              "expires_at) VALUES ($1, $2, $3, $4)",
+                              {store::Blob(hash.begin(), hash.end()), user.tenant_id, user.id,
+                               now + kChallengeSeconds})
+                        .status());
+    audit::Event e = login;
+    e.success = true;
+    e.target = "user:" + std::to_string(user.id);
+    e.actor.user_id = user.id;
+    e.details["mfa_required"] = true;
+    return audit_.Append(s, e);
   }));
   return token;
 }
 
 Result<TwoFactorService::Answered> TwoFactorService::AnswerChallenge(std::string_view mfa_token,
-                                                                     std::string_view code) {
+                                                                     std::string_view code,
+                                                                     const audit::Actor& from) {
   const Status refused(StatusCode::kUnauthenticated, "the code is wrong or the login expired");
   if (!crypto::IsUrlToken(mfa_token)) return refused;
   const std::string h = crypto::Sha256(mfa_token);
@@ -277,22 +311,40 @@ Result<TwoFactorService::Answered> TwoFactorService::AnswerChallenge(std::string
                                         "token_hash = $1 AND attempts < $2 AND expires_at > $3 "
                                         "RETURNING tenant_id, user_id",
                                         {key, int64_t{kChallengeAttempts}, now}));
+    const auto refusal = [&](int64_t tenant_id, int64_t user_id, std::string reason) {
+      audit::Actor who = from;
+      who.tenant_id = tenant_id;
+      audit::Event e = AuthEvent(who, "auth.mfa", user_id);
+      e.success = false;
+      e.details["reason"] = std::move(reason);
+      return audit_.Append(s, e);
+    };
     if (rows.empty()) {  // expired or exhausted: gone
-      return s.Execute("DELETE FROM mfa_challenges WHERE token_hash = $1", {key}).status();
+      ASSIGN_OR_RETURN(auto gone, s.Query("DELETE FROM mfa_challenges WHERE token_hash = $1 "
+                                          "RETURNING tenant_id, user_id",
+                                          {key}));
+      if (gone.empty()) return Status::Ok();
+      return refusal(gone[0].Int(0), gone[0].Int(1), "challenge_expired");
     }
     const int64_t tenant_id = rows[0].Int(0);
     const int64_t user_id = rows[0].Int(1);
     ASSIGN_OR_RETURN(auto user, s.Query("SELECT disabled, locked_until FROM users WHERE id = $1 "
                                         "AND tenant_id = $2",
                                         {user_id, tenant_id}));
-    if (user.empty() || user[0].Int(0) != 0 || user[0].Int(1) > now) return Status::Ok();
+    if (user.empty() || user[0].Int(0) != 0 || user[0].Int(1) > now) {
+      return refusal(tenant_id, user_id,
+                     user.empty() || user[0].Int(0) != 0 ? "disabled" : "locked");
+    }
     auto used = UseCodeIn(s, tenant_id, user_id, code, /*confirmed=*/true);
     if (!used.ok() && used.status().code() != StatusCode::kUnauthenticated &&
         used.status().code() != StatusCode::kConflict) {
       return used.status();
     }
     answered = Answered{tenant_id, user_id, used.ok(), used.ok() ? *used : SecondFactor::kTotp};
-    if (!used.ok()) return CountFailedLogin(s, user_id, now_time);
+    if (!used.ok()) {
+      RETURN_IF_ERROR(CountFailedLogin(s, user_id, now_time));
+      return refusal(tenant_id, user_id, CodeRefusal(used.status()));
+    }
     RETURN_IF_ERROR(
         s.Execute("UPDATE users SET failed_logins = 0 WHERE id = $1", {user_id}).status());
     return s.Execute("DELETE FROM mfa_challenges WHERE token_hash = $1", {key}).status();

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/audit_sink.h"
 #include "auth/user_service.h"
 #include "common/clock.h"
 #include "common/status.h"
@@ -44,8 +45,9 @@ class TwoFactorService {
   static constexpr int64_t kChallengeSeconds = 300;
   static constexpr int kChallengeAttempts = 5;
 
-  TwoFactorService(store::Database& db, const Clock& clock, tenant::TenantKeys& keys)
-      : db_(db), clock_(clock), keys_(keys) {}
+  TwoFactorService(store::Database& db, const Clock& clock, tenant::TenantKeys& keys,
+                   audit::AuditSink& audit)
+      : db_(db), clock_(clock), keys_(keys), audit_(audit) {}
 
   // A new pending secret for `user` (replacing a pending one). kConflict
   // ("two_factor_active") when two-factor login is already on. `issuer` names the service
@@ -55,22 +57,27 @@ class TwoFactorService {
   // Turns two-factor login on with a correct code for the pending secret; returns the ten
   // recovery codes (shown once). kConflict when nothing is pending;
   // kPermissionDenied ("wrong_code") for a wrong code.
-  Result<std::vector<std::string>> Confirm(const User& user, std::string_view code);
+  // Recorded as auth.mfa_enrol, success or failure (with its reason).
+  Result<std::vector<std::string>> Confirm(const audit::Actor& by, const User& user,
+                                           std::string_view code);
 
   // Turns two-factor login off, given a current TOTP code or an unused recovery code.
   // kConflict when it is off; kPermissionDenied ("wrong_code") otherwise.
-  Status Disable(const User& user, std::string_view code);
+  // Recorded as auth.mfa_disable, success or failure.
+  Status Disable(const audit::Actor& by, const User& user, std::string_view code);
 
   // An admin's reset for a user who lost every factor: removes the secret and the
   // recovery codes. kNotFound for a user of another tenant or none.
-  Status Reset(int64_t tenant_id, int64_t user_id);
+  // Recorded as auth.mfa_reset.
+  Status Reset(const audit::Actor& by, int64_t tenant_id, int64_t user_id);
 
   // Checks a TOTP code or a recovery code of a user with two-factor login on, and uses
   // it up. kUnauthenticated when wrong, already used, or two-factor login is off.
   Result<SecondFactor> UseCode(int64_t tenant_id, int64_t user_id, std::string_view code);
 
-  // A login challenge for a user whose password was right: the mfa_token to return.
-  Result<std::string> StartChallenge(const User& user);
+  // A login challenge for a user whose password was right: the mfa_token to return. The
+  // password step is recorded as `login` (success, details.mfa_required) with it.
+  Result<std::string> StartChallenge(const User& user, const audit::Event& login);
 
   struct Answered {
     int64_t tenant_id = 0;
@@ -83,7 +90,11 @@ class TwoFactorService {
   // the code; a wrong code counts as a failed login toward the user's lockout, a right
   // one starts the count over. kUnauthenticated for an unknown, expired or exhausted
   // token (without taking the write lock for a token that does not exist).
-  Result<Answered> AnswerChallenge(std::string_view mfa_token, std::string_view code);
+  // Refusals are recorded as auth.mfa failures (reason wrong_code, replay, locked,
+  // disabled, challenge_expired) from `from`; success is recorded by whoever starts the
+  // session.
+  Result<Answered> AnswerChallenge(std::string_view mfa_token, std::string_view code,
+                                   const audit::Actor& from);
 
  private:
   Result<SecondFactor> UseCodeIn(store::Session& s, int64_t tenant_id, int64_t user_id,
@@ -92,6 +103,7 @@ class TwoFactorService {
   store::Database& db_;
   const Clock& clock_;
   tenant::TenantKeys& keys_;
+  audit::AuditSink& audit_;
 };
 
 // The recovery code in canonical form (16 upper-case base32 characters), or "" when

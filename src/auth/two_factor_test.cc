@@ -11,6 +11,7 @@
 #include "store/sqlite_database.h"
 #include "tenant/tenant_service.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/recording_audit_sink.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -29,10 +30,14 @@ class TwoFactorTest : public ::testing::Test {
     tenant::TenantService tenants(*db_, clock_, *keys_);
     const int64_t acme = tenants.Create("acme")->id;
     const int64_t globex = tenants.Create("globex")->id;
-    users_ = std::make_unique<UserService>(*db_, clock_, crypto::PasswordParams{});
-    ann_ = users_->Create(acme, "ann@example.com", "Ann", Role::kUser)->first;
-    gus_ = users_->Create(globex, "gus@example.com", "Gus", Role::kAdmin)->first;
-    tfa_ = std::make_unique<TwoFactorService>(*db_, clock_, *keys_);
+    users_ = std::make_unique<UserService>(*db_, clock_, crypto::PasswordParams{},
+                                           testing_support::TestAudit());
+    ann_ = users_->Create(testing_support::TestActor(), acme, "ann@example.com", "Ann", Role::kUser)
+               ->first;
+    gus_ =
+        users_->Create(testing_support::TestActor(), globex, "gus@example.com", "Gus", Role::kAdmin)
+            ->first;
+    tfa_ = std::make_unique<TwoFactorService>(*db_, clock_, *keys_, testing_support::TestAudit());
   }
 
   // The code an authenticator app shows now (offset in 30 s steps).
@@ -46,7 +51,7 @@ class TwoFactorTest : public ::testing::Test {
     auto e = tfa_->Begin(ann_, "Pactum (acme)");
     EXPECT_TRUE(e.ok()) << e.status().ToString();
     secret_ = crypto::Base32Decode(e->secret).value();
-    auto codes = tfa_->Confirm(ann_, CodeNow());
+    auto codes = tfa_->Confirm(testing_support::TestActor(), ann_, CodeNow());
     EXPECT_TRUE(codes.ok()) << codes.status().ToString();
     clock_.Advance(std::chrono::seconds(30));  // the confirming code is spent
     return codes.ok() ? *codes : std::vector<std::string>{};
@@ -75,7 +80,7 @@ TEST_F(TwoFactorTest, EnrolmentIsActiveOnlyAfterACorrectCodeConfirmsIt) {
   // Pending: a code does not log in yet.
   EXPECT_EQ(tfa_->UseCode(ann_.tenant_id, ann_.id, CodeNow()).status().code(),
             StatusCode::kUnauthenticated);
-  auto wrong = tfa_->Confirm(ann_, CodeNow(5));
+  auto wrong = tfa_->Confirm(testing_support::TestActor(), ann_, CodeNow(5));
   EXPECT_EQ(wrong.status().code(), StatusCode::kPermissionDenied);
   EXPECT_EQ(wrong.status().reason(), "wrong_code");
   // Starting again replaces the pending secret: the first one's codes no longer confirm.
@@ -83,9 +88,10 @@ TEST_F(TwoFactorTest, EnrolmentIsActiveOnlyAfterACorrectCodeConfirmsIt) {
   auto again = tfa_->Begin(ann_, "Pactum (acme)");
   ASSERT_TRUE(again.ok());
   EXPECT_NE(again->secret, e->secret);
-  EXPECT_EQ(tfa_->Confirm(ann_, CodeNow()).status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(tfa_->Confirm(testing_support::TestActor(), ann_, CodeNow()).status().code(),
+            StatusCode::kPermissionDenied);
   secret_ = crypto::Base32Decode(again->secret).value();
-  auto codes = tfa_->Confirm(ann_, CodeNow());
+  auto codes = tfa_->Confirm(testing_support::TestActor(), ann_, CodeNow());
   ASSERT_TRUE(codes.ok()) << codes.status().ToString();
   ASSERT_EQ(codes->size(), 10U);
   std::set<std::string> distinct(codes->begin(), codes->end());
@@ -95,7 +101,8 @@ TEST_F(TwoFactorTest, EnrolmentIsActiveOnlyAfterACorrectCodeConfirmsIt) {
     EXPECT_FALSE(NormalizeRecoveryCode(c).empty()) << c;
   }
   EXPECT_EQ(tfa_->Begin(ann_, "Pactum (acme)").status().reason(), "two_factor_active");
-  EXPECT_EQ(tfa_->Confirm(ann_, CodeNow(1)).status().reason(), "no_pending_enrolment");
+  EXPECT_EQ(tfa_->Confirm(testing_support::TestActor(), ann_, CodeNow(1)).status().reason(),
+            "no_pending_enrolment");
 }
 
 TEST_F(TwoFactorTest, TheSecretIsStoredSealedWithTheTenantKey) {
@@ -114,7 +121,10 @@ TEST_F(TwoFactorTest, TheSecretIsStoredSealedWithTheTenantKey) {
   EXPECT_EQ(blob.find(std::string(secret_.begin(), secret_.end())), std::string::npos);
   // Moved to another user of the same tenant it no longer opens: the user is bound into
   // the seal, not only the tenant.
-  const User amy = users_->Create(ann_.tenant_id, "amy@example.com", "Amy", Role::kUser)->first;
+  const User amy = users_
+                       ->Create(testing_support::TestActor(), ann_.tenant_id, "amy@example.com",
+                                "Amy", Role::kUser)
+                       ->first;
   ASSERT_TRUE(
       db_->Write([&](store::Session& s) {
            return s.Execute("UPDATE user_totp SET user_id = $1, confirmed = 1", {amy.id}).status();
@@ -176,51 +186,55 @@ TEST_F(TwoFactorTest, EachRecoveryCodeWorksOnce) {
 
 TEST_F(TwoFactorTest, DisablingNeedsACurrentCodeAndRemovesEveryFactor) {
   const auto codes = Enrol();
-  EXPECT_EQ(tfa_->Disable(ann_, "000000").reason(), "wrong_code");
-  EXPECT_EQ(tfa_->Disable(ann_, "not a code").reason(), "wrong_code");
-  ASSERT_TRUE(tfa_->Disable(ann_, CodeNow()).ok());
+  EXPECT_EQ(tfa_->Disable(testing_support::TestActor(), ann_, "000000").reason(), "wrong_code");
+  EXPECT_EQ(tfa_->Disable(testing_support::TestActor(), ann_, "not a code").reason(), "wrong_code");
+  ASSERT_TRUE(tfa_->Disable(testing_support::TestActor(), ann_, CodeNow()).ok());
   EXPECT_FALSE(tfa_->UseCode(ann_.tenant_id, ann_.id, codes[0]).ok()) << "codes went with it";
-  EXPECT_EQ(tfa_->Disable(ann_, CodeNow(1)).reason(), "two_factor_off");
+  EXPECT_EQ(tfa_->Disable(testing_support::TestActor(), ann_, CodeNow(1)).reason(),
+            "two_factor_off");
   // A recovery code can turn it off too (the device is lost).
   const auto second = Enrol();
-  EXPECT_TRUE(tfa_->Disable(ann_, second[3]).ok());
+  EXPECT_TRUE(tfa_->Disable(testing_support::TestActor(), ann_, second[3]).ok());
 }
 
 TEST_F(TwoFactorTest, AnAdminResetStaysInsideTheTenant) {
   Enrol();
-  EXPECT_EQ(tfa_->Reset(gus_.tenant_id, ann_.id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(tfa_->Reset(testing_support::TestActor(), gus_.tenant_id, ann_.id).code(),
+            StatusCode::kNotFound);
   EXPECT_TRUE(tfa_->UseCode(ann_.tenant_id, ann_.id, CodeNow()).ok());
-  ASSERT_TRUE(tfa_->Reset(ann_.tenant_id, ann_.id).ok());
+  ASSERT_TRUE(tfa_->Reset(testing_support::TestActor(), ann_.tenant_id, ann_.id).ok());
   EXPECT_FALSE(tfa_->UseCode(ann_.tenant_id, ann_.id, CodeNow(1)).ok());
 }
 
 TEST_F(TwoFactorTest, ALoginChallengeIsShortLivedAndAllowsFewGuesses) {
   Enrol();
-  auto token = tfa_->StartChallenge(ann_);
+  auto token = tfa_->StartChallenge(ann_, audit::Event{});
   ASSERT_TRUE(token.ok());
   EXPECT_EQ(token->size(), 43U);
-  auto wrong = tfa_->AnswerChallenge(*token, "000000");
+  auto wrong = tfa_->AnswerChallenge(*token, "000000", testing_support::TestActor());
   ASSERT_TRUE(wrong.ok());
   EXPECT_FALSE(wrong->accepted);
   EXPECT_EQ(wrong->user_id, ann_.id);
-  auto right = tfa_->AnswerChallenge(*token, CodeNow());
+  auto right = tfa_->AnswerChallenge(*token, CodeNow(), testing_support::TestActor());
   ASSERT_TRUE(right.ok());
   EXPECT_TRUE(right->accepted);
   EXPECT_EQ(right->tenant_id, ann_.tenant_id);
   // Single use.
-  EXPECT_EQ(tfa_->AnswerChallenge(*token, CodeNow(1)).status().code(),
+  EXPECT_EQ(tfa_->AnswerChallenge(*token, CodeNow(1), testing_support::TestActor()).status().code(),
             StatusCode::kUnauthenticated);
   // Five wrong codes exhaust a challenge: even the right one fails then.
-  auto guessed = tfa_->StartChallenge(ann_);
+  auto guessed = tfa_->StartChallenge(ann_, audit::Event{});
   for (int i = 0; i < TwoFactorService::kChallengeAttempts; ++i) {
-    EXPECT_FALSE(tfa_->AnswerChallenge(*guessed, "12345" + std::to_string(i))->accepted);
+    EXPECT_FALSE(
+        tfa_->AnswerChallenge(*guessed, "12345" + std::to_string(i), testing_support::TestActor())
+            ->accepted);
   }
-  EXPECT_FALSE(tfa_->AnswerChallenge(*guessed, CodeNow(1)).ok());
+  EXPECT_FALSE(tfa_->AnswerChallenge(*guessed, CodeNow(1), testing_support::TestActor()).ok());
   // Five minutes and it is gone.
-  auto slow = tfa_->StartChallenge(ann_);
+  auto slow = tfa_->StartChallenge(ann_, audit::Event{});
   clock_.Advance(std::chrono::seconds(TwoFactorService::kChallengeSeconds));
-  EXPECT_FALSE(tfa_->AnswerChallenge(*slow, CodeNow()).ok());
-  EXPECT_FALSE(tfa_->AnswerChallenge("not-a-token", CodeNow()).ok());
+  EXPECT_FALSE(tfa_->AnswerChallenge(*slow, CodeNow(), testing_support::TestActor()).ok());
+  EXPECT_FALSE(tfa_->AnswerChallenge("not-a-token", CodeNow(), testing_support::TestActor()).ok());
 }
 
 TEST(RecoveryCode, NormalizesOnlyWellFormedCodes) {

@@ -104,14 +104,18 @@ Result<User> UserService::Insert(store::Session& session, int64_t tenant_id, std
   return FromRow((*rows)[0]);
 }
 
-Result<std::pair<User, std::string>> UserService::Create(int64_t tenant_id, std::string_view email,
+Result<std::pair<User, std::string>> UserService::Create(const audit::Actor& by, int64_t tenant_id,
+                                                         std::string_view email,
                                                          std::string_view name, Role role) {
   if (!IsValidEmail(email)) return InvalidArgument("not a valid email address");
   ASSIGN_OR_RETURN(OneTimePassword password, MakeOneTimePassword());  // outside the write lock
   User user;
   RETURN_IF_ERROR(db_.Write([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(user, Insert(session, tenant_id, email, name, role, password));
-    return Status::Ok();
+    audit::Event e{.action = "user.create", .target = "user:" + std::to_string(user.id)};
+    e.details = {{"email", user.email}, {"role", std::string(RoleName(role))}};
+    e.actor = by;
+    return audit_.Append(session, e);
   }));
   return std::pair<User, std::string>(std::move(user), std::move(password.plain));
 }
@@ -153,7 +157,14 @@ const std::string& UserService::DummyHash() const {
 }
 
 Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view email,
-                                           std::string_view password) {
+                                           std::string_view password, const audit::Event& attempt) {
+  const auto refusal = [&](std::string reason, const std::optional<User>& who) {
+    audit::Event e = attempt;
+    e.success = false;
+    e.details["reason"] = std::move(reason);
+    if (who) e.target = "user:" + std::to_string(who->id);
+    return e;
+  };
   const Status wrong(StatusCode::kUnauthenticated, "email or password is wrong");
   const int64_t now = UnixSeconds(clock_.Now());
   std::optional<User> user;
@@ -181,12 +192,13 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
   // same argon2id verification and the same one write transaction as a wrong password.
   if (!user || user->disabled || locked_until > now) {
     (void)crypto::VerifyPassword(DummyHash(), password, params_);
-    RETURN_IF_ERROR(RecordFailedLogin(0));
+    const char* reason = !user ? "unknown_account" : user->disabled ? "disabled" : "locked";
+    RETURN_IF_ERROR(RecordFailedLogin(0, refusal(reason, user)));
     return wrong;
   }
   const crypto::PasswordMatch match = crypto::VerifyPassword(hash, password, params_);
   if (match == crypto::PasswordMatch::kNo) {
-    RETURN_IF_ERROR(RecordFailedLogin(user->id));
+    RETURN_IF_ERROR(RecordFailedLogin(user->id, refusal("bad_password", user)));
     return wrong;
   }
   if (!user->totp_enabled) {  // with two-factor login, only the code step starts over
@@ -227,10 +239,12 @@ Status CountFailedLogin(store::Session& session, int64_t user_id,
       .status();
 }
 
-Status UserService::RecordFailedLogin(int64_t user_id) {
+Status UserService::RecordFailedLogin(int64_t user_id, const audit::Event& refusal) {
   const auto now = clock_.Now();
-  return db_.Write(
-      [&](store::Session& session) { return CountFailedLogin(session, user_id, now); });
+  return db_.Write([&](store::Session& session) -> Status {
+    RETURN_IF_ERROR(CountFailedLogin(session, user_id, now));
+    return audit_.Append(session, refusal);
+  });
 }
 
 Result<User> UserService::Find(int64_t tenant_id, int64_t user_id) {
@@ -252,7 +266,8 @@ Result<User> UserService::Find(int64_t tenant_id, int64_t user_id) {
   return *found;
 }
 
-Status UserService::SetPassword(int64_t user_id, std::string_view new_password) {
+Status UserService::SetPassword(const audit::Actor& by, int64_t user_id,
+                                std::string_view new_password) {
   RETURN_IF_ERROR(crypto::CheckPasswordPolicy(new_password));
   ASSIGN_OR_RETURN(const std::string hash, crypto::HashPassword(new_password, params_));
   const std::string now = FormatRfc3339(clock_.Now());
@@ -262,9 +277,13 @@ Status UserService::SetPassword(int64_t user_id, std::string_view new_password) 
                                               "password_change_required = 0, updated_at = $2 "
                                               "WHERE id = $3",
                                               {hash, now, user_id}));
-    return Status::Ok();
+    if (changed == 0) return NotFound("no such user");
+    audit::Event e{.stream = audit::Stream::kAuth,
+                   .action = "auth.password_change",
+                   .target = "user:" + std::to_string(user_id)};
+    e.actor = by;
+    return audit_.Append(session, e);
   }));
-  if (changed == 0) return NotFound("no such user");
   return Status::Ok();
 }
 
@@ -286,8 +305,8 @@ Result<std::vector<User>> UserService::List(int64_t tenant_id) {
   return out;
 }
 
-Result<User> UserService::Update(int64_t tenant_id, int64_t user_id, const Change& change,
-                                 bool* ends_sessions) {
+Result<User> UserService::Update(const audit::Actor& by, int64_t tenant_id, int64_t user_id,
+                                 const Change& change, bool* ends_sessions) {
   if (change.name && (change.name->size() > 200 || !IsValidUtf8(*change.name))) {
     return InvalidArgument("name must be at most 200 bytes of UTF-8 text");
   }
@@ -317,13 +336,32 @@ Result<User> UserService::Update(int64_t tenant_id, int64_t user_id, const Chang
             .WithReason("last_admin");
       }
     }
-    return session
-        .Execute(
-            "UPDATE users SET role = $1, disabled = $2, name = $3, updated_at = $4 "
-            "WHERE id = $5",
-            {std::string(RoleName(updated.role)), int64_t{updated.disabled ? 1 : 0}, updated.name,
-             FormatRfc3339(clock_.Now()), user_id})
-        .status();
+    RETURN_IF_ERROR(
+        session
+            .Execute("UPDATE users SET role = $1, disabled = $2, name = $3, "
+                     "updated_at = $4 WHERE id = $5",
+                     {std::string(RoleName(updated.role)), int64_t{updated.disabled ? 1 : 0},
+                      updated.name, FormatRfc3339(clock_.Now()), user_id})
+            .status());
+    const std::string target = "user:" + std::to_string(user_id);
+    const auto record = [&](std::string action, nlohmann::json details) {
+      audit::Event e{.action = std::move(action), .target = target};
+      e.details = std::move(details);
+      e.actor = by;
+      return audit_.Append(session, e);
+    };
+    if (updated.role != before.role) {
+      RETURN_IF_ERROR(record("user.role_change", {{"from", std::string(RoleName(before.role))},
+                                                  {"to", std::string(RoleName(updated.role))}}));
+    }
+    if (updated.disabled != before.disabled) {
+      RETURN_IF_ERROR(
+          record(updated.disabled ? "user.disable" : "user.enable", nlohmann::json::object()));
+    }
+    if (updated.name != before.name) {
+      RETURN_IF_ERROR(record("user.rename", {{"name", updated.name}}));
+    }
+    return Status::Ok();
   }));
   if (ends_sessions != nullptr) *ends_sessions = ends;
   return updated;

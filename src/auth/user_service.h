@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "audit/audit_sink.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "crypto/password.h"
@@ -62,8 +63,9 @@ class UserService {
   static constexpr int kLockoutFailures = 10;
   static constexpr int64_t kLockoutSeconds = int64_t{15} * 60;
 
-  UserService(store::Database& db, const Clock& clock, crypto::PasswordParams params)
-      : db_(db), clock_(clock), params_(params) {}
+  UserService(store::Database& db, const Clock& clock, crypto::PasswordParams params,
+              audit::AuditSink& audit)
+      : db_(db), clock_(clock), params_(params), audit_(audit) {}
 
   // 24 random base32 characters in groups of four (120 bits), hashed.
   Result<OneTimePassword> MakeOneTimePassword() const;
@@ -73,9 +75,11 @@ class UserService {
   Result<User> Insert(store::Session& session, int64_t tenant_id, std::string_view email,
                       std::string_view name, Role role, const OneTimePassword& password);
 
-  // MakeOneTimePassword + Insert in one transaction; the plain password is returned once.
-  Result<std::pair<User, std::string>> Create(int64_t tenant_id, std::string_view email,
-                                              std::string_view name, Role role);
+  // MakeOneTimePassword + Insert in one transaction, recorded as "user.create" by `by`;
+  // the plain password is returned once.
+  Result<std::pair<User, std::string>> Create(const audit::Actor& by, int64_t tenant_id,
+                                              std::string_view email, std::string_view name,
+                                              Role role);
 
   // kNotFound when there is no such user in the tenant.
   Result<User> FindByEmail(int64_t tenant_id, std::string_view email);
@@ -89,8 +93,12 @@ class UserService {
   // an unknown account costs the same argon2id work as a known one. kLockoutFailures
   // consecutive wrong passwords lock the account for kLockoutSeconds. A hash made with
   // older parameters is replaced.
+  // A refusal is recorded as `attempt` (its stream, action, actor and details) with
+  // outcome failure, target the user when known, and details.reason unknown_account,
+  // disabled, locked or bad_password, in the transaction that counts the failure. Success
+  // is recorded by whoever completes the login (SessionService::Start).
   Result<User> CheckCredentials(int64_t tenant_id, std::string_view email,
-                                std::string_view password);
+                                std::string_view password, const audit::Event& attempt);
 
   // The user `user_id` of the tenant; kNotFound when there is none.
   Result<User> Find(int64_t tenant_id, int64_t user_id);
@@ -107,20 +115,23 @@ class UserService {
   // tenant or none; kConflict when it would leave the tenant without an enabled admin.
   // `*ends_sessions` tells whether the role or the disabled flag changed (the caller
   // then ends the user's sessions).
-  Result<User> Update(int64_t tenant_id, int64_t user_id, const Change& change,
-                      bool* ends_sessions);
+  // Recorded as user.role_change {from,to}, user.disable / user.enable and user.rename.
+  Result<User> Update(const audit::Actor& by, int64_t tenant_id, int64_t user_id,
+                      const Change& change, bool* ends_sessions);
 
   // Replaces the password (policy-checked) and clears password_change_required.
   // kInvalidArgument with the policy's message.
-  Status SetPassword(int64_t user_id, std::string_view new_password);
+  // Recorded as "auth.password_change".
+  Status SetPassword(const audit::Actor& by, int64_t user_id, std::string_view new_password);
 
  private:
   const std::string& DummyHash() const;
-  Status RecordFailedLogin(int64_t user_id);
+  Status RecordFailedLogin(int64_t user_id, const audit::Event& refusal);
 
   store::Database& db_;
   const Clock& clock_;
   const crypto::PasswordParams params_;
+  audit::AuditSink& audit_;
   mutable std::once_flag dummy_once_;
   mutable std::string dummy_hash_;
 };

@@ -6,6 +6,7 @@
 #include "store/sqlite_database.h"
 #include "tenant/tenant_service.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/recording_audit_sink.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -24,7 +25,8 @@ class UserServiceTest : public ::testing::Test {
     tenant::TenantService tenants(*db_, clock_, *keys_);
     acme_ = tenants.Create("acme")->id;
     globex_ = tenants.Create("globex")->id;
-    users_ = std::make_unique<UserService>(*db_, clock_, crypto::PasswordParams{});
+    users_ = std::make_unique<UserService>(*db_, clock_, crypto::PasswordParams{},
+                                           testing_support::TestAudit());
   }
   testing_support::TempDir dir_;
   testing_support::FakeClock clock_;
@@ -37,7 +39,8 @@ class UserServiceTest : public ::testing::Test {
 };
 
 TEST_F(UserServiceTest, ANewUserHasAOneTimePasswordThatMustBeChanged) {
-  auto created = users_->Create(acme_, "Ann.Admin@Example.COM", "Ann", Role::kAdmin);
+  auto created = users_->Create(testing_support::TestActor(), acme_, "Ann.Admin@Example.COM", "Ann",
+                                Role::kAdmin);
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   const auto& [user, password] = *created;
   EXPECT_EQ(user.email, "Ann.Admin@Example.COM");
@@ -56,28 +59,41 @@ TEST_F(UserServiceTest, ANewUserHasAOneTimePasswordThatMustBeChanged) {
   EXPECT_EQ(users_->FindByEmail(globex_, "ann.admin@example.com").status().code(),
             StatusCode::kNotFound);
   // Two users never share a one-time password.
-  auto other = users_->Create(acme_, "bob@example.com", "Bob", Role::kViewer);
+  auto other =
+      users_->Create(testing_support::TestActor(), acme_, "bob@example.com", "Bob", Role::kViewer);
   ASSERT_TRUE(other.ok());
   EXPECT_NE(other->second, password);
 }
 
 TEST_F(UserServiceTest, EmailsAreUniquePerTenantIgnoringCase) {
-  ASSERT_TRUE(users_->Create(acme_, "ann@example.com", "Ann", Role::kUser).ok());
-  EXPECT_EQ(users_->Create(acme_, "ANN@example.com", "Ann 2", Role::kUser).status().code(),
-            StatusCode::kAlreadyExists);
-  EXPECT_TRUE(users_->Create(globex_, "ann@example.com", "Ann", Role::kUser).ok());
+  ASSERT_TRUE(
+      users_->Create(testing_support::TestActor(), acme_, "ann@example.com", "Ann", Role::kUser)
+          .ok());
+  EXPECT_EQ(
+      users_->Create(testing_support::TestActor(), acme_, "ANN@example.com", "Ann 2", Role::kUser)
+          .status()
+          .code(),
+      StatusCode::kAlreadyExists);
+  EXPECT_TRUE(
+      users_->Create(testing_support::TestActor(), globex_, "ann@example.com", "Ann", Role::kUser)
+          .ok());
 }
 
 TEST_F(UserServiceTest, BadInputIsRefusedAndNothingIsStored) {
   for (const char* email : {"", "a@", "@b.c", "ann", "a@b@c", "a b@c.d", "ann@.example",
                             "ann@example.", "a@\x01.de", "bad\xff@x.de"}) {
-    EXPECT_EQ(users_->Create(acme_, email, "X", Role::kUser).status().code(),
+    EXPECT_EQ(users_->Create(testing_support::TestActor(), acme_, email, "X", Role::kUser)
+                  .status()
+                  .code(),
               StatusCode::kInvalidArgument)
         << email;
   }
-  EXPECT_EQ(
-      users_->Create(acme_, "ann@example.com", std::string(201, 'n'), Role::kUser).status().code(),
-      StatusCode::kInvalidArgument);
+  EXPECT_EQ(users_
+                ->Create(testing_support::TestActor(), acme_, "ann@example.com",
+                         std::string(201, 'n'), Role::kUser)
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(users_->FindByEmail(acme_, "ann@example.com").status().code(), StatusCode::kNotFound);
 }
 
@@ -91,7 +107,8 @@ TEST(Roles, NamesRoundTripAndUnknownNamesAreRefused) {
 }
 
 TEST_F(UserServiceTest, EveryFailedLoginCostsTheSameWriteWhetherTheAccountExistsOrNot) {
-  auto ann = users_->Create(acme_, "ann@example.com", "Ann", Role::kUser);
+  auto ann =
+      users_->Create(testing_support::TestActor(), acme_, "ann@example.com", "Ann", Role::kUser);
   ASSERT_TRUE(ann.ok());
   auto failures = [&] {
     int64_t n = 0;
@@ -105,16 +122,18 @@ TEST_F(UserServiceTest, EveryFailedLoginCostsTheSameWriteWhetherTheAccountExists
     return n;
   };
   const std::string wrong = "not the password at all";
-  EXPECT_EQ(users_->CheckCredentials(acme_, "ann@example.com", wrong).status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      users_->CheckCredentials(acme_, "ann@example.com", wrong, audit::Event{}).status().code(),
+      StatusCode::kUnauthenticated);
   EXPECT_EQ(failures(), 1);
-  EXPECT_EQ(users_->CheckCredentials(acme_, "nobody@example.com", wrong).status().code(),
-            StatusCode::kUnauthenticated);
+  EXPECT_EQ(
+      users_->CheckCredentials(acme_, "nobody@example.com", wrong, audit::Event{}).status().code(),
+      StatusCode::kUnauthenticated);
   EXPECT_EQ(failures(), 2) << "an unknown account writes too";
-  EXPECT_EQ(users_->CheckCredentials(0, "ann@example.com", wrong).status().code(),
+  EXPECT_EQ(users_->CheckCredentials(0, "ann@example.com", wrong, audit::Event{}).status().code(),
             StatusCode::kUnauthenticated);
   EXPECT_EQ(failures(), 3) << "an unknown tenant writes too";
-  EXPECT_TRUE(users_->CheckCredentials(acme_, "ann@example.com", ann->second).ok());
+  EXPECT_TRUE(users_->CheckCredentials(acme_, "ann@example.com", ann->second, audit::Event{}).ok());
   EXPECT_EQ(failures(), 3);
 }
 

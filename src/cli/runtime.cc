@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include "audit/checkpoint.h"
 #include "common/files.h"
 #include "crypto/local_key_provider.h"
 #include "crypto/wrapped_key_file.h"
@@ -149,7 +150,8 @@ Result<CreatedTenant> CreateTenantWithAdmin(
   SystemClock clock;
   tenant::TenantKeys keys(*data.keys, clock);
   tenant::TenantService tenants(*data.db, clock, keys);
-  auth::UserService users(*data.db, clock, PasswordParamsFrom(config));
+  ASSIGN_OR_RETURN(auto audit_log, OpenAuditLog(config, data, clock));
+  auth::UserService users(*data.db, clock, PasswordParamsFrom(config), *audit_log);
   ASSIGN_OR_RETURN(auth::OneTimePassword password, users.MakeOneTimePassword());
   if (before_commit) RETURN_IF_ERROR(before_commit(password.plain));
   CreatedTenant out;
@@ -157,10 +159,26 @@ Result<CreatedTenant> CreateTenantWithAdmin(
     ASSIGN_OR_RETURN(out.tenant, tenants.CreateIn(session, slug));
     ASSIGN_OR_RETURN(out.admin, users.Insert(session, out.tenant.id, admin_email, admin_name,
                                              auth::Role::kAdmin, password));
-    return Status::Ok();
+    // In the platform's chain and in the new tenant's own.
+    audit::Event created{.action = "tenant.create",
+                         .target = "tenant:" + std::to_string(out.tenant.id)};
+    created.details = {{"slug", out.tenant.slug}};
+    created.actor = audit::Actor::System(0);
+    RETURN_IF_ERROR(audit_log->Append(session, created));
+    audit::Event admin{.action = "user.create", .target = "user:" + std::to_string(out.admin.id)};
+    admin.details = {{"email", out.admin.email}, {"role", "admin"}};
+    admin.actor = audit::Actor::System(out.tenant.id);
+    return audit_log->Append(session, admin);
   }));
   out.one_time_password = std::move(password.plain);
   return out;
+}
+
+Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& config,
+                                                         DataDirectory& data, const Clock& clock) {
+  ASSIGN_OR_RETURN(auto signer, audit::OpenAuditSigner(config.data_dir, *data.keys, true));
+  ASSIGN_OR_RETURN(auto redact_key, signer.RedactKey());
+  return std::make_unique<audit::SqlAuditLog>(*data.db, clock, std::move(redact_key));
 }
 
 }  // namespace pactum::cli

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "audit/sql_audit_log.h"
 #include "auth/user_service.h"
 #include "common/files.h"
 #include "common/metrics.h"
@@ -59,6 +60,11 @@ enum class DirectoryAccess { kShared, kExclusive };
 // as are a key file readable by others and one of another environment.
 Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
                                         DirectoryAccess access = DirectoryAccess::kShared);
+
+// The audit trail of the data directory, for commands that change something: the
+// signing key (<data>/audit-signing.key) is created when missing.
+Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& config,
+                                                         DataDirectory& data, const Clock& clock);
 
 // argon2id parameters for user passwords.
 crypto::PasswordParams PasswordParamsFrom(const config::Config& config);

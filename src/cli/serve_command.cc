@@ -177,21 +177,22 @@ int Serve(const ServeFlags& flags) {
   audit::Checkpointer checkpointer(audit_log, checkpoint_file, *signer, clock, {});
   tenant::TenantKeys tenant_keys(*data->keys, clock);
   tenant::TenantService tenants(*data->db, clock, tenant_keys);
-  auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg));
-  tenant::SettingsService settings(*data->db, clock);
-  auth::SessionService sessions(*data->db, clock, settings);
+  auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg), audit_log);
+  tenant::SettingsService settings(*data->db, clock, audit_log);
+  auth::SessionService sessions(*data->db, clock, settings, audit_log);
   // Per account: 3 free failures, then 1 s, 2 s, 4 s ...; per address (shared by many
   // people behind NAT): 20 free failures.
   auth::LoginThrottle throttle(clock, {3, std::chrono::minutes(15)},
                                {20, std::chrono::minutes(15)});
-  auth::TokenService tokens(*data->db, clock);
-  auth::TwoFactorService two_factor(*data->db, clock, tenant_keys);
+  auth::TokenService tokens(*data->db, clock, audit_log);
+  auth::TwoFactorService two_factor(*data->db, clock, tenant_keys, audit_log);
   http::Router router;
-  api::RegisterAuthRoutes(router,
-                          {tenants, users, sessions, throttle, tokens, two_factor, settings});
-  contract::ContractService contracts(*data->db, clock);
+  const api::AuthDeps auth_deps{tenants, users,      sessions, throttle,
+                                tokens,  two_factor, settings, audit_log};
+  api::RegisterAuthRoutes(router, auth_deps);
+  contract::ContractService contracts(*data->db, clock, audit_log);
   api::RegisterContractRoutes(router, contracts);
-  contract::CustomFieldService custom_fields(*data->db, clock);
+  contract::CustomFieldService custom_fields(*data->db, clock, audit_log);
   api::RegisterCustomFieldRoutes(router, custom_fields);
   // Documents' encrypted objects live under <data>/files, named by random ids.
   auto blobs = blob::LocalBlobStore::Open(cfg->data_dir + "/files");
@@ -200,9 +201,8 @@ int Serve(const ServeFlags& flags) {
     return kExitFailure;
   }
   document::DocumentService documents(*data->db, clock, tenant_keys, **blobs,
-                                      cfg->documents.allowed_types);
-  api::RegisterDocumentRoutes(router, documents,
-                              {tenants, users, sessions, throttle, tokens, two_factor, settings});
+                                      cfg->documents.allowed_types, audit_log);
+  api::RegisterDocumentRoutes(router, documents, auth_deps);
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

@@ -128,7 +128,12 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
       SystemClock clock;
       tenant::TenantKeys keys(*data->keys, clock);
       tenant::TenantService tenants(*data->db, clock, keys);
-      tenant::SettingsService service(*data->db, clock);
+      auto audit_log = OpenAuditLog(*cfg, *data, clock);
+      if (!audit_log.ok()) {
+        PrintError(audit_log.status().message());
+        return kExitFailure;
+      }
+      tenant::SettingsService service(*data->db, clock, **audit_log);
       auto t = tenants.FindBySlug(*settings_slug);
       if (!t.ok()) {
         PrintError("no tenant " + *settings_slug);
@@ -142,12 +147,13 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
       tenant::TenantSettings updated = **current;
       const bool change = !require_2fa->empty() || !allowlist->empty() || *clear_allowlist;
       if (change) {
-        auto stored = service.Update(t->id, [&](tenant::TenantSettings& s) {
-          if (!require_2fa->empty()) s.require_2fa = *require_2fa == "on";
-          if (!allowlist->empty()) s.ip_allowlist = networks;
-          if (*clear_allowlist) s.ip_allowlist.clear();
-          return Status::Ok();
-        });
+        auto stored =
+            service.Update(audit::Actor::System(t->id), t->id, [&](tenant::TenantSettings& s) {
+              if (!require_2fa->empty()) s.require_2fa = *require_2fa == "on";
+              if (!allowlist->empty()) s.ip_allowlist = networks;
+              if (*clear_allowlist) s.ip_allowlist.clear();
+              return Status::Ok();
+            });
         if (!stored.ok()) {
           PrintError(stored.status().message());
           return kExitFailure;
@@ -189,10 +195,15 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
       SystemClock clock;
       tenant::TenantKeys keys(*data->keys, clock);
       tenant::TenantService tenants(*data->db, clock, keys);
-      tenant::SettingsService settings(*data->db, clock);
-      auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg));
-      auth::SessionService sessions(*data->db, clock, settings);
-      auth::TwoFactorService two_factor(*data->db, clock, keys);
+      auto audit_log = OpenAuditLog(*cfg, *data, clock);
+      if (!audit_log.ok()) {
+        PrintError(audit_log.status().message());
+        return kExitFailure;
+      }
+      tenant::SettingsService settings(*data->db, clock, **audit_log);
+      auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg), **audit_log);
+      auth::SessionService sessions(*data->db, clock, settings, **audit_log);
+      auth::TwoFactorService two_factor(*data->db, clock, keys, **audit_log);
       auto t = tenants.FindBySlug(*reset_slug);
       if (!t.ok()) {
         PrintError("no tenant " + *reset_slug);
@@ -203,8 +214,8 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
         PrintError("no user " + *reset_email + " in tenant " + t->slug);
         return kExitFailure;
       }
-      for (const Status& s :
-           {two_factor.Reset(t->id, user->id), sessions.EndOthers(user->id, "")}) {
+      for (const Status& s : {two_factor.Reset(audit::Actor::System(t->id), t->id, user->id),
+                              sessions.EndOthers(user->id, "")}) {
         if (!s.ok()) {
           PrintError(s.message());
           return kExitFailure;

@@ -266,8 +266,16 @@ Status ContractService::CheckOwner(store::Session& s, int64_t tenant_id, int64_t
   return Status::Ok();
 }
 
-Result<Contract> ContractService::Create(int64_t tenant_id, int64_t creator_id,
-                                         const nlohmann::json& body) {
+Status ContractService::Record(store::Session& s, const audit::Actor& by, std::string action,
+                               int64_t id, nlohmann::json details) {
+  audit::Event e{.action = std::move(action), .target = "contract:" + std::to_string(id)};
+  e.details = std::move(details);
+  e.actor = by;
+  return audit_.Append(s, e);
+}
+
+Result<Contract> ContractService::Create(const audit::Actor& by, int64_t tenant_id,
+                                         int64_t creator_id, const nlohmann::json& body) {
   const std::string now = FormatRfc3339(clock_.Now());
   Contract stored;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
@@ -292,7 +300,7 @@ Result<Contract> ContractService::Create(int64_t tenant_id, int64_t creator_id,
                  nlohmann::json(c.tags).dump(), c.custom.dump(), now}));
     if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
     stored = FromRow(rows[0]);
-    return Status::Ok();
+    return Record(s, by, "contract.create", stored.id, {{"title", stored.title}});
   }));
   return stored;
 }
@@ -383,8 +391,9 @@ Status NotOwner() {
 
 }  // namespace
 
-Result<Contract> ContractService::Update(int64_t tenant_id, int64_t id, int64_t if_version,
-                                         const nlohmann::json& body, int64_t only_owner) {
+Result<Contract> ContractService::Update(const audit::Actor& by, int64_t tenant_id, int64_t id,
+                                         int64_t if_version, const nlohmann::json& body,
+                                         int64_t only_owner) {
   Contract updated;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(updated, ReadIn(s, tenant_id, id));
@@ -421,27 +430,31 @@ Result<Contract> ContractService::Update(int64_t tenant_id, int64_t id, int64_t 
       return Status(StatusCode::kFailedPrecondition, "the contract changed meanwhile")
           .WithReason("version_mismatch");
     }
-    return Status::Ok();
+    auto fields_changed = nlohmann::json::array();
+    for (const auto& [key, value] : body.items()) fields_changed.push_back(key);
+    return Record(s, by, "contract.update", id,
+                  {{"fields", std::move(fields_changed)}, {"version", updated.version}});
   }));
   return updated;
 }
 
-Status ContractService::Trash(int64_t tenant_id, int64_t id, int64_t only_owner) {
+Status ContractService::Trash(const audit::Actor& by, int64_t tenant_id, int64_t id,
+                              int64_t only_owner) {
   const int64_t now = UnixSeconds(clock_.Now());
   return db_.Write([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(const Contract c, ReadIn(s, tenant_id, id));
     if (!c.deleted_at.empty()) return NotFound("no such contract");
     if (only_owner > 0 && c.owner_id != only_owner) return NotOwner();
-    return s
-        .Execute(
-            "UPDATE contracts SET deleted_at = $1, version = version + 1 WHERE "
-            "tenant_id = $2 AND id = $3",
-            {now, tenant_id, id})
-        .status();
+    RETURN_IF_ERROR(s.Execute("UPDATE contracts SET deleted_at = $1, version = version + 1 WHERE "
+                              "tenant_id = $2 AND id = $3",
+                              {now, tenant_id, id})
+                        .status());
+    return Record(s, by, "contract.delete", id);
   });
 }
 
-Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id, int64_t only_owner) {
+Result<Contract> ContractService::Restore(const audit::Actor& by, int64_t tenant_id, int64_t id,
+                                          int64_t only_owner) {
   const auto now = clock_.Now();
   // RFC 3339 UTC times compare as text.
   const std::string cutoff = FormatRfc3339(now - std::chrono::hours(24 * kTrashDays));
@@ -454,12 +467,12 @@ Result<Contract> ContractService::Restore(int64_t tenant_id, int64_t id, int64_t
     // A definition may have been removed while the contract was in the trash (removal
     // counts only contracts outside it): values without a field do not come back.
     ASSIGN_OR_RETURN(const auto fields, ReadCustomFields(s, tenant_id));
-    return s
-        .Execute(
-            "UPDATE contracts SET deleted_at = NULL, version = version + 1, updated_at = "
-            "$1, custom = $4 WHERE tenant_id = $2 AND id = $3",
-            {FormatRfc3339(now), tenant_id, id, KeepDefined(fields, c.custom).dump()})
-        .status();
+    RETURN_IF_ERROR(
+        s.Execute("UPDATE contracts SET deleted_at = NULL, version = version + 1, "
+                  "updated_at = $1, custom = $4 WHERE tenant_id = $2 AND id = $3",
+                  {FormatRfc3339(now), tenant_id, id, KeepDefined(fields, c.custom).dump()})
+            .status());
+    return Record(s, by, "contract.restore", id);
   }));
   return Get(tenant_id, id);
 }
@@ -475,10 +488,13 @@ Result<Purged> ContractService::PurgeTrash() {
     purged.blob_ids.reserve(docs.size());
     for (const auto& r : docs) purged.blob_ids.push_back(r.Text(0));
     ASSIGN_OR_RETURN(auto rows, s.Query("DELETE FROM contracts WHERE deleted_at IS NOT NULL AND "
-                                        "deleted_at <= $1 RETURNING id",
+                                        "deleted_at <= $1 RETURNING id, tenant_id",
                                         {cutoff}));
     purged.contract_ids.reserve(rows.size());
-    for (const auto& r : rows) purged.contract_ids.push_back(r.Int(0));
+    for (const auto& r : rows) {
+      purged.contract_ids.push_back(r.Int(0));
+      RETURN_IF_ERROR(Record(s, audit::Actor::System(r.Int(1)), "contract.purge", r.Int(0)));
+    }
     return Status::Ok();
   }));
   return purged;

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/audit_sink.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "contract/custom_fields.h"
@@ -93,13 +94,17 @@ class ContractService {
  public:
   static constexpr int64_t kTrashDays = 30;
 
-  ContractService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  // Every change is recorded in `audit` in its own transaction (contract.create, .update,
+  // .delete, .restore, .purge).
+  ContractService(store::Database& db, const Clock& clock, audit::AuditSink& audit)
+      : db_(db), clock_(clock), audit_(audit) {}
 
   // Creates a contract from `body` (ApplyFields with Change::kCreate, against the tenant's
   // custom field definitions as read in the same transaction) in the tenant. The owner
   // defaults to `creator_id`; an owner must be an enabled user of the tenant. Returns the
   // stored contract.
-  Result<Contract> Create(int64_t tenant_id, int64_t creator_id, const nlohmann::json& body);
+  Result<Contract> Create(const audit::Actor& by, int64_t tenant_id, int64_t creator_id,
+                          const nlohmann::json& body);
 
   // kNotFound for another tenant's contract, none, or one in the trash (unless
   // `include_trash`).
@@ -112,14 +117,15 @@ class ContractService {
   // `if_version` (kFailedPrecondition "version_mismatch" otherwise). With `only_owner` > 0
   // the contract must be owned by that user (kPermissionDenied "not_owner"), checked on
   // the row the same transaction changes.
-  Result<Contract> Update(int64_t tenant_id, int64_t id, int64_t if_version,
+  Result<Contract> Update(const audit::Actor& by, int64_t tenant_id, int64_t id, int64_t if_version,
                           const nlohmann::json& body, int64_t only_owner = 0);
 
   // Moves to the trash / back out of it (within kTrashDays), with the same owner rule.
   // Restoring drops custom values whose field was removed (or removed and defined anew
   // with other rules) meanwhile.
-  Status Trash(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
-  Result<Contract> Restore(int64_t tenant_id, int64_t id, int64_t only_owner = 0);
+  Status Trash(const audit::Actor& by, int64_t tenant_id, int64_t id, int64_t only_owner = 0);
+  Result<Contract> Restore(const audit::Actor& by, int64_t tenant_id, int64_t id,
+                           int64_t only_owner = 0);
 
   // Removes contracts that have been in the trash for kTrashDays, with their documents'
   // rows, in one transaction; the caller removes the documents' stored objects
@@ -131,8 +137,12 @@ class ContractService {
   // The contract row (trashed or not) inside a transaction; kNotFound when absent.
   Result<Contract> ReadIn(store::Session& s, int64_t tenant_id, int64_t id);
 
+  Status Record(store::Session& s, const audit::Actor& by, std::string action, int64_t id,
+                nlohmann::json details = nlohmann::json::object());
+
   store::Database& db_;
   const Clock& clock_;
+  audit::AuditSink& audit_;
 };
 
 }  // namespace pactum::contract

@@ -9,6 +9,7 @@
 #include "store/sqlite_database.h"
 #include "tenant/tenant_service.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/recording_audit_sink.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -27,15 +28,25 @@ class ContractServiceTest : public ::testing::Test {
     tenant::TenantService tenants(*db_, clock_, *keys_);
     acme_ = tenants.Create("acme")->id;
     globex_ = tenants.Create("globex")->id;
-    auth::UserService users(*db_, clock_, crypto::PasswordParams{});
-    ann_ = users.Create(acme_, "ann@example.com", "Ann", auth::Role::kUser)->first.id;
-    bob_ = users.Create(acme_, "bob@example.com", "Bob", auth::Role::kManager)->first.id;
-    gus_ = users.Create(globex_, "gus@example.com", "Gus", auth::Role::kAdmin)->first.id;
-    service_ = std::make_unique<ContractService>(*db_, clock_);
+    auth::UserService users(*db_, clock_, crypto::PasswordParams{}, testing_support::TestAudit());
+    ann_ = users
+               .Create(testing_support::TestActor(), acme_, "ann@example.com", "Ann",
+                       auth::Role::kUser)
+               ->first.id;
+    bob_ = users
+               .Create(testing_support::TestActor(), acme_, "bob@example.com", "Bob",
+                       auth::Role::kManager)
+               ->first.id;
+    gus_ = users
+               .Create(testing_support::TestActor(), globex_, "gus@example.com", "Gus",
+                       auth::Role::kAdmin)
+               ->first.id;
+    service_ = std::make_unique<ContractService>(*db_, clock_, testing_support::TestAudit());
   }
 
   Result<Contract> Make(const nlohmann::json& body, int64_t tenant = 0, int64_t creator = 0) {
-    return service_->Create(tenant == 0 ? acme_ : tenant, creator == 0 ? ann_ : creator, body);
+    return service_->Create(testing_support::TestActor(), tenant == 0 ? acme_ : tenant,
+                            creator == 0 ? ann_ : creator, body);
   }
 
   testing_support::TempDir dir_;
@@ -132,52 +143,68 @@ TEST_F(ContractServiceTest, CreatedContractsBelongToTheirTenantOnly) {
 TEST_F(ContractServiceTest, UpdatesNeedTheCurrentVersion) {
   auto c = Make({{"title", "Supply"}});
   ASSERT_TRUE(c.ok());
-  auto v2 = service_->Update(acme_, c->id, 1, {{"title", "Supply 2027"}, {"tags", {"key"}}});
+  auto v2 = service_->Update(testing_support::TestActor(), acme_, c->id, 1,
+                             {{"title", "Supply 2027"}, {"tags", {"key"}}});
   ASSERT_TRUE(v2.ok()) << v2.status().ToString();
   EXPECT_EQ(v2->version, 2);
   EXPECT_EQ(v2->title, "Supply 2027");
-  auto stale = service_->Update(acme_, c->id, 1, {{"title", "lost update"}});
+  auto stale =
+      service_->Update(testing_support::TestActor(), acme_, c->id, 1, {{"title", "lost update"}});
   EXPECT_EQ(stale.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(stale.status().reason(), "version_mismatch");
   EXPECT_EQ(service_->Get(acme_, c->id)->title, "Supply 2027");
-  EXPECT_EQ(service_->Update(acme_, c->id, 2, {{"end_date", "bad"}}).status().code(),
+  EXPECT_EQ(service_->Update(testing_support::TestActor(), acme_, c->id, 2, {{"end_date", "bad"}})
+                .status()
+                .code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(service_->Get(acme_, c->id)->version, 2) << "a refused update changes nothing";
-  EXPECT_EQ(service_->Update(globex_, c->id, 2, {{"title", "x"}}).status().code(),
+  EXPECT_EQ(service_->Update(testing_support::TestActor(), globex_, c->id, 2, {{"title", "x"}})
+                .status()
+                .code(),
             StatusCode::kNotFound);
 }
 
 TEST_F(ContractServiceTest, TheOwnerRuleIsCheckedOnTheRowThatChanges) {
   auto bobs = Make({{"title", "Bob's"}, {"owner_id", bob_}});
   ASSERT_TRUE(bobs.ok());
-  EXPECT_EQ(service_->Update(acme_, bobs->id, 1, {{"title", "taken"}}, ann_).status().reason(),
+  EXPECT_EQ(
+      service_->Update(testing_support::TestActor(), acme_, bobs->id, 1, {{"title", "taken"}}, ann_)
+          .status()
+          .reason(),
+      "not_owner");
+  EXPECT_EQ(service_->Trash(testing_support::TestActor(), acme_, bobs->id, ann_).reason(),
             "not_owner");
-  EXPECT_EQ(service_->Trash(acme_, bobs->id, ann_).reason(), "not_owner");
-  ASSERT_TRUE(service_->Trash(acme_, bobs->id, bob_).ok());
-  EXPECT_EQ(service_->Restore(acme_, bobs->id, ann_).status().reason(), "not_owner");
-  EXPECT_TRUE(service_->Restore(acme_, bobs->id, bob_).ok());
+  ASSERT_TRUE(service_->Trash(testing_support::TestActor(), acme_, bobs->id, bob_).ok());
+  EXPECT_EQ(
+      service_->Restore(testing_support::TestActor(), acme_, bobs->id, ann_).status().reason(),
+      "not_owner");
+  EXPECT_TRUE(service_->Restore(testing_support::TestActor(), acme_, bobs->id, bob_).ok());
   EXPECT_EQ(service_->Get(acme_, bobs->id)->title, "Bob's");
   // Another tenant's caller never learns it exists.
-  EXPECT_EQ(service_->Trash(globex_, bobs->id, gus_).code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Trash(testing_support::TestActor(), globex_, bobs->id, gus_).code(),
+            StatusCode::kNotFound);
 }
 
 TEST_F(ContractServiceTest, TheTrashKeepsContractsRestorableForThirtyDays) {
   auto keep = Make({{"title", "Restored"}});
   auto gone = Make({{"title", "Purged"}});
-  ASSERT_TRUE(service_->Trash(acme_, keep->id).ok());
-  ASSERT_TRUE(service_->Trash(acme_, gone->id).ok());
+  ASSERT_TRUE(service_->Trash(testing_support::TestActor(), acme_, keep->id).ok());
+  ASSERT_TRUE(service_->Trash(testing_support::TestActor(), acme_, gone->id).ok());
   EXPECT_EQ(service_->Get(acme_, keep->id).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->Trash(acme_, keep->id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Trash(testing_support::TestActor(), acme_, keep->id).code(),
+            StatusCode::kNotFound);
   ListQuery trash;
   trash.trash = true;
   EXPECT_EQ(service_->List(acme_, trash)->contracts.size(), 2U);
   EXPECT_EQ(service_->List(acme_, {})->contracts.size(), 0U);
-  EXPECT_EQ(service_->Restore(globex_, keep->id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(service_->Restore(testing_support::TestActor(), globex_, keep->id).status().code(),
+            StatusCode::kNotFound);
   clock_.Advance(std::chrono::hours(24 * 29));
-  ASSERT_TRUE(service_->Restore(acme_, keep->id).ok());
+  ASSERT_TRUE(service_->Restore(testing_support::TestActor(), acme_, keep->id).ok());
   EXPECT_TRUE(service_->PurgeTrash()->contract_ids.empty());
   clock_.Advance(std::chrono::hours(24));
-  EXPECT_EQ(service_->Restore(acme_, gone->id).status().code(), StatusCode::kNotFound)
+  EXPECT_EQ(service_->Restore(testing_support::TestActor(), acme_, gone->id).status().code(),
+            StatusCode::kNotFound)
       << "thirty days in the trash: too late to restore";
   EXPECT_EQ(service_->PurgeTrash()->contract_ids, std::vector<int64_t>{gone->id});
   EXPECT_EQ(service_->Get(acme_, gone->id, true).status().code(), StatusCode::kNotFound);

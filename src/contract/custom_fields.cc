@@ -219,7 +219,8 @@ Result<std::vector<CustomField>> CustomFieldService::List(int64_t tenant_id) {
   return fields;
 }
 
-Result<CustomField> CustomFieldService::Define(int64_t tenant_id, CustomField field) {
+Result<CustomField> CustomFieldService::Define(const audit::Actor& by, int64_t tenant_id,
+                                               CustomField field) {
   RETURN_IF_ERROR(ValidateDefinition(field));
   field.created_at = FormatRfc3339(clock_.Now());
   const store::Value options =
@@ -236,18 +237,20 @@ Result<CustomField> CustomFieldService::Define(int64_t tenant_id, CustomField fi
       return Status(StatusCode::kConflict, "a tenant has at most 50 custom fields")
           .WithReason("too_many_fields");
     }
-    return s
-        .Execute(
-            "INSERT INTO custom_fields (tenant_id, key, label, type, options, required, "
-            "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            {tenant_id, field.key, field.label, field.type, options,
-             int64_t{field.required ? 1 : 0}, field.created_at})
-        .status();
+    RETURN_IF_ERROR(s.Execute("INSERT INTO custom_fields (tenant_id, key, label, type, options, "
+                              "required, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                              {tenant_id, field.key, field.label, field.type, options,
+                               int64_t{field.required ? 1 : 0}, field.created_at})
+                        .status());
+    audit::Event e{.action = "custom_field.create", .target = "custom_field:" + field.key};
+    e.details = {{"type", field.type}, {"required", field.required}};
+    e.actor = by;
+    return audit_.Append(s, e);
   }));
   return field;
 }
 
-Status CustomFieldService::Remove(int64_t tenant_id, std::string_view key) {
+Status CustomFieldService::Remove(const audit::Actor& by, int64_t tenant_id, std::string_view key) {
   return db_.Write([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(auto defined,
                      s.Query("SELECT 1 FROM custom_fields WHERE tenant_id = $1 AND key = $2",
@@ -269,10 +272,12 @@ Status CustomFieldService::Remove(int64_t tenant_id, std::string_view key) {
                                                std::string(key) + "\"; clear those first")
           .WithReason("field_in_use");
     }
-    return s
-        .Execute("DELETE FROM custom_fields WHERE tenant_id = $1 AND key = $2",
-                 {tenant_id, std::string(key)})
-        .status();
+    RETURN_IF_ERROR(s.Execute("DELETE FROM custom_fields WHERE tenant_id = $1 AND key = $2",
+                              {tenant_id, std::string(key)})
+                        .status());
+    audit::Event e{.action = "custom_field.delete", .target = "custom_field:" + std::string(key)};
+    e.actor = by;
+    return audit_.Append(s, e);
   });
 }
 

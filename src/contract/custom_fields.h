@@ -25,6 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/audit_sink.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "store/database.h"
@@ -75,7 +76,9 @@ class CustomFieldService {
  public:
   static constexpr size_t kMaxFields = 50;  // per tenant
 
-  CustomFieldService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  // Definitions and removals are recorded in `audit` (custom_field.create / .delete).
+  CustomFieldService(store::Database& db, const Clock& clock, audit::AuditSink& audit)
+      : db_(db), clock_(clock), audit_(audit) {}
 
   // The tenant's definitions, oldest first.
   Result<std::vector<CustomField>> List(int64_t tenant_id);
@@ -83,17 +86,18 @@ class CustomFieldService {
   // Stores a new definition and returns it. kInvalidArgument for a bad definition,
   // kAlreadyExists ("already_exists") when the key is defined already, kConflict
   // ("too_many_fields") when the tenant has kMaxFields.
-  Result<CustomField> Define(int64_t tenant_id, CustomField field);
+  Result<CustomField> Define(const audit::Actor& by, int64_t tenant_id, CustomField field);
 
   // Removes a definition. kNotFound when there is none; kConflict ("field_in_use") while
   // a contract outside the trash has a value for it: clear those values first. Contracts
   // in the trash keep theirs until restored, when values without a matching definition
   // are dropped (ContractService::Restore).
-  Status Remove(int64_t tenant_id, std::string_view key);
+  Status Remove(const audit::Actor& by, int64_t tenant_id, std::string_view key);
 
  private:
   store::Database& db_;
   const Clock& clock_;
+  audit::AuditSink& audit_;
 };
 
 }  // namespace pactum::contract

@@ -11,6 +11,7 @@
 #include "store/sqlite_database.h"
 #include "tenant/tenant_service.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/recording_audit_sink.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -234,19 +235,23 @@ class CustomFieldServiceTest : public ::testing::Test {
     tenant::TenantService tenants(*db_, clock_, *keys_);
     acme_ = tenants.Create("acme")->id;
     globex_ = tenants.Create("globex")->id;
-    auth::UserService users(*db_, clock_, crypto::PasswordParams{});
-    ann_ = users.Create(acme_, "ann@example.com", "Ann", auth::Role::kManager)->first.id;
-    fields_ = std::make_unique<CustomFieldService>(*db_, clock_);
-    contracts_ = std::make_unique<ContractService>(*db_, clock_);
+    auth::UserService users(*db_, clock_, crypto::PasswordParams{}, testing_support::TestAudit());
+    ann_ = users
+               .Create(testing_support::TestActor(), acme_, "ann@example.com", "Ann",
+                       auth::Role::kManager)
+               ->first.id;
+    fields_ = std::make_unique<CustomFieldService>(*db_, clock_, testing_support::TestAudit());
+    contracts_ = std::make_unique<ContractService>(*db_, clock_, testing_support::TestAudit());
   }
 
   Status Define(const json& body, int64_t tenant = 0) {
     auto f = FieldFromJson(body);
     if (!f.ok()) return f.status();
-    return fields_->Define(tenant == 0 ? acme_ : tenant, *f).status();
+    return fields_->Define(testing_support::TestActor(), tenant == 0 ? acme_ : tenant, *f).status();
   }
   Result<Contract> Make(const json& custom) {
-    return contracts_->Create(acme_, ann_, {{"title", "Lease"}, {"custom", custom}});
+    return contracts_->Create(testing_support::TestActor(), acme_, ann_,
+                              {{"title", "Lease"}, {"custom", custom}});
   }
 
   testing_support::TempDir dir_;
@@ -283,12 +288,15 @@ TEST_F(CustomFieldServiceTest, DefinitionsBelongToTheirTenantAndKeysAreUnique) {
   EXPECT_EQ(again.code(), StatusCode::kAlreadyExists);
   EXPECT_TRUE(Define({{"key", "po"}, {"label", "PO"}, {"type", "number"}}, globex_).ok())
       << "the same key in another tenant";
-  EXPECT_EQ(fields_->Remove(globex_, "tier").code(), StatusCode::kNotFound);
-  EXPECT_EQ(fields_->Remove(acme_, "nope").code(), StatusCode::kNotFound);
+  EXPECT_EQ(fields_->Remove(testing_support::TestActor(), globex_, "tier").code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(fields_->Remove(testing_support::TestActor(), acme_, "nope").code(),
+            StatusCode::kNotFound);
   CustomField bad = Field("Bad Key", "text");
-  EXPECT_EQ(fields_->Define(acme_, bad).status().code(), StatusCode::kInvalidArgument)
+  EXPECT_EQ(fields_->Define(testing_support::TestActor(), acme_, bad).status().code(),
+            StatusCode::kInvalidArgument)
       << "the service checks definitions itself";
-  ASSERT_TRUE(fields_->Remove(acme_, "tier").ok());
+  ASSERT_TRUE(fields_->Remove(testing_support::TestActor(), acme_, "tier").ok());
   EXPECT_EQ(fields_->List(acme_)->size(), 1U);
   EXPECT_EQ(fields_->List(globex_)->size(), 1U);
 }
@@ -302,7 +310,7 @@ TEST_F(CustomFieldServiceTest, ATenantHasAtMostFiftyFields) {
   EXPECT_EQ(full.code(), StatusCode::kConflict);
   EXPECT_EQ(full.reason(), "too_many_fields");
   EXPECT_TRUE(Define({{"key", "one_more"}, {"label", "F"}, {"type", "number"}}, globex_).ok());
-  ASSERT_TRUE(fields_->Remove(acme_, "f7").ok());
+  ASSERT_TRUE(fields_->Remove(testing_support::TestActor(), acme_, "f7").ok());
   EXPECT_TRUE(Define({{"key", "one_more"}, {"label", "F"}, {"type", "number"}}).ok());
 }
 
@@ -322,22 +330,29 @@ TEST_F(CustomFieldServiceTest, ContractsAreCheckedAgainstTheStoredDefinitions) {
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->custom, json({{"po", "PO-1"}}));
   // PATCH merges; the required field cannot be set to null.
-  auto v2 = contracts_->Update(
-      acme_, c->id, 1, {{"custom", {{"fee", {{"amount_cents", 250}, {"currency", "USD"}}}}}});
+  auto v2 =
+      contracts_->Update(testing_support::TestActor(), acme_, c->id, 1,
+                         {{"custom", {{"fee", {{"amount_cents", 250}, {"currency", "USD"}}}}}});
   ASSERT_TRUE(v2.ok()) << v2.status().ToString();
   EXPECT_EQ(v2->custom,
             json({{"po", "PO-1"}, {"fee", {{"amount_cents", 250}, {"currency", "USD"}}}}));
   EXPECT_EQ(contracts_->Get(acme_, c->id)->custom, v2->custom) << "stored as shown";
-  auto removed = contracts_->Update(acme_, c->id, 2, {{"custom", {{"po", nullptr}}}});
+  auto removed = contracts_->Update(testing_support::TestActor(), acme_, c->id, 2,
+                                    {{"custom", {{"po", nullptr}}}});
   EXPECT_EQ(removed.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(removed.status().message().find("custom.po"), std::string::npos);
-  auto v3 = contracts_->Update(acme_, c->id, 2, {{"custom", {{"fee", nullptr}}}});
+  auto v3 = contracts_->Update(testing_support::TestActor(), acme_, c->id, 2,
+                               {{"custom", {{"fee", nullptr}}}});
   ASSERT_TRUE(v3.ok());
   EXPECT_EQ(v3->custom, json({{"po", "PO-1"}}));
   // Another tenant's definitions do not apply here, nor these there.
   ASSERT_TRUE(Define({{"key", "region"}, {"label", "Region"}, {"type", "text"}}, globex_).ok());
-  EXPECT_EQ(contracts_->Update(acme_, c->id, 3, {{"custom", {{"region", "EU"}}}}).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      contracts_
+          ->Update(testing_support::TestActor(), acme_, c->id, 3, {{"custom", {{"region", "EU"}}}})
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
 }
 
 // A Database that counts the transactions it forwards.
@@ -363,18 +378,26 @@ class CountingDatabase final : public store::Database {
 TEST_F(CustomFieldServiceTest, ContractWritesReadTheDefinitionsInTheirOwnTransaction) {
   ASSERT_TRUE(Define({{"key", "po"}, {"label", "PO"}, {"type", "text"}, {"required", true}}).ok());
   CountingDatabase counting(*db_);
-  ContractService contracts(counting, clock_);
-  auto c = contracts.Create(acme_, ann_, {{"title", "Lease"}, {"custom", {{"po", "PO-1"}}}});
+  ContractService contracts(counting, clock_, testing_support::TestAudit());
+  auto c = contracts.Create(testing_support::TestActor(), acme_, ann_,
+                            {{"title", "Lease"}, {"custom", {{"po", "PO-1"}}}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  ASSERT_TRUE(contracts.Update(acme_, c->id, 1, {{"custom", {{"po", "PO-2"}}}}).ok());
-  ASSERT_TRUE(contracts.Trash(acme_, c->id).ok());
+  ASSERT_TRUE(
+      contracts
+          .Update(testing_support::TestActor(), acme_, c->id, 1, {{"custom", {{"po", "PO-2"}}}})
+          .ok());
+  ASSERT_TRUE(contracts.Trash(testing_support::TestActor(), acme_, c->id).ok());
   counting.reads = counting.writes = 0;
-  ASSERT_TRUE(contracts.Restore(acme_, c->id).ok());
+  ASSERT_TRUE(contracts.Restore(testing_support::TestActor(), acme_, c->id).ok());
   EXPECT_EQ(counting.writes, 1);
   EXPECT_EQ(counting.reads, 1) << "only the read-back after the restore";
   counting.reads = counting.writes = 0;
-  ASSERT_TRUE(contracts.Update(acme_, c->id, 4, {{"custom", {{"po", "PO-3"}}}}).ok());
-  ASSERT_FALSE(contracts.Create(acme_, ann_, {{"title", "No PO"}}).ok());
+  ASSERT_TRUE(
+      contracts
+          .Update(testing_support::TestActor(), acme_, c->id, 4, {{"custom", {{"po", "PO-3"}}}})
+          .ok());
+  ASSERT_FALSE(
+      contracts.Create(testing_support::TestActor(), acme_, ann_, {{"title", "No PO"}}).ok());
   EXPECT_EQ(counting.writes, 2);
   EXPECT_EQ(counting.reads, 0) << "no definition is read outside the write transaction";
 }
@@ -385,14 +408,17 @@ TEST_F(CustomFieldServiceTest, AFieldInUseOutsideTheTrashCannotBeRemoved) {
   ASSERT_TRUE(Define({{"key", "fee"}, {"label", "Fee"}, {"type", "money"}}).ok());
   auto c = Make({{"po", "PO-1"}, {"fee", {{"amount_cents", 1}, {"currency", "EUR"}}}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  const Status in_use = fields_->Remove(acme_, "po");
+  const Status in_use = fields_->Remove(testing_support::TestActor(), acme_, "po");
   EXPECT_EQ(in_use.code(), StatusCode::kConflict);
   EXPECT_EQ(in_use.reason(), "field_in_use");
-  EXPECT_TRUE(fields_->Remove(acme_, "currency").ok())
+  EXPECT_TRUE(fields_->Remove(testing_support::TestActor(), acme_, "currency").ok())
       << "a money value's own \"currency\" member is not a value of the field \"currency\"";
   // Clearing the value frees the field.
-  ASSERT_TRUE(contracts_->Update(acme_, c->id, 1, {{"custom", {{"po", nullptr}}}}).ok());
-  EXPECT_TRUE(fields_->Remove(acme_, "po").ok());
+  ASSERT_TRUE(
+      contracts_
+          ->Update(testing_support::TestActor(), acme_, c->id, 1, {{"custom", {{"po", nullptr}}}})
+          .ok());
+  EXPECT_TRUE(fields_->Remove(testing_support::TestActor(), acme_, "po").ok());
 }
 
 TEST_F(CustomFieldServiceTest, ARestoredContractLeavesValuesOfRemovedFieldsBehind) {
@@ -402,13 +428,13 @@ TEST_F(CustomFieldServiceTest, ARestoredContractLeavesValuesOfRemovedFieldsBehin
       Define({{"key", "tier"}, {"label", "T"}, {"type", "select"}, {"options", {"a"}}}).ok());
   auto c = Make({{"po", "PO-1"}, {"note", "kept"}, {"tier", "a"}});
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  ASSERT_TRUE(contracts_->Trash(acme_, c->id).ok());
+  ASSERT_TRUE(contracts_->Trash(testing_support::TestActor(), acme_, c->id).ok());
   // Only contracts outside the trash hold a field: both can go.
-  ASSERT_TRUE(fields_->Remove(acme_, "po").ok());
-  ASSERT_TRUE(fields_->Remove(acme_, "tier").ok());
+  ASSERT_TRUE(fields_->Remove(testing_support::TestActor(), acme_, "po").ok());
+  ASSERT_TRUE(fields_->Remove(testing_support::TestActor(), acme_, "tier").ok());
   // "po" comes back as a number, so the old text value no longer fits it.
   ASSERT_TRUE(Define({{"key", "po"}, {"label", "PO"}, {"type", "number"}}).ok());
-  auto restored = contracts_->Restore(acme_, c->id);
+  auto restored = contracts_->Restore(testing_support::TestActor(), acme_, c->id);
   ASSERT_TRUE(restored.ok()) << restored.status().ToString();
   EXPECT_EQ(restored->custom, json({{"note", "kept"}}));
 }

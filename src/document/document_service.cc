@@ -125,11 +125,13 @@ nlohmann::json ToJson(const Document& d) {
 }
 
 DocumentService::DocumentService(store::Database& db, const Clock& clock, tenant::TenantKeys& keys,
-                                 blob::BlobStore& blobs, std::vector<std::string> allowed_types)
+                                 blob::BlobStore& blobs, std::vector<std::string> allowed_types,
+                                 audit::AuditSink& audit)
     : db_(db),
       clock_(clock),
       keys_(keys),
       blobs_(blobs),
+      audit_(audit),
       allowed_types_(std::move(allowed_types)) {}
 
 Status DocumentService::CheckContract(int64_t tenant_id, int64_t contract_id, int64_t only_owner) {
@@ -137,9 +139,9 @@ Status DocumentService::CheckContract(int64_t tenant_id, int64_t contract_id, in
       [&](store::Session& s) { return CheckContractIn(s, tenant_id, contract_id, only_owner); });
 }
 
-Result<Document> DocumentService::Upload(int64_t tenant_id, int64_t contract_id, int64_t user_id,
-                                         int64_t only_owner, const std::string& name,
-                                         ByteSource& body) {
+Result<Document> DocumentService::Upload(const audit::Actor& by, int64_t tenant_id,
+                                         int64_t contract_id, int64_t user_id, int64_t only_owner,
+                                         const std::string& name, ByteSource& body) {
   // The type comes from the first bytes, before anything is stored.
   std::vector<uint8_t> head(kSniffBytes);
   ASSIGN_OR_RETURN(const size_t got, ReadFull(body, head));
@@ -198,6 +200,12 @@ Result<Document> DocumentService::Upload(int64_t tenant_id, int64_t contract_id,
       if (rows.size() != 1) return Internal("document insert returned no row");
       d.id = rows[0].Int(0);
       d.version = rows[0].Int(1);
+      audit::Event e{.action = "document.upload", .target = "document:" + std::to_string(d.id)};
+      e.details = {{"contract_id", contract_id}, {"name", d.name},
+                   {"version", d.version},       {"size", d.size},
+                   {"sha256", d.sha256},         {"media_type", d.media_type}};
+      e.actor = by;
+      RETURN_IF_ERROR(audit_.Append(s, e));
       work_done = true;
       return Status::Ok();
     });
@@ -244,7 +252,8 @@ Result<Document> DocumentService::Get(int64_t tenant_id, int64_t id) {
   return d;
 }
 
-Status DocumentService::Delete(int64_t tenant_id, int64_t id, int64_t only_owner) {
+Status DocumentService::Delete(const audit::Actor& by, int64_t tenant_id, int64_t id,
+                               int64_t only_owner) {
   std::string blob_id;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
     ASSIGN_OR_RETURN(auto rows, s.Query("SELECT d.contract_id, d.blob_id FROM documents d WHERE "
@@ -253,7 +262,11 @@ Status DocumentService::Delete(int64_t tenant_id, int64_t id, int64_t only_owner
     if (rows.empty()) return NotFound("no such document");
     RETURN_IF_ERROR(CheckContractIn(s, tenant_id, rows[0].Int(0), only_owner));
     blob_id = rows[0].Text(1);
-    return s.Execute("DELETE FROM documents WHERE id = $1", {id}).status();
+    RETURN_IF_ERROR(s.Execute("DELETE FROM documents WHERE id = $1", {id}).status());
+    audit::Event e{.action = "document.delete", .target = "document:" + std::to_string(id)};
+    e.details = {{"contract_id", rows[0].Int(0)}};
+    e.actor = by;
+    return audit_.Append(s, e);
   }));
   RemoveObjects({blob_id});
   return Status::Ok();

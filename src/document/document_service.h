@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/audit_sink.h"
 #include "blob/blob_store.h"
 #include "common/byte_source.h"
 #include "common/clock.h"
@@ -58,8 +59,12 @@ class DocumentService {
  public:
   static constexpr int64_t kMaxLinkMinutes = 60;
 
+  // Uploads and deletions are recorded in `audit` in the transaction that makes them
+  // (document.upload, document.delete); links and downloads change nothing and are
+  // recorded by the routes that answer them.
   DocumentService(store::Database& db, const Clock& clock, tenant::TenantKeys& keys,
-                  blob::BlobStore& blobs, std::vector<std::string> allowed_types);
+                  blob::BlobStore& blobs, std::vector<std::string> allowed_types,
+                  audit::AuditSink& audit);
 
   // Whether documents may be added to the contract: kNotFound, or kPermissionDenied
   // "not_owner" when `only_owner` > 0 does not own it. For answering before a body is read;
@@ -70,14 +75,15 @@ class DocumentService {
   // Errors: kUnsupportedMediaType ("unsupported_type") for a type not allowed; the body's
   // error (kPayloadTooLarge past the limit, kRequestTimeout); kUnavailable "disk_full";
   // CheckContract's errors. Nothing of a failed upload remains.
-  Result<Document> Upload(int64_t tenant_id, int64_t contract_id, int64_t user_id,
-                          int64_t only_owner, const std::string& name, ByteSource& body);
+  Result<Document> Upload(const audit::Actor& by, int64_t tenant_id, int64_t contract_id,
+                          int64_t user_id, int64_t only_owner, const std::string& name,
+                          ByteSource& body);
 
   // Every version of every document of the contract: by name, newest version first.
   Result<std::vector<Document>> List(int64_t tenant_id, int64_t contract_id);
   Result<Document> Get(int64_t tenant_id, int64_t id);
   // Removes one version (its row at once, its object right after); owner rule as above.
-  Status Delete(int64_t tenant_id, int64_t id, int64_t only_owner);
+  Status Delete(const audit::Actor& by, int64_t tenant_id, int64_t id, int64_t only_owner);
 
   // A link to the document for `user_id`, valid for `minutes` (1 - kMaxLinkMinutes). A
   // non-empty `credential` ("session:<hash>" or "token:<id>") binds the link to it.
@@ -118,6 +124,7 @@ class DocumentService {
   const Clock& clock_;
   tenant::TenantKeys& keys_;
   blob::BlobStore& blobs_;
+  audit::AuditSink& audit_;
   std::vector<std::string> allowed_types_;
 };
 

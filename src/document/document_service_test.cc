@@ -16,6 +16,7 @@
 #include "tenant/tenant_service.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fault_database.h"
+#include "tests/support/recording_audit_sink.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -110,26 +111,38 @@ class DocumentServiceTest : public ::testing::Test {
     tenant::TenantService tenants(*db_, clock_, *keys_);
     acme_ = tenants.Create("acme")->id;
     globex_ = tenants.Create("globex")->id;
-    users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{});
-    ann_ = users_->Create(acme_, "ann@example.com", "Ann", auth::Role::kUser)->first.id;
-    bob_ = users_->Create(acme_, "bob@example.com", "Bob", auth::Role::kManager)->first.id;
-    gus_ = users_->Create(globex_, "gus@example.com", "Gus", auth::Role::kAdmin)->first.id;
-    contracts_ = std::make_unique<contract::ContractService>(*db_, clock_);
+    users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{},
+                                                 testing_support::TestAudit());
+    ann_ = users_
+               ->Create(testing_support::TestActor(), acme_, "ann@example.com", "Ann",
+                        auth::Role::kUser)
+               ->first.id;
+    bob_ = users_
+               ->Create(testing_support::TestActor(), acme_, "bob@example.com", "Bob",
+                        auth::Role::kManager)
+               ->first.id;
+    gus_ = users_
+               ->Create(testing_support::TestActor(), globex_, "gus@example.com", "Gus",
+                        auth::Role::kAdmin)
+               ->first.id;
+    contracts_ =
+        std::make_unique<contract::ContractService>(*db_, clock_, testing_support::TestAudit());
     const nlohmann::json c = {{"title", "Supply"}};
-    anns_ = contracts_->Create(acme_, ann_, c)->id;
-    bobs_ = contracts_->Create(acme_, bob_, c)->id;
-    globex_contract_ = contracts_->Create(globex_, gus_, c)->id;
+    anns_ = contracts_->Create(testing_support::TestActor(), acme_, ann_, c)->id;
+    bobs_ = contracts_->Create(testing_support::TestActor(), acme_, bob_, c)->id;
+    globex_contract_ = contracts_->Create(testing_support::TestActor(), globex_, gus_, c)->id;
     blobs_ = std::move(blob::LocalBlobStore::Open(dir_.File("files"))).value();
     service_ = std::make_unique<DocumentService>(*faulty_, clock_, *keys_, *blobs_,
-                                                 config::DocumentsConfig{}.allowed_types);
+                                                 config::DocumentsConfig{}.allowed_types,
+                                                 testing_support::TestAudit());
   }
 
   Result<Document> Upload(const std::string& content, const std::string& name = "a.txt",
                           int64_t contract = 0, int64_t user = 0, int64_t only_owner = 0) {
     SpanSource body(
         std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
-    return service_->Upload(acme_, contract == 0 ? anns_ : contract, user == 0 ? ann_ : user,
-                            only_owner, name, body);
+    return service_->Upload(testing_support::TestActor(), acme_, contract == 0 ? anns_ : contract,
+                            user == 0 ? ann_ : user, only_owner, name, body);
   }
 
   std::string Download(const Document& d, uint64_t offset = 0) {
@@ -216,10 +229,12 @@ TEST_F(DocumentServiceTest, OwnersRuleAndTenantsAreKeptApart) {
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(service_->Get(globex_, d->id).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(service_->List(globex_, anns_).status().code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->Delete(globex_, d->id, 0).code(), StatusCode::kNotFound);
-  EXPECT_EQ(service_->Delete(acme_, d->id, bob_).reason(), "not_owner");
+  EXPECT_EQ(service_->Delete(testing_support::TestActor(), globex_, d->id, 0).code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(service_->Delete(testing_support::TestActor(), acme_, d->id, bob_).reason(),
+            "not_owner");
   EXPECT_EQ(CountObjects(), 2);
-  EXPECT_TRUE(service_->Delete(acme_, d->id, ann_).ok());
+  EXPECT_TRUE(service_->Delete(testing_support::TestActor(), acme_, d->id, ann_).ok());
   EXPECT_EQ(service_->Get(acme_, d->id).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(CountObjects(), 1) << "a deleted document's object goes with it";
 }
@@ -237,17 +252,19 @@ TEST_F(DocumentServiceTest, TheObjectIsDurableBeforeTheRowIsWritten) {
   Trace trace;
   TracingBlobStore blobs(*blobs_, trace);
   TracingDatabase db(*db_, trace);
-  DocumentService traced(db, clock_, *keys_, blobs, config::DocumentsConfig{}.allowed_types);
+  DocumentService traced(db, clock_, *keys_, blobs, config::DocumentsConfig{}.allowed_types,
+                         testing_support::TestAudit());
   const std::string content = Text(300'000);
   SpanSource body(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
-  ASSERT_TRUE(traced.Upload(acme_, anns_, ann_, 0, "a.txt", body).ok());
+  ASSERT_TRUE(
+      traced.Upload(testing_support::TestActor(), acme_, anns_, ann_, 0, "a.txt", body).ok());
   EXPECT_EQ(trace.events, (std::vector<std::string>{"put begins", "put durable", "write begins"}));
 
   blobs.fail_put = true;
   SpanSource again(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
-  auto failed = traced.Upload(acme_, anns_, ann_, 0, "b.txt", again);
+  auto failed = traced.Upload(testing_support::TestActor(), acme_, anns_, ann_, 0, "b.txt", again);
   EXPECT_EQ(failed.status().reason(), "disk_full");
   auto list = service_->List(acme_, anns_);
   ASSERT_TRUE(list.ok());
@@ -288,7 +305,7 @@ TEST_F(DocumentServiceTest, OrphanedObjectsAreSweptAfterTheGracePeriodOnly) {
 TEST_F(DocumentServiceTest, PurgingTheTrashTakesTheDocumentsAlong) {
   auto d = Upload("doomed");
   ASSERT_TRUE(d.ok());
-  ASSERT_TRUE(contracts_->Trash(acme_, anns_).ok());
+  ASSERT_TRUE(contracts_->Trash(testing_support::TestActor(), acme_, anns_).ok());
   EXPECT_EQ(service_->Get(acme_, d->id).status().code(), StatusCode::kNotFound)
       << "documents of a trashed contract are out of reach";
   EXPECT_EQ(Upload("more").status().code(), StatusCode::kNotFound);
@@ -306,7 +323,8 @@ TEST_F(DocumentServiceTest, AlteredTruncatedOrSwappedObjectsNeverReadAsTheDocume
   auto d = Upload(content);
   SpanSource body(
       std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(content.data()), content.size()));
-  auto theirs = service_->Upload(globex_, globex_contract_, gus_, 0, "a.txt", body);
+  auto theirs = service_->Upload(testing_support::TestActor(), globex_, globex_contract_, gus_, 0,
+                                 "a.txt", body);
   ASSERT_TRUE(d.ok() && theirs.ok());
   const std::string path = blobs_->PathOf(*blob::BlobId::Parse(d->blob_id));
   const std::string original = [&] {
@@ -391,11 +409,13 @@ TEST_F(DocumentServiceTest, LinksDieWithTheirDocumentOrUser) {
   ASSERT_TRUE(d.ok());
   auto link = service_->MakeLink(acme_, d->id, ann_, "", 5);
   ASSERT_TRUE(link.ok());
-  ASSERT_TRUE(users_->Update(acme_, ann_, {.disabled = true}, nullptr).ok());
+  ASSERT_TRUE(
+      users_->Update(testing_support::TestActor(), acme_, ann_, {.disabled = true}, nullptr).ok());
   EXPECT_EQ(service_->Redeem(link->token, "").status().reason(), "link_invalid");
-  ASSERT_TRUE(users_->Update(acme_, ann_, {.disabled = false}, nullptr).ok());
+  ASSERT_TRUE(
+      users_->Update(testing_support::TestActor(), acme_, ann_, {.disabled = false}, nullptr).ok());
   EXPECT_TRUE(service_->Redeem(link->token, "").ok());
-  ASSERT_TRUE(service_->Delete(acme_, d->id, 0).ok());
+  ASSERT_TRUE(service_->Delete(testing_support::TestActor(), acme_, d->id, 0).ok());
   EXPECT_EQ(service_->Redeem(link->token, "").status().code(), StatusCode::kNotFound);
 }
 

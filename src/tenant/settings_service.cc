@@ -108,7 +108,8 @@ Result<std::shared_ptr<const TenantSettings>> SettingsService::Get(int64_t tenan
 }
 
 Result<TenantSettings> SettingsService::Update(
-    int64_t tenant_id, const std::function<Status(TenantSettings&)>& change) {
+    const audit::Actor& by, int64_t tenant_id,
+    const std::function<Status(TenantSettings&)>& change) {
   const std::lock_guard serial(put_mu_);  // the cache ends with what was written last
   TenantSettings updated;
   RETURN_IF_ERROR(db_.Write([&](store::Session& s) -> Status {
@@ -116,7 +117,11 @@ Result<TenantSettings> SettingsService::Update(
     RETURN_IF_ERROR(ReadIn(s, tenant_id, updated));  // fresh, not the cached copy
     RETURN_IF_ERROR(change(updated));
     RETURN_IF_ERROR(updated.Validate());
-    return WriteIn(s, tenant_id, updated, FormatRfc3339(clock_.Now()));
+    RETURN_IF_ERROR(WriteIn(s, tenant_id, updated, FormatRfc3339(clock_.Now())));
+    audit::Event e{.action = "settings.update", .target = "tenant:" + std::to_string(tenant_id)};
+    e.details = ToJson(updated);
+    e.actor = by;
+    return audit_.Append(s, e);
   }));
   const std::lock_guard lock(mu_);
   ++puts_;
@@ -125,8 +130,9 @@ Result<TenantSettings> SettingsService::Update(
   return updated;
 }
 
-Status SettingsService::Put(int64_t tenant_id, const TenantSettings& settings) {
-  return Update(tenant_id,
+Status SettingsService::Put(const audit::Actor& by, int64_t tenant_id,
+                            const TenantSettings& settings) {
+  return Update(by, tenant_id,
                 [&](TenantSettings& s) {
                   s = settings;
                   return Status::Ok();

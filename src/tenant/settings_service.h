@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/audit_sink.h"
 #include "common/clock.h"
 #include "common/ip_network.h"
 #include "common/status.h"
@@ -49,7 +50,8 @@ class SettingsService {
  public:
   static constexpr int64_t kCacheSeconds = 5;
 
-  SettingsService(store::Database& db, const Clock& clock) : db_(db), clock_(clock) {}
+  SettingsService(store::Database& db, const Clock& clock, audit::AuditSink& audit)
+      : db_(db), clock_(clock), audit_(audit) {}
 
   // The tenant's settings (the defaults when never set).
   Result<std::shared_ptr<const TenantSettings>> Get(int64_t tenant_id);
@@ -57,15 +59,17 @@ class SettingsService {
   // Reads the tenant's stored settings afresh, applies `change`, validates and stores
   // the result in one write transaction (so concurrent changes of different fields both
   // stay); later Gets in this process see it at once. Returns what was stored; an error
-  // of `change` or of validation is returned and nothing is stored.
-  Result<TenantSettings> Update(int64_t tenant_id,
+  // of `change` or of validation is returned and nothing is stored. Recorded as
+  // "settings.update" by `by`, with the settings stored.
+  Result<TenantSettings> Update(const audit::Actor& by, int64_t tenant_id,
                                 const std::function<Status(TenantSettings&)>& change);
   // Validates and stores `settings` for the tenant as a whole.
-  Status Put(int64_t tenant_id, const TenantSettings& settings);
+  Status Put(const audit::Actor& by, int64_t tenant_id, const TenantSettings& settings);
 
  private:
   store::Database& db_;
   const Clock& clock_;
+  audit::AuditSink& audit_;
   struct Entry {
     std::shared_ptr<const TenantSettings> settings;
     int64_t read_at = 0;  // unix seconds

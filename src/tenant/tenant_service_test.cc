@@ -6,6 +6,7 @@
 #include "store/sqlite_database.h"
 #include "tenant/settings_service.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/recording_audit_sink.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -69,8 +70,9 @@ TEST_F(TenantServiceTest, UnknownSlugIsNotFound) {
 TEST_F(TenantServiceTest, SettingsHaveDefaultsAreValidatedAndReachOtherProcessesSoon) {
   const int64_t acme = service_->Create("acme")->id;
   const int64_t globex = service_->Create("globex")->id;
-  SettingsService server(*db_, clock_);     // the running server's view
-  SettingsService operator_(*db_, clock_);  // another process, e.g. the CLI
+  SettingsService server(*db_, clock_, testing_support::TestAudit());  // the running server's view
+  SettingsService operator_(*db_, clock_,
+                            testing_support::TestAudit());  // another process, e.g. the CLI
   auto before = server.Get(acme);
   ASSERT_TRUE(before.ok());
   EXPECT_FALSE((*before)->require_2fa);
@@ -78,14 +80,16 @@ TEST_F(TenantServiceTest, SettingsHaveDefaultsAreValidatedAndReachOtherProcesses
   EXPECT_TRUE((*before)->AllowsAddress(*IpAddress::Parse("203.0.113.9")));
   TenantSettings bad;
   bad.session_minutes = 4;
-  EXPECT_EQ(operator_.Put(acme, bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(operator_.Put(testing_support::TestActor(), acme, bad).code(),
+            StatusCode::kInvalidArgument);
   bad = TenantSettings{};
   bad.ip_allowlist.assign(101, *IpNetwork::Parse("10.0.0.0/8"));
-  EXPECT_EQ(operator_.Put(acme, bad).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(operator_.Put(testing_support::TestActor(), acme, bad).code(),
+            StatusCode::kInvalidArgument);
   TenantSettings locked;
   locked.require_2fa = true;
   locked.ip_allowlist = {*IpNetwork::Parse("10.0.0.0/8"), *IpNetwork::Parse("2001:db8::/32")};
-  ASSERT_TRUE(operator_.Put(acme, locked).ok());
+  ASSERT_TRUE(operator_.Put(testing_support::TestActor(), acme, locked).ok());
   EXPECT_TRUE(operator_.Get(acme).value()->require_2fa) << "the writer sees it at once";
   EXPECT_FALSE(server.Get(acme).value()->require_2fa) << "cached for a few seconds";
   clock_.Advance(std::chrono::seconds(SettingsService::kCacheSeconds));
@@ -98,13 +102,13 @@ TEST_F(TenantServiceTest, SettingsHaveDefaultsAreValidatedAndReachOtherProcesses
   EXPECT_FALSE(server.Get(globex).value()->require_2fa) << "per tenant";
   // Changes of different fields by two processes both stay: Update reads afresh.
   ASSERT_TRUE(operator_
-                  .Update(acme,
+                  .Update(testing_support::TestActor(), acme,
                           [](TenantSettings& s) {
                             s.ip_allowlist.clear();
                             return Status::Ok();
                           })
                   .ok());
-  auto merged = server.Update(acme, [](TenantSettings& s) {
+  auto merged = server.Update(testing_support::TestActor(), acme, [](TenantSettings& s) {
     s.session_minutes = 30;
     return Status::Ok();
   });
@@ -114,7 +118,7 @@ TEST_F(TenantServiceTest, SettingsHaveDefaultsAreValidatedAndReachOtherProcesses
   EXPECT_TRUE(merged->require_2fa);
   // A refused change stores nothing.
   EXPECT_FALSE(server
-                   .Update(acme,
+                   .Update(testing_support::TestActor(), acme,
                            [](TenantSettings& s) {
                              s.link_minutes = 0;
                              return Status::Ok();

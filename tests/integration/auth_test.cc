@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/api_test.h"
+#include "tests/support/recording_audit_sink.h"
 
 namespace pactum {
 namespace {
@@ -208,9 +209,9 @@ TEST_F(AuthTest, EveryEndpointAnswersEveryCallerAsExpected) {
   const int64_t acme = tenants_->FindBySlug("acme")->id;
   const int64_t globex = tenants_->FindBySlug("globex")->id;
   auto make = [&](int64_t tenant, const std::string& email, auth::Role role) {
-    auto u = users_->Create(tenant, email, email, role);
+    auto u = users_->Create(testing_support::TestActor(), tenant, email, email, role);
     EXPECT_TRUE(u.ok());
-    EXPECT_TRUE(users_->SetPassword(u->first.id, kNewPassword).ok());
+    EXPECT_TRUE(users_->SetPassword(testing_support::TestActor(), u->first.id, kNewPassword).ok());
     return u->first.id;
   };
   const int64_t vera = make(acme, "vera@example.com", auth::Role::kViewer);
@@ -397,7 +398,7 @@ TEST_F(AuthTest, ATokenNeverOutranksItsCreatorAndDiesWithTheCreatorsAccount) {
                    R"({"email":"eve@example.com","name":"Eve","role":"admin"})", auth);
   ASSERT_EQ(made.status, 201);
   const int64_t eve = nlohmann::json::parse(made.body)["id"];
-  ASSERT_TRUE(users_->SetPassword(eve, kNewPassword).ok());
+  ASSERT_TRUE(users_->SetPassword(testing_support::TestActor(), eve, kNewPassword).ok());
   Login e = LogIn("acme", "eve@example.com", kNewPassword);
   auto token =
       Call("POST", "/api/v1/tokens", R"({"name":"eve's","role":"admin","expires_in_days":30})",
@@ -578,7 +579,7 @@ TEST_F(AuthTest, DisablingTwoFactorNeedsACodeAndAnAdminCanResetIt) {
   auto made =
       call("POST", "/api/v1/users", R"({"email":"bob@example.com","name":"Bob","role":"admin"})");
   const int64_t bob = nlohmann::json::parse(made.body)["id"];
-  ASSERT_TRUE(users_->SetPassword(bob, kNewPassword).ok());
+  ASSERT_TRUE(users_->SetPassword(testing_support::TestActor(), bob, kNewPassword).ok());
   Login b = LogIn("acme", "bob@example.com", kNewPassword);
   EnrolOver(
       [&](const std::string& m, const std::string& p, const std::string& body) {
@@ -627,7 +628,8 @@ TEST_F(AuthTest, TheAllowlistAppliesToTheCodeStepToo) {
   // Between the two steps the tenant's allowlist changes to exclude this address.
   tenant::TenantSettings s;
   s.ip_allowlist = {IpNetwork::Parse("192.0.2.0/24").value()};
-  ASSERT_TRUE(settings_->Put(tenants_->FindBySlug("acme")->id, s).ok());
+  ASSERT_TRUE(
+      settings_->Put(testing_support::TestActor(), tenants_->FindBySlug("acme")->id, s).ok());
   auto refused = Call("POST", "/api/v1/auth/mfa",
                       nlohmann::json{{"mfa_token", token}, {"code", Totp(secret, 1)}}.dump());
   EXPECT_EQ(refused.status, 403);
@@ -720,7 +722,8 @@ TEST_F(AuthTest, AnIpAllowlistRefusesSessionsTokensAndLoginsFromOtherAddresses) 
   // The operator widens the list (the admin is locked out by her own setting).
   tenant::TenantSettings s;
   s.ip_allowlist = {IpNetwork::Parse("127.0.0.0/8").value()};
-  ASSERT_TRUE(settings_->Put(tenants_->FindBySlug("acme")->id, s).ok());
+  ASSERT_TRUE(
+      settings_->Put(testing_support::TestActor(), tenants_->FindBySlug("acme")->id, s).ok());
   EXPECT_EQ(Call("GET", "/api/v1/me", "", auth).status, 200);
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {bearer}).status, 200);
 }

@@ -17,6 +17,7 @@
 #include "crypto/random.h"
 #include "crypto/token.h"
 #include "tests/support/api_test.h"
+#include "tests/support/recording_audit_sink.h"
 
 namespace pactum {
 namespace {
@@ -300,7 +301,7 @@ TEST_F(DocumentApiTest, TheIpAllowlistAppliesToDownloadsButOnlyToSignedLinks) {
   const std::string link = LinkPath(ann, nlohmann::json::parse(up.body)["id"]);
   const int64_t acme = tenants_->FindBySlug("acme")->id;
   ASSERT_TRUE(settings_
-                  ->Update(acme,
+                  ->Update(testing_support::TestActor(), acme,
                            [](tenant::TenantSettings& s) {
                              s.ip_allowlist = {*IpNetwork::Parse("10.0.0.0/8")};
                              return Status::Ok();

@@ -27,6 +27,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/fault_audit_sink.h"
 #include "tests/support/https_client.h"
+#include "tests/support/recording_audit_sink.h"
 #include "tests/support/test_keys.h"
 #include "tests/support/test_server.h"
 
@@ -48,33 +49,37 @@ class ApiTest : public ::testing::Test {
         std::make_unique<audit::SqlAuditLog>(*db_, clock_, std::move(signer_->RedactKey()).value());
     audit_ = std::make_unique<FaultAuditSink>(*audit_log_);
     tenants_ = std::make_unique<tenant::TenantService>(*db_, clock_, *keys_);
-    users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{});
-    settings_ = std::make_unique<tenant::SettingsService>(*db_, clock_);
-    sessions_ = std::make_unique<auth::SessionService>(*db_, clock_, *settings_);
+    users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{}, *audit_);
+    settings_ = std::make_unique<tenant::SettingsService>(*db_, clock_, *audit_);
+    sessions_ = std::make_unique<auth::SessionService>(*db_, clock_, *settings_, *audit_);
     throttle_ = std::make_unique<auth::LoginThrottle>(
         clock_, auth::ThrottlePolicy{3, std::chrono::minutes(15)},
         auth::ThrottlePolicy{20, std::chrono::minutes(15)});
     const int64_t acme = tenants_->Create("acme")->id;
-    auto ann = users_->Create(acme, "ann@example.com", "Ann", auth::Role::kAdmin);
+    auto ann = users_->Create(testing_support::TestActor(), acme, "ann@example.com", "Ann",
+                              auth::Role::kAdmin);
     ann_id_ = ann->first.id;
     ann_otp_ = ann->second;
     const int64_t globex = tenants_->Create("globex")->id;
-    ASSERT_TRUE(users_->Create(globex, "gus@example.com", "Gus", auth::Role::kAdmin).ok());
-    tokens_ = std::make_unique<auth::TokenService>(*db_, clock_);
-    two_factor_ = std::make_unique<auth::TwoFactorService>(*db_, clock_, *keys_);
-    contracts_ = std::make_unique<contract::ContractService>(*db_, clock_);
-    custom_fields_ = std::make_unique<contract::CustomFieldService>(*db_, clock_);
+    ASSERT_TRUE(users_
+                    ->Create(testing_support::TestActor(), globex, "gus@example.com", "Gus",
+                             auth::Role::kAdmin)
+                    .ok());
+    tokens_ = std::make_unique<auth::TokenService>(*db_, clock_, *audit_);
+    two_factor_ = std::make_unique<auth::TwoFactorService>(*db_, clock_, *keys_, *audit_);
+    contracts_ = std::make_unique<contract::ContractService>(*db_, clock_, *audit_);
+    custom_fields_ = std::make_unique<contract::CustomFieldService>(*db_, clock_, *audit_);
     api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_, *tokens_,
-                                          *two_factor_, *settings_});
+                                          *two_factor_, *settings_, *audit_});
     api::RegisterContractRoutes(srv_.router, *contracts_);
     api::RegisterCustomFieldRoutes(srv_.router, *custom_fields_);
     blobs_ = std::move(blob::LocalBlobStore::Open(srv_.dir.File("files"))).value();
     Configure(srv_.config);
-    documents_ = std::make_unique<document::DocumentService>(*db_, clock_, *keys_, *blobs_,
-                                                             srv_.config.documents.allowed_types);
+    documents_ = std::make_unique<document::DocumentService>(
+        *db_, clock_, *keys_, *blobs_, srv_.config.documents.allowed_types, *audit_);
     api::RegisterDocumentRoutes(
         srv_.router, *documents_,
-        {*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_, *settings_});
+        {*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_, *settings_, *audit_});
     srv_.Start();
   }
 
@@ -136,9 +141,10 @@ class ApiTest : public ::testing::Test {
     const int64_t t = tenants_->FindBySlug(tenant)->id;
     auto u = users_->FindByEmail(t, email);
     if (!u.ok()) {
-      auto made = users_->Create(t, email, email, role);
+      auto made = users_->Create(testing_support::TestActor(), t, email, email, role);
       EXPECT_TRUE(made.ok());
-      EXPECT_TRUE(users_->SetPassword(made->first.id, kNewPassword).ok());
+      EXPECT_TRUE(
+          users_->SetPassword(testing_support::TestActor(), made->first.id, kNewPassword).ok());
       ids_[email] = made->first.id;
     }
     Login l = LogIn(tenant, email, kNewPassword);
