@@ -13,6 +13,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,5 +46,9 @@ Hash ChainHash(const Hash& prev, std::string_view bytes);
 
 // RFC 3339 UTC with milliseconds: "2026-11-27T06:32:18.123Z".
 std::string FormatTimeMs(int64_t time_ms);
+
+// Milliseconds since the epoch of an RFC 3339 time ("2026-11-27T06:32:18Z", fractions and
+// offsets such as "+02:00" allowed); nullopt for anything else.
+std::optional<int64_t> ParseTimeMs(std::string_view text);
 
 }  // namespace pactum::audit

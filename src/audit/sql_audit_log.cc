@@ -149,13 +149,24 @@ Result<std::vector<StoredEvent>> SqlAuditLog::List(const ListQuery& q) {
   const std::string stream = q.stream ? std::string(StreamName(*q.stream)) : "";
   const int64_t limit = std::clamp(q.limit, 1, 1000);
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
+    const std::initializer_list<store::Value> params = {q.tenant_id, q.before_seq, q.after_seq,
+                                                        q.from_ms,   q.to_ms,      stream,
+                                                        q.actor,     q.action,     limit};
     ASSIGN_OR_RETURN(
         auto rows,
-        s.Query("SELECT tenant_id, seq, time_ms, stream, actor, ip, action, target, outcome, "
-                "details, prev_hash, hash FROM audit_events WHERE tenant_id = $1 AND seq < $2 "
-                "AND time_ms >= $3 AND time_ms <= $4 AND ($5 = '' OR stream = $5) AND "
-                "($6 = '' OR actor = $6) AND ($7 = '' OR action = $7) ORDER BY seq DESC LIMIT $8",
-                {q.tenant_id, q.before_seq, q.from_ms, q.to_ms, stream, q.actor, q.action, limit}));
+        q.oldest_first
+            ? s.Query("SELECT tenant_id, seq, time_ms, stream, actor, ip, action, target, "
+                      "outcome, details, prev_hash, hash FROM audit_events WHERE tenant_id = $1 "
+                      "AND seq < $2 AND seq > $3 AND time_ms >= $4 AND time_ms <= $5 AND ($6 = '' "
+                      "OR stream = $6) AND ($7 = '' OR actor = $7) AND ($8 = '' OR action = $8) "
+                      "ORDER BY seq LIMIT $9",
+                      params)
+            : s.Query("SELECT tenant_id, seq, time_ms, stream, actor, ip, action, target, "
+                      "outcome, details, prev_hash, hash FROM audit_events WHERE tenant_id = $1 "
+                      "AND seq < $2 AND seq > $3 AND time_ms >= $4 AND time_ms <= $5 AND ($6 = '' "
+                      "OR stream = $6) AND ($7 = '' OR actor = $7) AND ($8 = '' OR action = $8) "
+                      "ORDER BY seq DESC LIMIT $9",
+                      params));
     out.reserve(rows.size());
     for (const auto& r : rows) out.push_back(FromRow(r));
     return Status::Ok();

@@ -26,7 +26,9 @@ struct ListQuery {
   std::string action;  // exact, "" for any
   int64_t from_ms = 0;
   int64_t to_ms = std::numeric_limits<int64_t>::max();
-  int64_t before_seq = std::numeric_limits<int64_t>::max();  // the cursor: newest first
+  int64_t before_seq = std::numeric_limits<int64_t>::max();  // the cursor, newest first
+  int64_t after_seq = 0;                                     // the cursor, oldest first
+  bool oldest_first = false;                                 // export order
   int limit = 100;
 };
 
@@ -46,7 +48,7 @@ class SqlAuditLog final : public AuditSink {
   // Appends many events in one transaction (the request stream's batches). All or none.
   Status AppendBatch(const std::vector<Event>& events);
 
-  // Newest first, at most query.limit (1..1000).
+  // Newest first (or oldest first), at most query.limit (1..1000).
   Result<std::vector<StoredEvent>> List(const ListQuery& query);
 
   // Events of `tenant_id` with seq > after_seq, oldest first, at most `limit`.

@@ -19,6 +19,9 @@ constexpr RouteRule kTable[] = {
     {"DELETE", "/api/v1/me/totp", Role::kViewer},
     {"GET", "/api/v1/settings", Role::kAdmin},
     {"PUT", "/api/v1/settings", Role::kAdmin},
+    {"GET", "/api/v1/audit", Role::kAdmin},
+    {"GET", "/api/v1/audit/export", Role::kAdmin},
+    {"GET", "/api/v1/audit/verify", Role::kAdmin},
     // Contracts: reads for everyone; a user changes only their own (checked by the route).
     {"GET", "/api/v1/contracts", Role::kViewer},
     {"POST", "/api/v1/contracts", Role::kUser},

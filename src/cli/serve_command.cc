@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/audit_routes.h"
 #include "api/auth_routes.h"
 #include "api/contract_routes.h"
 #include "api/custom_field_routes.h"
@@ -203,6 +204,7 @@ int Serve(const ServeFlags& flags) {
   document::DocumentService documents(*data->db, clock, tenant_keys, **blobs,
                                       cfg->documents.allowed_types, audit_log);
   api::RegisterDocumentRoutes(router, documents, auth_deps);
+  api::RegisterAuditRoutes(router, {audit_log, checkpoint_file, signer->public_key()});
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
   http::Server server(cfg->server, cfg->limits, router, metrics);

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "api/audit_routes.h"
 #include "api/auth_routes.h"
 #include "api/contract_routes.h"
 #include "api/custom_field_routes.h"
@@ -77,6 +78,9 @@ class ApiTest : public ::testing::Test {
     Configure(srv_.config);
     documents_ = std::make_unique<document::DocumentService>(
         *db_, clock_, *keys_, *blobs_, srv_.config.documents.allowed_types, *audit_);
+    checkpoints_ =
+        std::make_unique<audit::CheckpointFile>(srv_.dir.File("audit-checkpoints.jsonl"));
+    api::RegisterAuditRoutes(srv_.router, {*audit_log_, *checkpoints_, signer_->public_key()});
     api::RegisterDocumentRoutes(
         srv_.router, *documents_,
         {*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_, *settings_, *audit_});
@@ -162,6 +166,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<audit::AuditSigner> signer_;
   std::unique_ptr<audit::SqlAuditLog> audit_log_;
   std::unique_ptr<FaultAuditSink> audit_;  // what the services write to; can be made to fail
+  std::unique_ptr<audit::CheckpointFile> checkpoints_;
   std::unique_ptr<tenant::TenantService> tenants_;
   std::unique_ptr<auth::UserService> users_;
   std::unique_ptr<tenant::SettingsService> settings_;
