@@ -97,6 +97,10 @@ void RegisterAuditRoutes(http::Router& router, AuditDeps deps) {
   router.Add(http::Method::kGet, "/api/v1/audit/export", [deps](http::Request& req) {
     auto q = QueryFrom(req, /*allow_cursor=*/false);
     if (!q.ok()) return http::Response::Error(q.status());
+    audit::Event e{.action = "audit.export"};
+    e.details = {{"query", req.query.substr(0, 500)}};
+    e.actor = ActorOf(req);
+    if (auto refused = RecordOrRefuse(deps.log, e)) return std::move(*refused);
     http::Response r;
     r.content_type = "application/x-ndjson";
     r.stream = std::make_unique<ExportSource>(deps.log, *q);

@@ -5,7 +5,8 @@
 //       -> {"events":[{seq,time,stream,actor,ip,action,target,outcome,details}],
 //           "next_cursor": "<seq>" | null}, newest first, at most `limit` (1-1000, 100)
 //   GET /api/v1/audit/export (the same filters, no cursor)
-//       -> every matching event as JSON lines, oldest first (application/x-ndjson)
+//       -> every matching event as JSON lines, oldest first (application/x-ndjson);
+//          the export itself is recorded (audit.export)
 //   GET /api/v1/audit/verify
 //       -> the check of the tenant's chain against the signed checkpoints (ReportJson)
 // Only the caller's tenant's chain is ever read. Register after RegisterAuthRoutes.

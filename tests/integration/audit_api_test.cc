@@ -512,6 +512,7 @@ TEST_F(AuditApiTest, AdminsListFilterPageExportAndVerifyTheirOwnTenantOnly) {
   EXPECT_EQ(
       nlohmann::json::parse(exported.body.substr(0, exported.body.find('\n')))["details"]["title"],
       "C0");  // oldest first
+  EXPECT_EQ(Last(Tenant("acme"), "audit.export").actor, "user:" + std::to_string(ann_id_));
 
   auto verified = nlohmann::json::parse(Call("GET", "/api/v1/audit/verify", "", as).body);
   EXPECT_EQ(verified["ok"], true) << verified;
