@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 #include <sodium.h>
 #include <nlohmann/json.hpp>
@@ -96,15 +96,21 @@ Status CheckpointFile::Append(const Checkpoint& c) {
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Status(StatusCode::kUnavailable,
-                  "cannot open the audit checkpoint file: " + std::string(std::strerror(errno)));
+                  "cannot open the audit checkpoint file: " +
+                      std::error_code(errno, std::generic_category()).message());
   }
   const ssize_t n = ::write(fd, line.data(), line.size());
-  const int err = errno;
-  const bool synced = n == static_cast<ssize_t>(line.size()) && ::fdatasync(fd) == 0;
+  int err = n < 0 ? errno : ENOSPC;  // a short write: the disk is full
+  bool synced = n == static_cast<ssize_t>(line.size());
+  if (synced && ::fdatasync(fd) != 0) {
+    err = errno;
+    synced = false;
+  }
   ::close(fd);
   if (!synced) {
     return Status(StatusCode::kUnavailable,
-                  "cannot write the audit checkpoint file: " + std::string(std::strerror(err)));
+                  "cannot write the audit checkpoint file: " +
+                      std::error_code(err, std::generic_category()).message());
   }
   return Status::Ok();
 }

@@ -108,7 +108,7 @@ std::optional<int64_t> ParseTimeMs(std::string_view text) {
         !digits(i + 4, 2, om) || oh > 23 || om > 59) {
       return std::nullopt;
     }
-    offset_minutes = (text[i] == '+' ? 1 : -1) * (oh * 60 + om);
+    offset_minutes = (text[i] == '+' ? 1 : -1) * (int64_t{oh} * 60 + om);
     i += 6;
   } else {
     return std::nullopt;

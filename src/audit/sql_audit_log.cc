@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kComponent = "audit";
 
 // An event's details beyond this are replaced by a marker: a header can hold kilobytes.
-constexpr size_t kMaxDetailsBytes = 16 * 1024;
+constexpr size_t kMaxDetailsBytes = size_t{16} * 1024;
 
 Hash HashOf(const store::Blob& b) {
   Hash h{};
@@ -141,7 +141,7 @@ Status SqlAuditLog::AppendBatch(const std::vector<Event>& events) {
                {{"events", static_cast<int64_t>(events.size())}, {"error", s.ToString()}});
     return AuditUnavailable();
   }
-  return s;
+  return Status::Ok();
 }
 
 Result<std::vector<StoredEvent>> SqlAuditLog::List(const ListQuery& q) {

@@ -53,7 +53,7 @@ class AuditApiTest : public ApiTest {
     return all;
   }
 
-  int64_t Count(store::Sql sql, std::initializer_list<store::Value> params = {}) {
+  int64_t Count(const store::Sql& sql, std::initializer_list<store::Value> params = {}) {
     int64_t n = -1;
     EXPECT_TRUE(db_->Read([&](store::Session& s) -> Status {
                      ASSIGN_OR_RETURN(auto rows, s.Query(sql, params));
@@ -72,7 +72,7 @@ class AuditApiTest : public ApiTest {
   std::string Enrol(const std::vector<std::string>& as) {
     auto begun = Call("POST", "/api/v1/me/totp", "", as);
     EXPECT_EQ(begun.status, 200) << begun.body;
-    const std::string secret = nlohmann::json::parse(begun.body)["secret"];
+    std::string secret = nlohmann::json::parse(begun.body)["secret"];
     auto done =
         Call("POST", "/api/v1/me/totp/confirm", nlohmann::json{{"code", Totp(secret)}}.dump(), as);
     EXPECT_EQ(done.status, 200) << done.body;
