@@ -439,10 +439,10 @@ TEST_F(AuditApiTest, ControlCharactersAreStoredEscapedAndShownIntact) {
   const auto as = Session(Ready());
   // A token's name is free UTF-8 text; a user agent may hold bytes that are not UTF-8.
   const std::string name = "ci\r\nX-Injected: yes\x1b[31m";
-  auto created = Call("POST", "/api/v1/tokens",
-                      nlohmann::json{{"name", name}, {"role", "viewer"}, {"expires_in_days", 1}}
-                          .dump(),
-                      {as[0], as[1], "User-Agent: probe\tagent \xff\xfe"});
+  auto created =
+      Call("POST", "/api/v1/tokens",
+           nlohmann::json{{"name", name}, {"role", "viewer"}, {"expires_in_days", 1}}.dump(),
+           {as[0], as[1], "User-Agent: probe\tagent \xff\xfe"});
   ASSERT_EQ(created.status, 201) << created.body;
   auto e = Last(Tenant("acme"), "token.create");
   for (const char c : e.details) {
@@ -454,12 +454,37 @@ TEST_F(AuditApiTest, ControlCharactersAreStoredEscapedAndShownIntact) {
   const auto shown = nlohmann::json::parse(listed.body)["events"][0]["details"];
   EXPECT_EQ(shown["name"], name);
   EXPECT_EQ(shown["user_agent"], "probe\tagent \xef\xbf\xbd\xef\xbf\xbd");  // U+FFFD each
+  // A file name with CR/LF (percent-encoded, as X-Filename allows) and an email with CR/LF.
+  auto contract = Call("POST", "/api/v1/contracts", R"({"title":"Supply"})", as);
+  HttpRequest up;
+  up.method = "POST";
+  up.url = srv_.Url("/api/v1/contracts/" +
+                    std::to_string(nlohmann::json::parse(contract.body)["id"].get<int64_t>()) +
+                    "/documents");
+  up.headers = as;
+  up.headers.push_back("X-Filename: evil%0D%0AX-Injected%3A%20yes%1B.txt");
+  up.body = "text";
+  up.ca_file = srv_.ca_file;
+  ASSERT_EQ(Perform(up).status, 201);
+  clock_.Advance(std::chrono::minutes(20));
+  EXPECT_EQ(Call("POST", "/api/v1/auth/login",
+                 nlohmann::json{{"tenant", "acme"},
+                                {"email", "ann@example.com\r\nX-Injected: yes"},
+                                {"password", "x"}}
+                     .dump())
+                .status,
+            401);
+  const std::string all = EverythingStored();
+  for (const char c : all) {
+    if (c != '\n') EXPECT_GE(static_cast<unsigned char>(c), 0x20) << "a raw control byte";
+  }
+  EXPECT_EQ(all.find("X-Injected: yes\r"), std::string::npos);
   auto exported = Call("GET", "/api/v1/audit/export?action=token.create", "", as);
   ASSERT_EQ(exported.status, 200);
   EXPECT_EQ(std::count(exported.body.begin(), exported.body.end(), '\n'), 1);
-  EXPECT_EQ(nlohmann::json::parse(exported.body.substr(0, exported.body.find('\n')))["details"]
-                ["name"],
-            name);
+  EXPECT_EQ(
+      nlohmann::json::parse(exported.body.substr(0, exported.body.find('\n')))["details"]["name"],
+      name);
 }
 
 TEST_F(AuditApiTest, AdminsListFilterPageExportAndVerifyTheirOwnTenantOnly) {
