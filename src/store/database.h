@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -36,6 +37,7 @@ using Value = std::variant<std::monostate, int64_t, double, std::string, Blob>;
 
 class Row {
  public:
+  friend class RowOfValues;
   explicit Row(std::vector<Value> values) : values_(std::move(values)) {}
   size_t size() const { return values_.size(); }
   bool IsNull(size_t i) const { return std::holds_alternative<std::monostate>(values_.at(i)); }
@@ -49,11 +51,26 @@ class Row {
   std::vector<Value> values_;
 };
 
+// One result row of Session::QueryEach, read in place: valid only during the callback it
+// was passed to. Same conversions as Row; Text and Bytes point into the engine's buffers.
+class RowView {
+ public:
+  virtual ~RowView() = default;
+  virtual int64_t Int(size_t i) const = 0;
+  virtual std::string_view Text(size_t i) const = 0;
+  virtual std::span<const uint8_t> Bytes(size_t i) const = 0;
+};
+
 class Session {
  public:
   virtual ~Session() = default;
   // Runs a statement and returns all result rows.
   virtual Result<std::vector<Row>> Query(Sql sql, std::initializer_list<Value> params = {}) = 0;
+  // Runs a statement and calls `fn` with each result row in turn, without collecting
+  // them (long scans: nothing is allocated per row). An error from `fn` stops the
+  // statement and is returned. The default goes through Query.
+  virtual Status QueryEach(Sql sql, std::initializer_list<Value> params,
+                           const std::function<Status(const RowView&)>& fn);
   // Runs a statement and returns the number of rows it changed.
   virtual Result<int64_t> Execute(Sql sql, std::initializer_list<Value> params = {}) = 0;
 };

@@ -44,6 +44,58 @@ Status FromSqlite(int rc, sqlite3* db, std::string_view what) {
   }
 }
 
+// Clears a statement's state when a run of it ends, however it ends.
+class StatementReset {
+ public:
+  explicit StatementReset(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  StatementReset(const StatementReset&) = delete;
+  StatementReset& operator=(const StatementReset&) = delete;
+  ~StatementReset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+
+ private:
+  sqlite3_stmt* const stmt_;
+};
+
+// The current row of a statement, read in place (the column types decide as in Row).
+class StatementRow final : public RowView {
+ public:
+  explicit StatementRow(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  int64_t Int(size_t i) const override {
+    const int c = static_cast<int>(i);
+    switch (sqlite3_column_type(stmt_, c)) {
+      case SQLITE_INTEGER:
+        return sqlite3_column_int64(stmt_, c);
+      case SQLITE_FLOAT:
+        return static_cast<int64_t>(sqlite3_column_double(stmt_, c));
+      default:
+        return 0;
+    }
+  }
+  std::string_view Text(size_t i) const override {
+    const int c = static_cast<int>(i);
+    const int type = sqlite3_column_type(stmt_, c);
+    if (type != SQLITE_TEXT && type != SQLITE_BLOB) return {};
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, c));
+    return p == nullptr ? std::string_view()
+                        : std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, c)));
+  }
+  std::span<const uint8_t> Bytes(size_t i) const override {
+    const int c = static_cast<int>(i);
+    const int type = sqlite3_column_type(stmt_, c);
+    if (type != SQLITE_TEXT && type != SQLITE_BLOB) return {};
+    const auto* p = static_cast<const uint8_t*>(sqlite3_column_blob(stmt_, c));
+    return p == nullptr
+               ? std::span<const uint8_t>()
+               : std::span<const uint8_t>(p, static_cast<size_t>(sqlite3_column_bytes(stmt_, c)));
+  }
+
+ private:
+  sqlite3_stmt* const stmt_;
+};
+
 // One SQLite connection with its statement cache. Not thread-safe: owned by whoever
 // holds it (the writer mutex or a pool checkout).
 class Connection final : public Session {
@@ -102,6 +154,20 @@ class Connection final : public Session {
     return rows;
   }
 
+  Status QueryEach(Sql sql, std::initializer_list<Value> params,
+                   const std::function<Status(const RowView&)>& fn) override {
+    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql.text()));
+    const StatementReset reset{stmt};
+    RETURN_IF_ERROR(Bind(stmt, params));
+    const StatementRow row(stmt);
+    for (;;) {
+      const int rc = sqlite3_step(stmt);
+      if (rc == SQLITE_DONE) return Status::Ok();
+      if (rc != SQLITE_ROW) return FromSqlite(rc, db_, "step");
+      RETURN_IF_ERROR(fn(row));
+    }
+  }
+
   Result<int64_t> Execute(Sql sql, std::initializer_list<Value> params) override {
     RETURN_IF_ERROR(Run(sql, params, nullptr));
     return static_cast<int64_t>(sqlite3_changes64(db_));
@@ -154,13 +220,7 @@ class Connection final : public Session {
 
   Status Run(const Sql& sql, std::initializer_list<Value> params, std::vector<Row>* rows) {
     ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql.text()));
-    struct Reset {
-      sqlite3_stmt* s;
-      ~Reset() {
-        sqlite3_reset(s);
-        sqlite3_clear_bindings(s);
-      }
-    } reset{stmt};
+    const StatementReset reset{stmt};
     RETURN_IF_ERROR(Bind(stmt, params));
     for (;;) {
       const int rc = sqlite3_step(stmt);

@@ -175,6 +175,102 @@ TEST(SqliteDatabase, BindsEveryTypeAndParametersByNumberNotPosition) {
                 }).ok());
 }
 
+TEST(SqliteDatabase, QueryEachReadsRowsInPlaceAsQueryDoes) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  ASSERT_TRUE(db->Read([](Session& s) -> Status {
+                  std::vector<std::string> seen;
+                  RETURN_IF_ERROR(s.QueryEach(
+                      "SELECT $1 + value, 'row ' || value, CAST($2 AS BLOB), NULL, 2.75, $2 "
+                      "FROM (SELECT 1 AS value UNION ALL SELECT 2) ORDER BY value",
+                      {int64_t{10}, std::string("ab")}, [&](const RowView& r) {
+                        seen.push_back(std::to_string(r.Int(0)) + " " + std::string(r.Text(1)));
+                        EXPECT_EQ(std::string(r.Text(2)), "ab");  // a blob read as text
+                        const auto bytes = r.Bytes(5);            // text read as bytes
+                        EXPECT_EQ(Blob(bytes.begin(), bytes.end()), (Blob{'a', 'b'}));
+                        EXPECT_EQ(r.Text(3), "");  // NULL
+                        EXPECT_TRUE(r.Bytes(3).empty());
+                        EXPECT_EQ(r.Int(4), 2);  // a real, truncated as Row::Int does
+                        EXPECT_EQ(r.Text(4), "") << "a number is not text, as in Row";
+                        return Status::Ok();
+                      }));
+                  EXPECT_EQ(seen, (std::vector<std::string>{"11 row 1", "12 row 2"}));
+                  return Status::Ok();
+                }).ok());
+}
+
+TEST(SqliteDatabase, AnErrorFromQueryEachsCallbackStopsTheStatementAndIsReturned) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  ASSERT_TRUE(db->Read([](Session& s) -> Status {
+                  int calls = 0;
+                  const Status stopped = s.QueryEach(
+                      "SELECT value FROM (SELECT 1 AS value UNION ALL SELECT 2 UNION ALL "
+                      "SELECT 3)",
+                      {}, [&](const RowView&) {
+                        ++calls;
+                        return Status(StatusCode::kConflict, "enough");
+                      });
+                  EXPECT_EQ(stopped.code(), StatusCode::kConflict);
+                  EXPECT_EQ(calls, 1);
+                  // The cached statement was reset: it runs again from the start.
+                  int again = 0;
+                  RETURN_IF_ERROR(s.QueryEach(
+                      "SELECT value FROM (SELECT 1 AS value UNION ALL SELECT 2 UNION ALL "
+                      "SELECT 3)",
+                      {}, [&](const RowView&) {
+                        ++again;
+                        return Status::Ok();
+                      }));
+                  EXPECT_EQ(again, 3);
+                  return Status::Ok();
+                }).ok());
+}
+
+// A Session that implements only what it must: QueryEach falls back on Query.
+class QueryOnlySession final : public Session {
+ public:
+  explicit QueryOnlySession(Session& inner) : inner_(inner) {}
+  Result<std::vector<Row>> Query(Sql sql, std::initializer_list<Value> params) override {
+    return inner_.Query(sql, params);
+  }
+  Result<int64_t> Execute(Sql sql, std::initializer_list<Value> params) override {
+    return inner_.Execute(sql, params);
+  }
+
+ private:
+  Session& inner_;
+};
+
+TEST(SqliteDatabase, QueryEachsDefaultGoesThroughQueryWithTheSameConversions) {
+  TempDir dir;
+  auto db = Open(dir.File("p.db"));
+  ASSERT_TRUE(
+      db->Read([](Session& inner) -> Status {
+          QueryOnlySession s(inner);
+          int calls = 0;
+          RETURN_IF_ERROR(s.QueryEach(
+              "SELECT 7, 'seven', CAST('ab' AS BLOB), NULL, 2.75", {}, [&](const RowView& r) {
+                ++calls;
+                EXPECT_EQ(r.Int(0), 7);
+                EXPECT_EQ(r.Text(1), "seven");
+                EXPECT_EQ(r.Text(2), "ab");
+                const auto bytes = r.Bytes(1);
+                EXPECT_EQ(Blob(bytes.begin(), bytes.end()), (Blob{'s', 'e', 'v', 'e', 'n'}));
+                EXPECT_EQ(r.Text(3), "");
+                EXPECT_EQ(r.Int(4), 2);
+                EXPECT_EQ(r.Text(4), "");
+                return Status::Ok();
+              }));
+          EXPECT_EQ(calls, 1);
+          const Status stopped =
+              s.QueryEach("SELECT 1 UNION ALL SELECT 2", {},
+                          [&](const RowView&) { return Status(StatusCode::kConflict, "no"); });
+          EXPECT_EQ(stopped.code(), StatusCode::kConflict);
+          return Status::Ok();
+        }).ok());
+}
+
 TEST(SqliteDatabase, AnEmptyBlobIsAnEmptyBlobNotNull) {
   TempDir dir;
   auto db = Open(dir.File("p.db"));
