@@ -211,6 +211,37 @@ TEST_F(AuditLogTest, VerifyNamesAnEventDeletedInTheMiddle) {
   EXPECT_EQ(r.problem->seq, 9);
 }
 
+TEST_F(AuditLogTest, VerifyReadsPageAfterPageAndNamesAProblemPastTheFirst) {
+  // 10,000 events a read: 25,000 take three pages.
+  for (int batch = 0; batch < 25; ++batch) {
+    std::vector<Event> events(1000, At(1, "http.request"));
+    ASSERT_TRUE(log_->AppendBatch(events).ok());
+  }
+  ASSERT_EQ(checkpointer_->Run(false).value(), 1);
+  std::vector<int64_t> progress;
+  auto cps = file_->ReadAll().value();
+  auto r = VerifyChain(*log_, cps, signer_->public_key(), 1,
+                       [&](int64_t events) { progress.push_back(events); });
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->problem);
+  EXPECT_EQ(r->events, 25000);
+  EXPECT_EQ(r->last_seq, 25000);
+  EXPECT_EQ(r->checkpointed_seq, 25000);
+  EXPECT_EQ(progress, (std::vector<int64_t>{10000, 20000, 25000}));
+  Sql([](store::Session& s) -> Status {
+    RETURN_IF_ERROR(
+        s.Execute("DELETE FROM audit_events WHERE tenant_id = 1 AND seq = 20001").status());
+    return s.Execute("UPDATE audit_events SET seq = seq - 1 WHERE tenant_id = 1 AND seq > 20001")
+        .status();
+  });
+  r = VerifyChain(*log_, cps, signer_->public_key(), 1);
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE(r->problem);
+  EXPECT_EQ(r->problem->kind, "missing");
+  EXPECT_EQ(r->problem->seq, 20001);
+  EXPECT_EQ(r->events, 20000);
+}
+
 TEST_F(AuditLogTest, VerifyNamesADeletionHiddenByRenumbering) {
   AppendMany(1, 10);
   Sql([](store::Session& s) -> Status {

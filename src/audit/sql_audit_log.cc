@@ -17,13 +17,29 @@ constexpr const char* kComponent = "audit";
 // An event's details beyond this are replaced by a marker: a header can hold kilobytes.
 constexpr size_t kMaxDetailsBytes = size_t{16} * 1024;
 
-Hash HashOf(const store::Blob& b) {
+Hash HashOf(std::span<const uint8_t> b) {
   Hash h{};
   if (b.size() == h.size()) std::copy(b.begin(), b.end(), h.begin());
   return h;
 }
 
 store::Blob BlobOf(const Hash& h) { return {h.begin(), h.end()}; }
+
+// Fills `e` from a row of the columns FromRow reads, reusing its strings' storage.
+void ReadRow(const store::RowView& r, StoredEvent& e) {
+  e.tenant_id = r.Int(0);
+  e.seq = r.Int(1);
+  e.time_ms = r.Int(2);
+  e.stream.assign(r.Text(3));
+  e.actor.assign(r.Text(4));
+  e.ip.assign(r.Text(5));
+  e.action.assign(r.Text(6));
+  e.target.assign(r.Text(7));
+  e.outcome.assign(r.Text(8));
+  e.details.assign(r.Text(9));
+  e.prev_hash = HashOf(r.Bytes(10));
+  e.hash = HashOf(r.Bytes(11));
+}
 
 StoredEvent FromRow(const store::Row& r) {
   StoredEvent e;
@@ -177,18 +193,26 @@ Result<std::vector<StoredEvent>> SqlAuditLog::List(const ListQuery& q) {
 Result<std::vector<StoredEvent>> SqlAuditLog::ReadChain(int64_t tenant_id, int64_t after_seq,
                                                         int limit) {
   std::vector<StoredEvent> out;
-  RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
-    ASSIGN_OR_RETURN(
-        auto rows,
-        s.Query("SELECT tenant_id, seq, time_ms, stream, actor, ip, action, target, outcome, "
-                "details, prev_hash, hash FROM audit_events WHERE tenant_id = $1 AND seq > $2 "
-                "ORDER BY seq LIMIT $3",
-                {tenant_id, after_seq, static_cast<int64_t>(limit)}));
-    out.reserve(rows.size());
-    for (const auto& r : rows) out.push_back(FromRow(r));
+  RETURN_IF_ERROR(ScanChain(tenant_id, after_seq, limit, [&](const StoredEvent& e) {
+    out.push_back(e);
     return Status::Ok();
   }));
   return out;
+}
+
+Status SqlAuditLog::ScanChain(int64_t tenant_id, int64_t after_seq, int limit,
+                              const std::function<Status(const StoredEvent&)>& fn) {
+  StoredEvent e;
+  return db_.Read([&](store::Session& s) -> Status {
+    return s.QueryEach(
+        "SELECT tenant_id, seq, time_ms, stream, actor, ip, action, target, outcome, details, "
+        "prev_hash, hash FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq "
+        "LIMIT $3",
+        {tenant_id, after_seq, static_cast<int64_t>(limit)}, [&](const store::RowView& r) {
+          ReadRow(r, e);
+          return fn(e);
+        });
+  });
 }
 
 Result<ChainHead> SqlAuditLog::Head(int64_t tenant_id) {

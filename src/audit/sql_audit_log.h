@@ -54,6 +54,12 @@ class SqlAuditLog final : public AuditSink {
   // Events of `tenant_id` with seq > after_seq, oldest first, at most `limit`.
   Result<std::vector<StoredEvent>> ReadChain(int64_t tenant_id, int64_t after_seq, int limit);
 
+  // The same events, each passed to `fn` in turn in one read transaction without being
+  // collected: the event is valid only during the call (its storage is reused). An error
+  // from `fn` stops the scan and is returned.
+  Status ScanChain(int64_t tenant_id, int64_t after_seq, int limit,
+                   const std::function<Status(const StoredEvent&)>& fn);
+
   Result<ChainHead> Head(int64_t tenant_id);
 
   // Every chain that may hold events: the platform's (0) and each tenant's.

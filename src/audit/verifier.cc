@@ -2,26 +2,36 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
 namespace pactum::audit {
 namespace {
 
-constexpr int kPage = 10000;
+constexpr int kPage = 10000;  // events per read transaction
 
 std::string At(int64_t seq) { return "seq " + std::to_string(seq); }
+
+// What a scan's callback returns to end it early; the caller knows why it stopped.
+Status Stop() { return Status(StatusCode::kConflict, "scan stopped"); }
 
 // Whether an event with hash `h` sits at or after `from_seq` in the chain.
 Result<bool> HashFoundFrom(SqlAuditLog& log, int64_t tenant_id, int64_t from_seq, const Hash& h) {
   int64_t after = from_seq - 1;
   for (;;) {
-    ASSIGN_OR_RETURN(auto page, log.ReadChain(tenant_id, after, kPage));
-    if (page.empty()) return false;
-    for (const auto& e : page) {
-      if (e.hash == h) return true;
-    }
-    after = page.back().seq;
+    bool found = false;
+    int64_t read = 0;
+    const Status s = log.ScanChain(tenant_id, after, kPage, [&](const StoredEvent& e) {
+      ++read;
+      after = e.seq;
+      found = e.hash == h;
+      return found ? Stop() : Status::Ok();
+    });
+    if (found) return true;
+    RETURN_IF_ERROR(s);
+    if (read == 0) return false;
   }
 }
 
@@ -49,43 +59,52 @@ Result<ChainReport> VerifyChain(SqlAuditLog& log, const std::vector<Checkpoint>&
   Hash prev{};
   int64_t expected = 1;
   std::string scratch;
-  for (;;) {
-    ASSIGN_OR_RETURN(auto page, log.ReadChain(tenant_id, expected - 1, kPage));
-    if (page.empty()) break;
-    for (const StoredEvent& e : page) {
-      if (e.seq != expected) {
-        report.problem = Problem{"missing", expected,
-                                 "events " + std::to_string(expected) + ".." +
-                                     std::to_string(e.seq - 1) + " are missing"};
-        return report;
-      }
-      CanonicalBytes(e, scratch);
-      if (ChainHash(prev, scratch) != e.hash || e.prev_hash != prev) {
-        if (e.prev_hash != prev && ChainHash(e.prev_hash, scratch) == e.hash) {
-          // Intact, but out of place: is its predecessor later in the log, or gone?
-          ASSIGN_OR_RETURN(const bool later, HashFoundFrom(log, tenant_id, e.seq + 1, e.prev_hash));
-          report.problem =
-              later ? Problem{"reordered", e.seq,
-                              "the event at " + At(e.seq) + " is intact but out of order"}
-                    : Problem{
-                          "missing", e.seq,
-                          "the event before " + At(e.seq) + " is missing (the log was renumbered)"};
-        } else {
-          report.problem = Problem{"changed", e.seq, "the event at " + At(e.seq) + " was changed"};
-        }
-        return report;
-      }
-      if (auto c = by_seq.find(e.seq); c != by_seq.end() && c->second->hash != e.hash) {
-        report.problem = Problem{"changed", e.seq,
-                                 "the event at " + At(e.seq) +
-                                     " differs from the signed checkpoint (the chain was "
-                                     "rewritten)"};
-        return report;
-      }
-      prev = e.hash;
-      ++expected;
-      ++report.events;
+  // An intact event whose predecessor is not the event before it: its seq and that hash.
+  std::optional<std::pair<int64_t, Hash>> out_of_place;
+  const auto check = [&](const StoredEvent& e) -> Status {
+    if (e.seq != expected) {
+      report.problem = Problem{
+          "missing", expected,
+          "events " + std::to_string(expected) + ".." + std::to_string(e.seq - 1) + " are missing"};
+      return Stop();
     }
+    CanonicalBytes(e, scratch);
+    if (ChainHash(prev, scratch) != e.hash || e.prev_hash != prev) {
+      if (e.prev_hash != prev && ChainHash(e.prev_hash, scratch) == e.hash) {
+        out_of_place.emplace(e.seq, e.prev_hash);
+      } else {
+        report.problem = Problem{"changed", e.seq, "the event at " + At(e.seq) + " was changed"};
+      }
+      return Stop();
+    }
+    if (auto c = by_seq.find(e.seq); c != by_seq.end() && c->second->hash != e.hash) {
+      report.problem = Problem{"changed", e.seq,
+                               "the event at " + At(e.seq) +
+                                   " differs from the signed checkpoint (the chain was "
+                                   "rewritten)"};
+      return Stop();
+    }
+    prev = e.hash;
+    ++expected;
+    ++report.events;
+    return Status::Ok();
+  };
+  for (;;) {
+    const int64_t before = report.events;
+    const Status s = log.ScanChain(tenant_id, expected - 1, kPage, check);
+    if (out_of_place) {
+      // Intact, but out of place: is its predecessor later in the log, or gone?
+      const auto& [seq, prev_hash] = *out_of_place;
+      ASSIGN_OR_RETURN(const bool later, HashFoundFrom(log, tenant_id, seq + 1, prev_hash));
+      report.problem =
+          later
+              ? Problem{"reordered", seq, "the event at " + At(seq) + " is intact but out of order"}
+              : Problem{"missing", seq,
+                        "the event before " + At(seq) + " is missing (the log was renumbered)"};
+    }
+    if (report.problem) return report;
+    RETURN_IF_ERROR(s);
+    if (report.events == before) break;
     report.last_seq = expected - 1;
     if (progress) progress(report.events);
   }
