@@ -12,5 +12,6 @@ namespace pactum::cli {
 void AddServeCommand(CLI::App& app, std::function<int()>& run);
 void AddTenantCommand(CLI::App& app, std::function<int()>& run);
 void AddKeysCommand(CLI::App& app, std::function<int()>& run);
+void AddAuditCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pactum::cli

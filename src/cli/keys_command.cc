@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/checkpoint.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "crypto/wrapped_key_file.h"
@@ -16,10 +17,18 @@ crypto::KeyRef DatabaseKey() { return {"database", "main"}; }
 
 std::string DatabaseKeyPath(const config::Config& cfg) { return cfg.data_dir + "/pactum.db-key"; }
 
-// New KEK version; the database key and every tenant key rewrapped under it, and a new
-// data key version for every tenant, in one transaction; then the old KEK versions are
-// retired. Each step leaves a state the next start opens: until the last one, the key
-// file still holds the old version too, and running rotate again finishes the job.
+crypto::KeyRef AuditSigningKey() { return {"audit-signing", "server"}; }
+
+std::string AuditSigningKeyPath(const config::Config& cfg) {
+  return cfg.data_dir + "/" + std::string(audit::kSigningKeyFile);
+}
+
+// New KEK version; the database key, the audit signing key and every tenant key
+// rewrapped under it, and a new data key version for every tenant, in one transaction
+// that also records "keys.rotate" on the platform's audit chain; then the old KEK
+// versions are retired. Each step leaves a state the next start opens: until the last
+// one, the key file still holds the old version too, and running rotate again finishes
+// the job.
 int Rotate(const CommonOptions& options) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
@@ -28,6 +37,16 @@ int Rotate(const CommonOptions& options) {
   auto data = OpenDataDirectory(*cfg, nullptr, DirectoryAccess::kExclusive);
   if (!data.ok()) {
     PrintError(data.status().message());
+    return kExitFailure;
+  }
+  // Before anything changes: a trail from before the audit signing key gets one now (to
+  // record the rotation); a missing key beside existing events stops here.
+  SystemClock clock;
+  auto audit_log = OpenAuditLog(*cfg, *data, clock);
+  if (!audit_log.ok()) {
+    PrintError(audit_log.status().code() == StatusCode::kFailedPrecondition
+                   ? audit_log.status().message()
+                   : "cannot open the audit signing key: " + audit_log.status().message());
     return kExitFailure;
   }
   crypto::KeyProvider& keys = *data->keys;
@@ -41,7 +60,10 @@ int Rotate(const CommonOptions& options) {
     PrintError("rewrapping the database key: " + s.status().message());
     return kExitFailure;
   }
-  SystemClock clock;
+  if (auto s = crypto::RewrapKeyFile(AuditSigningKeyPath(*cfg), keys, AuditSigningKey()); !s.ok()) {
+    PrintError("rewrapping the audit signing key: " + s.status().message());
+    return kExitFailure;
+  }
   tenant::TenantKeys tenant_keys(keys, clock);
   int64_t rewrapped = 0;
   int64_t started = 0;
@@ -52,7 +74,15 @@ int Rotate(const CommonOptions& options) {
       RETURN_IF_ERROR(tenant_keys.AddVersion(session, t.Int(0)).status());
       ++started;
     }
-    return Status::Ok();
+    audit::Event rotated;
+    rotated.action = "keys.rotate";
+    rotated.target = "master-key";
+    rotated.details = {{"master_key_version", version},
+                       {"previous_master_key_version", previous},
+                       {"tenant_keys_rewrapped", rewrapped},
+                       {"tenant_key_versions_started", started}};
+    rotated.actor = audit::Actor::System(0);
+    return (*audit_log)->Append(session, rotated);
   });
   if (!s.ok()) {
     PrintError("rewrapping tenant keys: " + s.message());
@@ -66,12 +96,14 @@ int Rotate(const CommonOptions& options) {
     std::cout << nlohmann::json{{"master_key_version", version},
                                 {"previous_master_key_version", previous},
                                 {"database_key_rewrapped", true},
+                                {"audit_signing_key_rewrapped", true},
                                 {"tenant_keys_rewrapped", rewrapped},
                                 {"tenant_key_versions_started", started}}
               << std::endl;
   } else {
-    std::cout << "master key version " << version << " (was " << previous << "): database key and "
-              << rewrapped << " tenant key(s) rewrapped, " << started
+    std::cout << "master key version " << version << " (was " << previous
+              << "): database key, audit signing key and " << rewrapped
+              << " tenant key(s) rewrapped, " << started
               << " new tenant key version(s); older master key versions retired" << std::endl;
   }
   return kExitOk;
@@ -97,16 +129,36 @@ int Check(const CommonOptions& options) {
     PrintError("tenant keys: " + s.message());
     return kExitFailure;
   }
+  // The audit signing key: absent is fine only while nothing was ever recorded.
+  std::string audit_key = "ok";
+  auto signer = audit::OpenAuditSigner(cfg->data_dir, *data->keys, /*create=*/false);
+  if (signer.status().code() == StatusCode::kNotFound) {
+    auto any = AuditTrailHasEvents(*data->db);
+    if (!any.ok()) {
+      PrintError(any.status().message());
+      return kExitFailure;
+    }
+    if (*any) {
+      PrintError(MissingAuditKey(*cfg).message());
+      return kExitFailure;
+    }
+    audit_key = "absent";
+  } else if (!signer.ok()) {
+    PrintError("audit signing key: " + signer.status().message());
+    return kExitFailure;
+  }
   if (options.json) {
     std::cout << nlohmann::json{{"master_key_version", data->keys->current_version()},
                                 {"environment", data->keys->environment()},
                                 {"database_key", "ok"},
+                                {"audit_signing_key", audit_key},
                                 {"tenant_key_versions", verified}}
               << std::endl;
   } else {
     std::cout << "master key version " << data->keys->current_version() << " ("
-              << data->keys->environment() << "): database key and " << verified
-              << " tenant key version(s) open" << std::endl;
+              << data->keys->environment() << "): database key, "
+              << (audit_key == "ok" ? "audit signing key" : "no audit signing key yet") << " and "
+              << verified << " tenant key version(s) open" << std::endl;
   }
   return kExitOk;
 }
@@ -128,7 +180,9 @@ void AddKeysCommand(CLI::App& app, std::function<int()>& run) {
 
   auto check_opts = std::make_shared<CommonOptions>();
   auto* check = keys->add_subcommand(
-      "check", "Verify that the master key opens the database key and every tenant key");
+      "check",
+      "Verify that the master key opens the database key, the audit signing key and every "
+      "tenant key");
   AddCommonOptions(*check, *check_opts);
   check->callback([&run, check_opts] { run = [check_opts] { return Check(*check_opts); }; });
 }

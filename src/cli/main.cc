@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   pactum::cli::AddServeCommand(app, run);
   pactum::cli::AddTenantCommand(app, run);
   pactum::cli::AddKeysCommand(app, run);
+  pactum::cli::AddAuditCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -176,9 +176,34 @@ Result<CreatedTenant> CreateTenantWithAdmin(
 
 Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& config,
                                                          DataDirectory& data, const Clock& clock) {
-  ASSIGN_OR_RETURN(auto signer, audit::OpenAuditSigner(config.data_dir, *data.keys, true));
-  ASSIGN_OR_RETURN(auto redact_key, signer.RedactKey());
+  auto signer = audit::OpenAuditSigner(config.data_dir, *data.keys, /*create=*/false);
+  if (signer.status().code() == StatusCode::kNotFound) {
+    // A new key only for a trail without events: beside them it would hide that the key
+    // that signed their checkpoints was lost.
+    ASSIGN_OR_RETURN(const bool any, AuditTrailHasEvents(*data.db));
+    if (any) return MissingAuditKey(config);
+    signer = audit::OpenAuditSigner(config.data_dir, *data.keys, /*create=*/true);
+  }
+  if (!signer.ok()) return signer.status();
+  ASSIGN_OR_RETURN(auto redact_key, signer->RedactKey());
   return std::make_unique<audit::SqlAuditLog>(*data.db, clock, std::move(redact_key));
+}
+
+Result<bool> AuditTrailHasEvents(store::Database& db) {
+  bool any = false;
+  RETURN_IF_ERROR(db.Read([&](store::Session& session) -> Status {
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT EXISTS (SELECT 1 FROM audit_events)"));
+    any = !rows.empty() && rows[0].Int(0) != 0;
+    return Status::Ok();
+  }));
+  return any;
+}
+
+Status MissingAuditKey(const config::Config& config) {
+  return FailedPrecondition("audit signing key file " + config.data_dir + "/" +
+                            std::string(audit::kSigningKeyFile) +
+                            " is missing but the audit trail holds events; restore it from the "
+                            "backup (it is kept with the master key)");
 }
 
 }  // namespace pactum::cli

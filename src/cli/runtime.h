@@ -62,9 +62,17 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
                                         DirectoryAccess access = DirectoryAccess::kShared);
 
 // The audit trail of the data directory, for commands that change something: the
-// signing key (<data>/audit-signing.key) is created when missing.
+// signing key (<data>/audit-signing.key) is created when missing — unless the database
+// already holds audit events, which a new key cannot vouch for: then kFailedPrecondition
+// (MissingAuditKey).
 Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& config,
                                                          DataDirectory& data, const Clock& clock);
+
+// Whether the database holds any audit event, of any chain.
+Result<bool> AuditTrailHasEvents(store::Database& db);
+
+// "audit signing key file <path> is missing but the audit trail holds events; ..."
+Status MissingAuditKey(const config::Config& config);
 
 // argon2id parameters for user passwords.
 crypto::PasswordParams PasswordParamsFrom(const config::Config& config);

@@ -71,13 +71,15 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   EXPECT_NE(top.out.find("serve"), std::string::npos);
   EXPECT_NE(top.out.find("tenant"), std::string::npos);
   EXPECT_NE(top.out.find("keys"), std::string::npos);
+  EXPECT_NE(top.out.find("audit"), std::string::npos);
   for (const auto& args : std::vector<std::vector<std::string>>{{"serve", "--help"},
                                                                 {"tenant", "create", "--help"},
                                                                 {"tenant", "list", "--help"},
                                                                 {"tenant", "settings", "--help"},
                                                                 {"tenant", "reset-2fa", "--help"},
                                                                 {"keys", "rotate", "--help"},
-                                                                {"keys", "check", "--help"}}) {
+                                                                {"keys", "check", "--help"},
+                                                                {"audit", "verify", "--help"}}) {
     auto r = RunPactum(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     for (const char* flag : {"--config", "--data", "--json"}) {
@@ -604,6 +606,10 @@ TEST_F(CliTest, ConcurrentFirstStartsAgreeOnOneSetOfKeys) {
   auto check = RunPactum({"keys", "check", "--data", Data(), "--json"});
   ASSERT_EQ(check.exit_code, 0) << check.err;
   EXPECT_EQ(nlohmann::json::parse(check.out)["tenant_key_versions"], 4);
+  // The four processes extended one platform audit chain, one after another.
+  auto verify = RunPactum({"audit", "verify", "--data", Data(), "--json"});
+  ASSERT_EQ(verify.exit_code, 0) << verify.err;
+  EXPECT_EQ(nlohmann::json::parse(verify.out)["chains"][0]["events"], 4);
 }
 
 TEST_F(CliTest, KeysRotateRefusesWhileTheServerRuns) {
