@@ -29,7 +29,8 @@ test: build
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
 
 bench: build-release
-	@cmake --build build-release -j $(JOBS) --target pactum_bench_server pactum_bench_db pactum_bench_file_cipher
+	@cmake --build build-release -j $(JOBS) --target pactum_bench_server pactum_bench_db pactum_bench_file_cipher \
+		pactum_bench_audit_verify
 	@echo "== encrypted database vs plain SQLite =="
 	@./build-release/bench/pactum_bench_db
 	@echo "== stored-file encryption: AES-256-GCM STREAM vs libsodium secretstream =="
@@ -40,6 +41,8 @@ bench: build-release
 	@scripts/bench-login
 	@echo "== documents: 1 GiB upload vs dd, download vs nginx =="
 	@scripts/bench-files
+	@echo "== audit trail: verifying 1,000,000 events =="
+	@./build-release/bench/pactum_bench_audit_verify
 
 lint: build
 	@scripts/lint
