@@ -174,8 +174,7 @@ Result<CreatedTenant> CreateTenantWithAdmin(
   return out;
 }
 
-Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& config,
-                                                         DataDirectory& data, const Clock& clock) {
+Result<audit::AuditSigner> OpenAuditSigner(const config::Config& config, DataDirectory& data) {
   auto signer = audit::OpenAuditSigner(config.data_dir, *data.keys, /*create=*/false);
   if (signer.status().code() == StatusCode::kNotFound) {
     // A new key only for a trail without events: beside them it would hide that the key
@@ -184,8 +183,13 @@ Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& c
     if (any) return MissingAuditKey(config);
     signer = audit::OpenAuditSigner(config.data_dir, *data.keys, /*create=*/true);
   }
-  if (!signer.ok()) return signer.status();
-  ASSIGN_OR_RETURN(auto redact_key, signer->RedactKey());
+  return signer;
+}
+
+Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& config,
+                                                         DataDirectory& data, const Clock& clock) {
+  ASSIGN_OR_RETURN(auto signer, OpenAuditSigner(config, data));
+  ASSIGN_OR_RETURN(auto redact_key, signer.RedactKey());
   return std::make_unique<audit::SqlAuditLog>(*data.db, clock, std::move(redact_key));
 }
 

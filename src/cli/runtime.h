@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "audit/checkpoint.h"
 #include "audit/sql_audit_log.h"
 #include "auth/user_service.h"
 #include "common/files.h"
@@ -60,6 +61,11 @@ enum class DirectoryAccess { kShared, kExclusive };
 // as are a key file readable by others and one of another environment.
 Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
                                         DirectoryAccess access = DirectoryAccess::kShared);
+
+// The audit signing key of the data directory (<data>/audit-signing.key), created when
+// missing while the trail holds no event; beside events a missing key is an error
+// (kFailedPrecondition): a new key would hide that the one that signed them was lost.
+Result<audit::AuditSigner> OpenAuditSigner(const config::Config& config, DataDirectory& data);
 
 // The audit trail of the data directory, for commands that change something: the
 // signing key (<data>/audit-signing.key) is created when missing — unless the database

@@ -143,6 +143,18 @@ int Serve(const ServeFlags& flags) {
     PrintError(data.status().message());
     return kExitFailure;
   }
+  SystemClock clock;
+  // The audit trail: events in the database, signed checkpoints in a file beside it.
+  auto signer = OpenAuditSigner(*cfg, *data);
+  auto redact_key =
+      signer.ok() ? signer->RedactKey() : Result<crypto::SecretBytes>(signer.status());
+  if (!redact_key.ok()) {
+    PrintError("cannot open the audit signing key: " + redact_key.status().message());
+    return kExitFailure;
+  }
+  audit::SqlAuditLog audit_log(*data->db, clock, std::move(redact_key).value());
+  audit::CheckpointFile checkpoint_file(cfg->data_dir + "/" + std::string(audit::kCheckpointFile));
+  audit::Checkpointer checkpointer(audit_log, checkpoint_file, *signer, clock, {});
   // The very first start: a tenant and an admin to log in with.
   std::string initial_password_file;
   if (auto first = FirstStart(*cfg, *data); !first.ok()) {
@@ -164,18 +176,6 @@ int Serve(const ServeFlags& flags) {
 
   std::vector<IpNetwork> allow;
   for (const auto& n : cfg->server.metrics_allowlist) allow.push_back(*IpNetwork::Parse(n));
-  SystemClock clock;
-  // The audit trail: events in the database, signed checkpoints in a file beside it.
-  auto signer = audit::OpenAuditSigner(cfg->data_dir, *data->keys, /*create=*/true);
-  auto redact_key =
-      signer.ok() ? signer->RedactKey() : Result<crypto::SecretBytes>(signer.status());
-  if (!redact_key.ok()) {
-    PrintError("cannot open the audit signing key: " + redact_key.status().message());
-    return kExitFailure;
-  }
-  audit::SqlAuditLog audit_log(*data->db, clock, std::move(redact_key).value());
-  audit::CheckpointFile checkpoint_file(cfg->data_dir + "/" + std::string(audit::kCheckpointFile));
-  audit::Checkpointer checkpointer(audit_log, checkpoint_file, *signer, clock, {});
   tenant::TenantKeys tenant_keys(*data->keys, clock);
   tenant::TenantService tenants(*data->db, clock, tenant_keys);
   auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg), audit_log);

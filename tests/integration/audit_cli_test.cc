@@ -212,7 +212,8 @@ TEST_F(AuditCliTest, AMissingSigningKeyBesideEventsIsAOneLineError) {
   // Never silently replaced by a new key, which could not vouch for the events.
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"tenant", "create", "globex", "--admin-email", "admin@example.com", "--data", Data()},
-           {"keys", "rotate", "--data", Data()}}) {
+           {"keys", "rotate", "--data", Data()},
+           {"serve", "--data", Data(), "--listen", "127.0.0.1:0"}}) {
     r = RunPactum(args);
     EXPECT_EQ(r.exit_code, 1) << args[0];
     EXPECT_EQ(Lines(r.err), 1U) << r.err;
