@@ -947,26 +947,25 @@ awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot,
   co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
   const bool written = !ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  if (observer != nullptr) {
-    // In the request log like any other request (unrouted: nothing was served).
-    Request req;
-    req.request_id = crypto::RandomHex(16);
-    req.peer_ip = ip;
-    req.remote_ip = ip;
-    if (parser.is_header_done()) {
-      req.method_text = std::string(parser.get().method_string());
-      req.method = ParseMethod(req.method_text);
-      for (const auto& f : parser.get()) {
-        req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-      }
+  if (observer == nullptr) co_return;
+  // In the request log like any other request (unrouted: nothing was served).
+  Request req;
+  req.request_id = crypto::RandomHex(16);
+  req.peer_ip = ip;
+  req.remote_ip = ip;
+  if (parser.is_header_done()) {
+    req.method_text = std::string(parser.get().method_string());
+    req.method = ParseMethod(req.method_text);
+    for (const auto& f : parser.get()) {
+      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
     }
-    if (target.ok()) {
-      req.path = std::move(target->path);
-      req.query = std::move(target->query);
-    }
-    Finish(req, nullptr, static_cast<int>(res.result_int()), 0, written ? res.body().size() : 0,
-           start);
   }
+  if (target.ok()) {
+    req.path = std::move(target->path);
+    req.query = std::move(target->query);
+  }
+  Finish(req, nullptr, static_cast<int>(res.result_int()), 0, written ? res.body().size() : 0,
+         start);
 }
 
 Server::Server(const config::ServerConfig& server, const config::LimitsConfig& limits,

@@ -77,6 +77,7 @@ class RequestObserverTest : public ::testing::Test {
  protected:
   void SetUp() override {
     srv_.config.limits.max_body_bytes = 1024;
+    srv_.config.server.redirect_listen = "127.0.0.1:0";
     srv_.router.Add(http::Method::kGet, "/hello", [this](http::Request&) {
       ++handled_;
       return http::Response::Text(200, "hello, world", "text/plain");
@@ -205,6 +206,24 @@ TEST_F(RequestObserverTest, AMalformedHeadIsReportedUnderTheRequestIdItWasAnswer
   EXPECT_EQ(s.route, "");
   EXPECT_EQ(s.outcome.status, 400);
   EXPECT_EQ(s.outcome.bytes_out, BodyOf(response).size());
+}
+
+TEST_F(RequestObserverTest, ARedirectedPlainHttpRequestIsReportedUnrouted) {
+  HttpRequest r;
+  r.url = "http://127.0.0.1:" + std::to_string(srv_.server->redirect_port()) + "/hello?x=1";
+  r.headers = {"X-Request-Id: not-kept-0001"};  // not its id: that one is the server's own
+  auto response = Perform(r);
+  ASSERT_EQ(response.status, 308);
+  ASSERT_TRUE(srv_.AwaitNoConnections());
+  const auto seen = observer_.seen();
+  ASSERT_EQ(seen.size(), 1U);
+  EXPECT_EQ(seen[0].method, "GET");
+  EXPECT_EQ(seen[0].path, "/hello");
+  EXPECT_EQ(seen[0].route, "");
+  EXPECT_EQ(seen[0].outcome.status, 308);
+  EXPECT_EQ(seen[0].outcome.bytes_out, response.body.size());
+  EXPECT_EQ(seen[0].request_id.size(), 32U);
+  EXPECT_EQ(observer_.asks(), 0);  // never refused: it serves nothing
 }
 
 TEST_F(RequestObserverTest, ARefusalIsAnsweredAsItsErrorAndTheHandlerNeverRuns) {
