@@ -43,6 +43,8 @@ bench: build-release
 	@scripts/bench-files
 	@echo "== audit trail: verifying 1,000,000 events =="
 	@./build-release/bench/pactum_bench_audit_verify
+	@echo "== audit trail: recording the request and api streams vs not =="
+	@JOBS=$(JOBS) scripts/bench-audit
 
 lint: build
 	@scripts/lint
@@ -57,4 +59,4 @@ sanitize: deps
 		ctest --output-on-failure -j 2 --timeout 1800
 
 clean:
-	rm -rf $(BUILD) build-release build-sanitize
+	rm -rf $(BUILD) build-release build-sanitize build-bench-noaudit

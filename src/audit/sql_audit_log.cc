@@ -59,12 +59,13 @@ StoredEvent FromRow(const store::Row& r) {
 }
 
 // Invalid UTF-8 (a header may hold any byte) becomes U+FFFD instead of failing the event;
-// control characters come out as \u escapes.
+// everything beyond printable ASCII comes out as \u escapes: C0 controls (CR, LF, ESC),
+// DEL and the C1 controls some terminals act on never reach the column as raw bytes.
 std::string DetailsText(const Event& e) {
   nlohmann::json d = e.details.is_object() ? e.details : nlohmann::json::object();
   if (!e.actor.request_id.empty()) d["request_id"] = e.actor.request_id;
   if (!e.actor.user_agent.empty()) d["user_agent"] = e.actor.user_agent.substr(0, 512);
-  std::string text = d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string text = d.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
   if (text.size() > kMaxDetailsBytes) text = R"({"truncated":true})";
   return text;
 }

@@ -14,8 +14,10 @@
 #include "api/contract_routes.h"
 #include "api/custom_field_routes.h"
 #include "api/document_routes.h"
+#include "api/request_audit.h"
 #include "api/system_routes.h"
 #include "audit/checkpoint.h"
+#include "audit/request_recorder.h"
 #include "audit/sql_audit_log.h"
 #include "blob/local_blob_store.h"
 #include "cli/commands.h"
@@ -63,6 +65,14 @@ class Periodic {
 };
 
 constexpr const char* kComponent = "serve";
+
+// Whether the request and api streams are recorded: always, except in a build made for
+// measuring what that costs (CMake option PACTUM_BENCH_NO_AUDIT, never for production).
+#ifdef PACTUM_BENCH_NO_AUDIT
+constexpr bool kAuditRequests = false;
+#else
+constexpr bool kAuditRequests = true;
+#endif
 
 struct ServeFlags {
   CommonOptions common;
@@ -207,7 +217,22 @@ int Serve(const ServeFlags& flags) {
   api::RegisterAuditRoutes(router, {audit_log, checkpoint_file, signer->public_key()});
   api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
 
-  http::Server server(cfg->server, cfg->limits, router, metrics);
+  // The request and api streams, written in batches. Declared before the server, so they
+  // outlive it: the last batch is written after the last request.
+  std::optional<audit::RequestRecorder> recorder;
+  std::optional<api::RequestAudit> request_audit;
+  if (kAuditRequests) {
+    recorder.emplace(audit_log, audit::RecorderOptions{}, &metrics);
+    request_audit.emplace(*recorder, audit_log, router);
+  } else if (cfg->environment == "prod") {
+    PrintError("this build does not record requests (PACTUM_BENCH_NO_AUDIT): not for prod");
+    return kExitFailure;
+  } else {
+    log::Warn(kComponent,
+              "built with PACTUM_BENCH_NO_AUDIT: requests are not recorded (benchmarks only)");
+  }
+  http::Server server(cfg->server, cfg->limits, router, metrics,
+                      request_audit ? &*request_audit : nullptr);
   if (Status s = server.Start(*tls); !s.ok()) {
     PrintError(s.message());
     return kExitFailure;
@@ -294,6 +319,12 @@ int Serve(const ServeFlags& flags) {
     }
     log::Info(kComponent, "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     const bool drained = server.Shutdown();
+    if (recorder) {
+      if (Status s = recorder->Flush(); !s.ok()) {
+        log::Error(kComponent, "the last requests could not be recorded",
+                   {{"error", s.ToString()}});
+      }
+    }
     checkpoints.reset();
     checkpoint(true);
     log::Info(kComponent, "stopped", {{"drained", drained}});

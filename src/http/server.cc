@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -43,6 +44,9 @@ constexpr const char* kComponent = "http";
 constexpr size_t kMaxStatus = 600;
 constexpr size_t kStreamChunk = size_t{64} * 1024;
 constexpr size_t kIdleBufferKeep = 4096;
+// The status a request ends with when its client went away before it could be answered
+// (nginx's convention); never sent.
+constexpr int kClientClosed = 499;
 
 bool IsValidRequestId(std::string_view id) {
   if (id.size() < 8 || id.size() > 128) return false;
@@ -106,11 +110,12 @@ size_t CpuThreads(const config::ServerConfig& s) {
 
 struct Server::Impl {
   Impl(const config::ServerConfig& s, const config::LimitsConfig& l, const Router& r,
-       MetricsRegistry& m)
+       MetricsRegistry& m, RequestObserver* o)
       : server_config(s),
         limits(l),
         router(r),
         metrics(m),
+        observer(o),
         workers(WorkerThreads(s)),
         cpu_threads(CpuThreads(s)),
         cpu_pool(cpu_threads),
@@ -169,6 +174,17 @@ struct Server::Impl {
       rm.by_status[s].store(c, std::memory_order_release);
     }
     c->Add();
+  }
+
+  // Tells the observer how a request ended.
+  void Finish(const Request& req, const Route* route, int status, uint64_t bytes_in,
+              uint64_t bytes_out, SteadyClock::time_point start) const {
+    if (observer == nullptr) return;
+    observer->Finished(req, route,
+                       {.status = status,
+                        .bytes_in = bytes_in,
+                        .bytes_out = bytes_out,
+                        .duration = SteadyClock::now() - start});
   }
 
   std::shared_ptr<asio::ssl::context> CurrentTls() {
@@ -323,13 +339,15 @@ struct Server::Impl {
   awaitable<void> RunConnection(tcp::socket socket, ContextSlot& slot, std::string ip,
                                 std::shared_ptr<asio::ssl::context> tls_ctx);
   awaitable<void> RunRedirect(tcp::socket socket, ContextSlot& slot, std::string ip);
-  awaitable<void> WriteResponse(TlsStream& stream, const Request& req, Response& res,
-                                bool keep_alive, bool head, beast::error_code& ec);
+  // Returns the body bytes written.
+  awaitable<uint64_t> WriteResponse(TlsStream& stream, const Request& req, Response& res,
+                                    bool keep_alive, bool head, beast::error_code& ec);
 
   const config::ServerConfig server_config;
   const config::LimitsConfig limits;
   const Router& router;
   MetricsRegistry& metrics;
+  RequestObserver* const observer;         // may be null
   std::vector<IpNetwork> trusted_proxies;  // from server.trusted_proxies
 
   std::vector<std::unique_ptr<ContextSlot>> slots;
@@ -420,6 +438,10 @@ class StreamedBodyReader final : public BodyReader {
     pos_ += n;
     return n;
   }
+
+  // Body bytes read for the handler so far (not a read ahead still in flight). On the I/O
+  // thread once the handler is done.
+  uint64_t received() const { return received_; }
 
   // On the I/O thread, once the handler is done: ends a read ahead still in flight.
   awaitable<void> Settle() {
@@ -533,8 +555,9 @@ class EmptyBodyReader final : public BodyReader {
 
 }  // namespace
 
-awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& req, Response& res,
-                                            bool keep_alive, bool head, beast::error_code& ec) {
+awaitable<uint64_t> Server::Impl::WriteResponse(TlsStream& stream, const Request& req,
+                                                Response& res, bool keep_alive, bool head,
+                                                beast::error_code& ec) {
   stream.next_layer().expires_after(milliseconds(limits.write_timeout_ms));
   const auto status = static_cast<bhttp::status>(res.status);
   if (!res.stream || head) {
@@ -548,15 +571,21 @@ awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& re
       }  // else: the GET would be chunked, whose length is unknown: no Content-Length
       out.keep_alive(keep_alive);
       co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
-      co_return;
+      co_return 0;
     }
     bhttp::response<bhttp::string_body> out{status, 11};
     AddStandardHeaders(out, req, res);
     out.body() = std::move(res.body);
     out.keep_alive(keep_alive);
     out.prepare_payload();
-    co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
-    co_return;
+    const size_t written =
+        co_await bhttp::async_write(stream, out, asio::redirect_error(use_awaitable, ec));
+    if (!ec) co_return out.body().size();
+    // Cut short (the client went away): the head went first, the rest was body.
+    std::ostringstream head_text;
+    head_text << out.base();
+    const size_t head_bytes = head_text.view().size();
+    co_return written > head_bytes ? std::min(written - head_bytes, out.body().size()) : 0;
   }
   bhttp::response<bhttp::buffer_body> out{status, 11};
   AddStandardHeaders(out, req, res);
@@ -572,9 +601,10 @@ awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& re
   out.body().more = true;
   bhttp::response_serializer<bhttp::buffer_body> sr{out};
   co_await bhttp::async_write_header(stream, sr, asio::redirect_error(use_awaitable, ec));
-  if (ec) co_return;
+  if (ec) co_return 0;
   std::vector<char> chunk(kStreamChunk * 4);
-  uint64_t sent = 0;
+  uint64_t sent = 0;       // read from the source
+  uint64_t delivered = 0;  // written to the connection
   for (;;) {
     auto n = res.stream->Read(chunk);
     // A source that fails, or yields other than its declared length, would desynchronize
@@ -591,16 +621,19 @@ awaitable<void> Server::Impl::WriteResponse(TlsStream& stream, const Request& re
       log::Error(kComponent, "response stream failed",
                  {{"request_id", req.request_id}, {"error", failure.ToString()}});
       ec = asio::error::connection_aborted;
-      co_return;
+      co_return delivered;
     }
     sent += *n;
     out.body().data = *n > 0 ? chunk.data() : nullptr;
     out.body().size = *n;
     out.body().more = *n > 0;
     stream.next_layer().expires_after(milliseconds(limits.write_timeout_ms));
-    co_await bhttp::async_write(stream, sr, asio::redirect_error(use_awaitable, ec));
+    const size_t written =
+        co_await bhttp::async_write(stream, sr, asio::redirect_error(use_awaitable, ec));
     if (ec == bhttp::error::need_buffer) ec = {};
-    if (ec || *n == 0) co_return;
+    // A piece cut short counts what was written of it (with chunked framing: at most that).
+    delivered += ec ? std::min<uint64_t>(*n, written) : *n;
+    if (ec || *n == 0) co_return delivered;
   }
 }
 
@@ -650,10 +683,13 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
       if (IsClosedByPeer(ec)) break;
       // Malformed or oversized head: answer once, then close.
       req.request_id = crypto::RandomHex(16);
+      req.peer_ip = ip;
+      req.remote_ip = ip;  // the head, and any X-Forwarded-For in it, did not parse
       Response res = Response::Error(ParseErrorStatus(ec));
       beast::error_code wec;
-      co_await WriteResponse(stream, req, res, false, false, wec);
+      const uint64_t bytes_out = co_await WriteResponse(stream, req, res, false, false, wec);
       Record(unmatched, res.status, start);
+      Finish(req, nullptr, res.status, 0, bytes_out, start);
       break;
     }
     state.busy = true;
@@ -675,6 +711,7 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
     bool keep_alive = head.keep_alive();
     bool body_consumed = !has_body;
     size_t route_index = unmatched;
+    uint64_t bytes_in = 0;
     Response res;
 
     auto target = ParseTarget(req.target);
@@ -695,7 +732,14 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
         route_index = route->index;
       }
     }
-    if (route != nullptr) {
+    bool admitted = route != nullptr;
+    if (admitted && observer != nullptr) {
+      if (Status refused = observer->Admit(req); !refused.ok()) {
+        res = Response::Error(refused);
+        admitted = false;
+      }
+    }
+    if (admitted) {
       const bool streamed = route->options.body == BodyMode::kStreamed;
       const int64_t limit = route->options.max_body_bytes >= 0 ? route->options.max_body_bytes
                             : streamed                         ? limits.max_upload_bytes
@@ -714,7 +758,10 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
         if (expect_continue) {
           bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
           co_await bhttp::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
-          if (ec) break;
+          if (ec) {
+            Finish(req, route, kClientClosed, 0, 0, start);
+            break;
+          }
         }
         if (!streamed) {
           bhttp::request_parser<bhttp::string_body> body_parser(std::move(head_parser));
@@ -722,8 +769,12 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
           stream.next_layer().expires_after(milliseconds(limits.body_timeout_ms));
           co_await bhttp::async_read(stream, buffer, body_parser,
                                      asio::redirect_error(use_awaitable, ec));
+          bytes_in = body_parser.get().body().size();
           if (ec) {
-            if (IsClosedByPeer(ec) && ec != beast::error::timeout) break;
+            if (IsClosedByPeer(ec) && ec != beast::error::timeout) {
+              Finish(req, route, kClientClosed, bytes_in, 0, start);
+              break;
+            }
             log::Debug(kComponent, "body read failed", {{"error", ec.message()}});
             res = ec == beast::error::timeout
                       ? Response::Error({StatusCode::kRequestTimeout, "request body timed out"})
@@ -743,8 +794,13 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
           res = co_await Invoke(*route, req);
           req.body_reader = nullptr;
           co_await reader.Settle();
+          bytes_in = reader.received();
           body_consumed = body_parser.is_done();
         }
+      }
+      // Asked again: a success is not answered once the request log is known to fail.
+      if (observer != nullptr && res.status < 400) {
+        if (Status refused = observer->Admit(req); !refused.ok()) res = Response::Error(refused);
       }
     }
     if (!body_consumed || stopping.load() || res.status == 408) keep_alive = false;
@@ -756,8 +812,10 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
                   {"status", res.status},
                   {"detail", res.log_detail}});
     }
-    co_await WriteResponse(stream, req, res, keep_alive, req.method == Method::kHead, ec);
+    const uint64_t bytes_out =
+        co_await WriteResponse(stream, req, res, keep_alive, req.method == Method::kHead, ec);
     Record(route_index, res.status, start);
+    Finish(req, route, res.status, bytes_in, bytes_out, start);
     state.busy = false;
     if (log::Enabled(log::Level::kDebug)) {
       log::Debug(kComponent, "request",
@@ -845,6 +903,7 @@ awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot,
   beast::flat_buffer buffer;
   beast::error_code ec;
   stream.expires_after(milliseconds(limits.header_timeout_ms));
+  const auto start = SteadyClock::now();
   bhttp::request_parser<bhttp::empty_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -886,12 +945,32 @@ awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot,
   res.prepare_payload();
   stream.expires_after(milliseconds(limits.write_timeout_ms));
   co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+  const bool written = !ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (observer == nullptr) co_return;
+  // In the request log like any other request (unrouted: nothing was served).
+  Request req;
+  req.request_id = crypto::RandomHex(16);
+  req.peer_ip = ip;
+  req.remote_ip = ip;
+  if (parser.is_header_done()) {
+    req.method_text = std::string(parser.get().method_string());
+    req.method = ParseMethod(req.method_text);
+    for (const auto& f : parser.get()) {
+      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    }
+  }
+  if (target.ok()) {
+    req.path = std::move(target->path);
+    req.query = std::move(target->query);
+  }
+  Finish(req, nullptr, static_cast<int>(res.result_int()), 0, written ? res.body().size() : 0,
+         start);
 }
 
 Server::Server(const config::ServerConfig& server, const config::LimitsConfig& limits,
-               const Router& router, MetricsRegistry& metrics)
-    : impl_(std::make_unique<Impl>(server, limits, router, metrics)) {}
+               const Router& router, MetricsRegistry& metrics, RequestObserver* observer)
+    : impl_(std::make_unique<Impl>(server, limits, router, metrics, observer)) {}
 
 Server::~Server() { Shutdown(); }
 

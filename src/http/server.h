@@ -10,8 +10,12 @@
 // bytes, per-route body bytes, header/body/idle/write timeouts, connections overall and
 // per client address.
 //
+// Each request is shown to an optional RequestObserver (the request log): it may refuse
+// requests (Admit) and is told how each one ended (Finished); see request_observer.h.
+//
 // Thread-safety: Start, SetTls and Shutdown may be called from any one controlling thread;
-// the Router must outlive the Server and not change after Start.
+// the Router and the observer must outlive the Server and the Router not change after
+// Start.
 
 #include <cstddef>
 #include <cstdint>
@@ -21,6 +25,7 @@
 #include "common/metrics.h"
 #include "common/status.h"
 #include "config/config.h"
+#include "http/request_observer.h"
 #include "http/router.h"
 #include "http/tls.h"
 
@@ -28,8 +33,9 @@ namespace pactum::http {
 
 class Server {
  public:
+  // `observer` may be null: no request log.
   Server(const config::ServerConfig& server, const config::LimitsConfig& limits,
-         const Router& router, MetricsRegistry& metrics);
+         const Router& router, MetricsRegistry& metrics, RequestObserver* observer = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -19,7 +19,9 @@
 #include "api/contract_routes.h"
 #include "api/custom_field_routes.h"
 #include "api/document_routes.h"
+#include "api/request_audit.h"
 #include "audit/checkpoint.h"
+#include "audit/request_recorder.h"
 #include "audit/sql_audit_log.h"
 #include "blob/local_blob_store.h"
 #include "crypto/local_key_provider.h"
@@ -27,6 +29,7 @@
 #include "store/sqlite_database.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fault_audit_sink.h"
+#include "tests/support/fault_database.h"
 #include "tests/support/https_client.h"
 #include "tests/support/recording_audit_sink.h"
 #include "tests/support/test_keys.h"
@@ -36,6 +39,9 @@ namespace pactum::testing_support {
 
 class ApiTest : public ::testing::Test {
  protected:
+  // The server stops before the services it calls (and the request log) go away.
+  ~ApiTest() override { srv_.Stop(); }
+
   void SetUp() override {
     store::SqliteOptions o;
     o.path = srv_.dir.File("p.db");
@@ -84,11 +90,29 @@ class ApiTest : public ::testing::Test {
     api::RegisterDocumentRoutes(
         srv_.router, *documents_,
         {*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_, *settings_, *audit_});
+    if (RecordsRequests()) {
+      // The request and api streams, over a database handle a test can make fail. Batches
+      // are written only when a test calls recorder_->Flush().
+      request_db_ = std::make_unique<FaultDatabase>(*db_);
+      request_log_ = std::make_unique<audit::SqlAuditLog>(*request_db_, clock_,
+                                                          std::move(signer_->RedactKey()).value());
+      recorder_ = std::make_unique<audit::RequestRecorder>(
+          *request_log_, audit::RecorderOptions{.interval = std::chrono::hours(1)}, &srv_.metrics);
+      request_audit_ = std::make_unique<api::RequestAudit>(*recorder_, *request_log_, srv_.router);
+      srv_.observer = request_audit_.get();
+    }
     srv_.Start();
   }
 
   // Lets a derived fixture change the server's configuration before it starts.
   virtual void Configure(config::Config& /*config*/) {}
+  // Lets a derived fixture record the request and api streams (request_audit_).
+  virtual bool RecordsRequests() const { return false; }
+  // With RecordsRequests(): writes the events of every request answered so far.
+  Status FlushRequests() {
+    if (!srv_.AwaitNoConnections()) return Unavailable("connections stay open");
+    return recorder_->Flush();
+  }
 
   // The TOTP code for a base32 secret at the fake clock's time (offset in 30 s steps).
   std::string Totp(const std::string& secret, int steps = 0) const {
@@ -180,6 +204,11 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<document::DocumentService> documents_;
   int64_t ann_id_ = 0;
   std::string ann_otp_;
+  // With RecordsRequests() only.
+  std::unique_ptr<FaultDatabase> request_db_;
+  std::unique_ptr<audit::SqlAuditLog> request_log_;
+  std::unique_ptr<audit::RequestRecorder> recorder_;
+  std::unique_ptr<api::RequestAudit> request_audit_;
 };
 
 }  // namespace pactum::testing_support

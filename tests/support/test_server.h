@@ -1,7 +1,7 @@
 #pragma once
 
 // Runs a real http::Server in-process on port 0 with a self-signed certificate in a
-// temporary data directory. Tests add routes before Start().
+// temporary data directory. Tests add routes (and an observer) before Start().
 
 #include <memory>
 #include <string>
@@ -31,13 +31,18 @@ class TestServer {
     if (server) server->Shutdown();
   }
   std::string Url(const std::string& path) const { return server->BaseUrl() + path; }
+  // Waits up to 10 s until no connection is open; false on timeout. Once the clients have
+  // closed theirs, every request has been answered and reported to the observer (which
+  // hears of a request only after its answer was written).
+  bool AwaitNoConnections() const;
   uint16_t port() const { return server->port(); }
 
   TempDir dir;
   config::Config config;
   http::Router router;
   MetricsRegistry metrics;
-  std::string ca_file;  // the self-signed certificate, for verifying clients
+  http::RequestObserver* observer = nullptr;  // the request log, when a test sets one
+  std::string ca_file;                        // the self-signed certificate, for verifying clients
   std::unique_ptr<http::Server> server;
 };
 
