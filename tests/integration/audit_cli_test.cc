@@ -107,7 +107,8 @@ TEST_F(AuditCliTest, TenantCreateRecordsEventsThatVerify) {
   r = Verify();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("acme: ok, 1 event, signed up to seq 1\n"), std::string::npos) << r.out;
-  for (const auto& chain : VerifyJson()["chains"]) {
+  const nlohmann::json verified = VerifyJson();  // kept: the loop must not outlive it
+  for (const auto& chain : verified["chains"]) {
     EXPECT_EQ(chain["checkpointed_seq"], chain["last_seq"]) << chain;
   }
 
