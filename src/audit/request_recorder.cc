@@ -30,9 +30,11 @@ RequestRecorder::~RequestRecorder() {
 }
 
 Status RequestRecorder::Admit() const {
-  const std::lock_guard lock(mu_);
-  if (failing_ || queue_.size() >= options_.max_queued) return AuditUnavailable();
-  return Status::Ok();
+  return refusing_.load(std::memory_order_acquire) ? AuditUnavailable() : Status::Ok();
+}
+
+void RequestRecorder::UpdateRefusing() {
+  refusing_.store(failing_ || queue_.size() >= options_.max_queued, std::memory_order_release);
 }
 
 void RequestRecorder::Add(Event event) {
@@ -44,7 +46,8 @@ void RequestRecorder::Add(Event event) {
       return;
     }
     queue_.push_back(std::move(event));
-    wake = queue_.size() >= options_.max_batch;
+    wake = queue_.size() == options_.max_batch;
+    if (queue_.size() == options_.max_queued) UpdateRefusing();
   }
   if (wake) cv_.notify_all();
 }
@@ -54,26 +57,40 @@ Status RequestRecorder::WriteQueued(std::unique_lock<std::mutex>& lock) {
   cv_.wait(lock, [this] { return !writing_; });
   Status result = Status::Ok();
   while (!queue_.empty()) {
-    const size_t n = std::min(queue_.size(), options_.max_batch);
-    std::vector<Event> batch(std::make_move_iterator(queue_.begin()),
-                             std::make_move_iterator(queue_.begin() + static_cast<ptrdiff_t>(n)));
+    // The whole queue when it fits a batch (a swap), else its oldest max_batch events.
+    std::vector<Event> batch = std::move(spare_);
+    batch.clear();
+    if (queue_.size() <= options_.max_batch) {
+      batch.swap(queue_);
+    } else {
+      const auto end = queue_.begin() + static_cast<ptrdiff_t>(options_.max_batch);
+      batch.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(end));
+      queue_.erase(queue_.begin(), end);
+    }
+    UpdateRefusing();
     writing_ = true;
     lock.unlock();
     const Status s = log_.AppendBatch(batch);
+    const size_t n = batch.size();
+    if (s.ok()) batch.clear();  // the events go, outside the lock
     lock.lock();
     writing_ = false;
     if (!s.ok()) {
-      // Keep the events (they were moved from: put the batch back) and refuse new work.
-      for (size_t i = 0; i < n; ++i) queue_[i] = std::move(batch[i]);
+      // Keep the events, oldest first, and refuse new work until a batch is written.
+      batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
+                   std::make_move_iterator(queue_.end()));
+      queue_.swap(batch);
       if (!failing_) log::Error("audit", "the request stream cannot be written; refusing requests");
       failing_ = true;
+      UpdateRefusing();
       if (failed_batches_ != nullptr) failed_batches_->Add();
       result = s;
       break;
     }
-    queue_.erase(queue_.begin(), queue_.begin() + static_cast<ptrdiff_t>(n));
+    spare_ = std::move(batch);
     if (failing_) log::Info("audit", "the request stream is written again");
     failing_ = false;
+    UpdateRefusing();
     if (written_ != nullptr) written_->Add(n);
   }
   cv_.notify_all();

@@ -10,12 +10,13 @@
 // loses at most the events queued since the last batch: `interval` (200 ms by default)
 // plus the time one batch takes to write.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "audit/sql_audit_log.h"
 #include "common/metrics.h"
@@ -38,7 +39,8 @@ class RequestRecorder {
   RequestRecorder& operator=(const RequestRecorder&) = delete;
 
   // OK while events are being recorded; kUnavailable (audit_unavailable) after a failed
-  // batch until one succeeds, or while the queue is full.
+  // batch until one succeeds, or while the queue is full. Takes no lock: asked twice for
+  // every request.
   Status Admit() const;
 
   // Queues an event. Never blocks on the database.
@@ -50,6 +52,7 @@ class RequestRecorder {
  private:
   void Run();
   Status WriteQueued(std::unique_lock<std::mutex>& lock);
+  void UpdateRefusing();  // with mu_ held
 
   SqlAuditLog& log_;
   const RecorderOptions options_;
@@ -59,11 +62,17 @@ class RequestRecorder {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Event> queue_;  // GUARDED_BY(mu_)
-  bool failing_ = false;     // GUARDED_BY(mu_): the last batch failed
-  bool writing_ = false;     // GUARDED_BY(mu_): a batch is being written
-  bool stop_ = false;        // GUARDED_BY(mu_)
-  std::thread thread_;       // last: starts once the members above exist
+  // Events are added to `queue_`; the writer swaps it with `spare_` (empty, its capacity
+  // kept from the batch before), so taking a batch moves no event and the queue does
+  // not grow its storage again for every batch.
+  std::vector<Event> queue_;  // GUARDED_BY(mu_)
+  std::vector<Event> spare_;  // GUARDED_BY(mu_)
+  bool failing_ = false;      // GUARDED_BY(mu_): the last batch failed
+  bool writing_ = false;      // GUARDED_BY(mu_): a batch is being written
+  bool stop_ = false;         // GUARDED_BY(mu_)
+  // failing_ or a full queue, for Admit(); written with mu_ held.
+  std::atomic<bool> refusing_{false};
+  std::thread thread_;  // last: starts once the members above exist
 };
 
 }  // namespace pactum::audit

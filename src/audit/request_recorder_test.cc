@@ -77,6 +77,22 @@ TEST_F(RequestRecorderTest, AFailedBatchRefusesNewRequestsAndIsRetried) {
   EXPECT_EQ(events[1].details, R"({"n":2})");
 }
 
+TEST_F(RequestRecorderTest, AFailedBatchStaysAheadOfNewerEventsAndNoneIsLost) {
+  RequestRecorder recorder(*log_, {.max_batch = 7, .interval = std::chrono::hours(1)}, nullptr);
+  for (int i = 0; i < 20; ++i) recorder.Add(Request(i));
+  faulty_->fail_writes = true;
+  EXPECT_EQ(recorder.Flush().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(recorder.Admit().code(), StatusCode::kUnavailable);
+  for (int i = 20; i < 25; ++i) recorder.Add(Request(i));
+  EXPECT_EQ(recorder.Flush().code(), StatusCode::kUnavailable);
+  faulty_->fail_writes = false;
+  ASSERT_TRUE(recorder.Flush().ok());
+  EXPECT_TRUE(recorder.Admit().ok());
+  auto events = log_->ReadChain(0, 0, 100).value();
+  ASSERT_EQ(events.size(), 25u);
+  for (int i = 0; i < 25; ++i) EXPECT_EQ(events[i].details, "{\"n\":" + std::to_string(i) + "}");
+}
+
 TEST_F(RequestRecorderTest, AFullQueueRefusesAndCountsWhatItDrops) {
   MetricsRegistry metrics;
   faulty_->fail_writes = true;
