@@ -152,6 +152,26 @@ TEST_F(AuditLogTest, ControlCharactersAndInvalidUtf8AreStoredEscaped) {
   EXPECT_FALSE(Verify(1).problem);
 }
 
+TEST_F(AuditLogTest, DetailsSerializedByTheCallerAreStoredAsGivenWhenPrintable) {
+  Event e = At(1, "http.request");
+  e.details["ignored"] = true;
+  e.actor.request_id = "not-added";
+  e.details_json = R"({"status":200,"user_agent":"a\u001bb"})";
+  ASSERT_TRUE(log_->Record(e).ok());
+  e.details_json =
+      "{\"raw\":\"a\x1b"
+      "b\"}";  // a broken promise: a raw ESC
+  ASSERT_TRUE(log_->Record(e).ok());
+  const auto stored = log_->List({.tenant_id = 1}).value();
+  ASSERT_EQ(stored.size(), 2U);
+  EXPECT_EQ(stored[1].details, R"({"status":200,"user_agent":"a\u001bb"})");
+  EXPECT_EQ(EventJson(stored[1])["details"]["user_agent"],
+            "a\x1b"
+            "b");
+  EXPECT_EQ(stored[0].details, R"({"unprintable":true})");
+  EXPECT_FALSE(Verify(1).problem);
+}
+
 TEST_F(AuditLogTest, RedactIsAKeyedHashThatMatchesEqualSecrets) {
   const std::string secret = "link-token-abc";
   const std::string r = log_->Redact(secret);

@@ -49,6 +49,10 @@ struct Event {
   std::string target;  // "contract:12", "user:4", a route pattern ...; "" when none
   bool success = true;
   nlohmann::json details = nlohmann::json::object();
+  // For hot paths (the request stream): the details already serialized, a JSON object in
+  // printable ASCII. When set, `details` is ignored and the actor's request_id and
+  // user_agent are not added to it (put them in).
+  std::string details_json;
   Actor actor;
 };
 

@@ -62,10 +62,18 @@ StoredEvent FromRow(const store::Row& r) {
 // everything beyond printable ASCII comes out as \u escapes: C0 controls (CR, LF, ESC),
 // DEL and the C1 controls some terminals act on never reach the column as raw bytes.
 std::string DetailsText(const Event& e) {
-  nlohmann::json d = e.details.is_object() ? e.details : nlohmann::json::object();
-  if (!e.actor.request_id.empty()) d["request_id"] = e.actor.request_id;
-  if (!e.actor.user_agent.empty()) d["user_agent"] = e.actor.user_agent.substr(0, 512);
-  std::string text = d.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  std::string text;
+  if (!e.details_json.empty()) {
+    // Serialized by the caller; its promise of printable ASCII is checked, not trusted.
+    const bool printable = std::all_of(e.details_json.begin(), e.details_json.end(),
+                                       [](char c) { return c >= 0x20 && c < 0x7f; });
+    text = printable ? e.details_json : R"({"unprintable":true})";
+  } else {
+    nlohmann::json d = e.details.is_object() ? e.details : nlohmann::json::object();
+    if (!e.actor.request_id.empty()) d["request_id"] = e.actor.request_id;
+    if (!e.actor.user_agent.empty()) d["user_agent"] = e.actor.user_agent.substr(0, 512);
+    text = d.dump(-1, ' ', true, nlohmann::json::error_handler_t::replace);
+  }
   if (text.size() > kMaxDetailsBytes) text = R"({"truncated":true})";
   return text;
 }
