@@ -104,7 +104,7 @@ class Connection final : public Session {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() override {
-    for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
+    for (auto& [sql, prepared] : cache_) sqlite3_finalize(prepared.stmt);
     if (db_ != nullptr) sqlite3_close_v2(db_);
   }
 
@@ -156,9 +156,10 @@ class Connection final : public Session {
 
   Status QueryEach(Sql sql, std::initializer_list<Value> params,
                    const std::function<Status(const RowView&)>& fn) override {
-    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql.text()));
+    ASSIGN_OR_RETURN(const Prepared* prepared, Prepare(sql.text()));
+    sqlite3_stmt* const stmt = prepared->stmt;
     const StatementReset reset{stmt};
-    RETURN_IF_ERROR(Bind(stmt, params));
+    RETURN_IF_ERROR(Bind(*prepared, params));
     const StatementRow row(stmt);
     for (;;) {
       const int rc = sqlite3_step(stmt);
@@ -176,29 +177,42 @@ class Connection final : public Session {
   sqlite3* db() const { return db_; }
 
  private:
-  Result<sqlite3_stmt*> Prepare(std::string_view text) {
-    if (auto it = cache_.find(text); it != cache_.end()) return it->second;
+  // A cached statement and where each of its parameters $1..$N sits, looked up once: by
+  // name it is a scan with string compares, per parameter and execution (a tenth of the
+  // time of the request stream's inserts).
+  struct Prepared {
+    sqlite3_stmt* stmt = nullptr;
+    std::vector<int> index;  // index[n - 1]: the position of "$n", 0 when absent
+  };
+
+  Result<const Prepared*> Prepare(std::string_view text) {
+    if (auto it = cache_.find(text); it != cache_.end()) return &it->second;
     sqlite3_stmt* stmt = nullptr;
     const char* tail = nullptr;
     const int rc = sqlite3_prepare_v3(db_, text.data(), static_cast<int>(text.size()),
                                       SQLITE_PREPARE_PERSISTENT, &stmt, &tail);
     if (rc != SQLITE_OK) return FromSqlite(rc, db_, "prepare");
     if (stmt == nullptr) return Internal("empty SQL statement");
-    cache_.emplace(text, stmt);
-    return stmt;
+    Prepared prepared{stmt, {}};
+    const int count = sqlite3_bind_parameter_count(stmt);
+    for (int n = 1; n <= count; ++n) {
+      const std::string name = "$" + std::to_string(n);
+      prepared.index.push_back(sqlite3_bind_parameter_index(stmt, name.c_str()));
+    }
+    return &cache_.emplace(text, std::move(prepared)).first->second;
   }
 
-  Status Bind(sqlite3_stmt* stmt, std::initializer_list<Value> params) {
-    if (sqlite3_bind_parameter_count(stmt) != static_cast<int>(params.size())) {
-      return Internal("statement expects " + std::to_string(sqlite3_bind_parameter_count(stmt)) +
+  Status Bind(const Prepared& prepared, std::initializer_list<Value> params) {
+    sqlite3_stmt* const stmt = prepared.stmt;
+    if (prepared.index.size() != params.size()) {
+      return Internal("statement expects " + std::to_string(prepared.index.size()) +
                       " parameters, got " + std::to_string(params.size()));
     }
     int n = 0;
     for (const Value& v : params) {
+      const int idx = prepared.index[static_cast<size_t>(n)];
       ++n;
-      const std::string name = "$" + std::to_string(n);
-      const int idx = sqlite3_bind_parameter_index(stmt, name.c_str());
-      if (idx == 0) return Internal("statement has no parameter " + name);
+      if (idx == 0) return Internal("statement has no parameter $" + std::to_string(n));
       int rc = SQLITE_OK;
       if (std::holds_alternative<std::monostate>(v)) {
         rc = sqlite3_bind_null(stmt, idx);
@@ -219,9 +233,10 @@ class Connection final : public Session {
   }
 
   Status Run(const Sql& sql, std::initializer_list<Value> params, std::vector<Row>* rows) {
-    ASSIGN_OR_RETURN(sqlite3_stmt * stmt, Prepare(sql.text()));
+    ASSIGN_OR_RETURN(const Prepared* prepared, Prepare(sql.text()));
+    sqlite3_stmt* const stmt = prepared->stmt;
     const StatementReset reset{stmt};
-    RETURN_IF_ERROR(Bind(stmt, params));
+    RETURN_IF_ERROR(Bind(*prepared, params));
     for (;;) {
       const int rc = sqlite3_step(stmt);
       if (rc == SQLITE_DONE) return Status::Ok();
@@ -258,7 +273,7 @@ class Connection final : public Session {
   }
 
   sqlite3* db_ = nullptr;
-  std::unordered_map<std::string_view, sqlite3_stmt*> cache_;  // keys point at literals
+  std::unordered_map<std::string_view, Prepared> cache_;  // keys point at literals
 };
 
 class SqliteDatabase final : public Database {
