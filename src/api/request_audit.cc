@@ -2,8 +2,7 @@
 
 #include <algorithm>
 #include <array>
-
-#include <nlohmann/json.hpp>
+#include <charconv>
 
 #include "api/auth_routes.h"
 
@@ -14,9 +13,10 @@ namespace {
 constexpr std::array<std::string_view, 1> kSecretParams = {"{token}"};
 
 // Beyond these an event's details could outgrow what the log keeps of them.
-constexpr size_t kMaxPathBytes = 2048;
+constexpr size_t kMaxPathBytes = 1024;
 constexpr size_t kMaxQueryKeys = 32;
 constexpr size_t kMaxMethodBytes = 32;
+constexpr size_t kMaxUserAgentBytes = 512;
 // A query parameter's name longer than this is no name but data (a token pasted as
 // "?pct_…"): it is stored as its HMAC.
 constexpr size_t kMaxQueryKeyBytes = 32;
@@ -40,6 +40,124 @@ void ForEachSegment(std::string_view path, Fn&& fn) {
 }
 
 std::string Truncated(std::string_view s, size_t max) { return std::string(s.substr(0, max)); }
+
+void AppendHex4(std::string& out, uint32_t u) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out += "\\u";
+  for (int shift = 12; shift >= 0; shift -= 4) out += kHex[(u >> shift) & 0xf];
+}
+
+// The length of the UTF-8 sequence at the start of `s` and its code point, or 0 when it
+// is not one (bad lead byte, cut short, overlong, a surrogate, beyond U+10FFFF).
+size_t DecodeUtf8(std::string_view s, uint32_t& cp) {
+  const auto lead = static_cast<unsigned char>(s[0]);
+  size_t len = 0;
+  if (lead >= 0xc2 && lead <= 0xdf) {
+    len = 2;
+    cp = lead & 0x1fU;
+  } else if (lead >= 0xe0 && lead <= 0xef) {
+    len = 3;
+    cp = lead & 0x0fU;
+  } else if (lead >= 0xf0 && lead <= 0xf4) {
+    len = 4;
+    cp = lead & 0x07U;
+  } else {
+    return 0;
+  }
+  if (s.size() < len) return 0;
+  for (size_t k = 1; k < len; ++k) {
+    const auto c = static_cast<unsigned char>(s[k]);
+    if ((c & 0xc0U) != 0x80U) return 0;
+    cp = (cp << 6) | (c & 0x3fU);
+  }
+  if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+      (len == 4 && (cp < 0x10000 || cp > 0x10ffff))) {
+    return 0;
+  }
+  return len;
+}
+
+// Appends `s` as a JSON string in printable ASCII, as the log stores details: quote and
+// backslash escaped, every other character outside 0x20-0x7e (controls, DEL, anything
+// non-ASCII) as \u escapes (surrogate pairs beyond U+FFFF), each byte of invalid UTF-8
+// as U+FFFD.
+void AppendString(std::string& out, std::string_view s) {
+  out += '"';
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += static_cast<char>(c);
+      ++i;
+      continue;
+    }
+    uint32_t cp = c;
+    size_t len = 1;
+    if (c >= 0x80) {
+      len = DecodeUtf8(s.substr(i), cp);
+      if (len == 0) {
+        cp = 0xfffd;
+        len = 1;
+      }
+    }
+    if (cp > 0xffff) {
+      cp -= 0x10000;
+      AppendHex4(out, 0xd800 + (cp >> 10));
+      AppendHex4(out, 0xdc00 + (cp & 0x3ff));
+    } else {
+      AppendHex4(out, cp);
+    }
+    i += len;
+  }
+  out += '"';
+}
+
+// A JSON object written straight into one string in printable ASCII: no tree, one
+// allocation. The request stream makes an event or two for every request, on the I/O
+// threads.
+class AsciiJson {
+ public:
+  AsciiJson() {
+    out_.reserve(256);
+    out_ += '{';
+  }
+  AsciiJson& String(std::string_view key, std::string_view value) {
+    Key(key);
+    AppendString(out_, value);
+    return *this;
+  }
+  template <class Int>
+  AsciiJson& Number(std::string_view key, Int value) {
+    Key(key);
+    std::array<char, 24> buf{};
+    const auto end = std::to_chars(buf.data(), buf.data() + buf.size(), value).ptr;
+    out_.append(buf.data(), end);
+    return *this;
+  }
+  void BeginArray(std::string_view key) {
+    Key(key);
+    out_ += '[';
+  }
+  void Element(std::string_view value) {
+    if (out_.back() != '[') out_ += ',';
+    AppendString(out_, value);
+  }
+  void EndArray() { out_ += ']'; }
+  std::string Take() && {
+    out_ += '}';
+    return std::move(out_);
+  }
+
+ private:
+  void Key(std::string_view key) {  // our own names: plain ASCII
+    if (out_.size() > 1) out_ += ',';
+    out_ += '"';
+    out_ += key;
+    out_ += "\":";
+  }
+  std::string out_;
+};
 
 }  // namespace
 
@@ -108,33 +226,38 @@ void RequestAudit::Finished(const http::Request& req, const http::Route* route,
     actor.token_id = caller->token_id;
   }
   actor.ip = req.remote_ip;
-  actor.request_id = req.request_id;
-  actor.user_agent = std::string(req.Header("User-Agent"));
-
-  const std::string method = Truncated(req.method_text, kMaxMethodBytes);
-  nlohmann::json& d = event.details;
-  d["method"] = method;
-  d["path"] = LoggedPath(req.path);
+  // The details are written here, request id and user agent included (where the log would
+  // put the actor's), so that the log stores them as they are.
+  const std::string_view method = std::string_view(req.method_text).substr(0, kMaxMethodBytes);
+  const auto duration_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(outcome.duration).count();
+  AsciiJson d;
+  d.String("method", method).String("path", LoggedPath(req.path));
   if (!req.query.empty()) {
-    nlohmann::json keys = nlohmann::json::array();
+    d.BeginArray("query_keys");
     std::string_view query = req.query;
-    while (!query.empty() && keys.size() < kMaxQueryKeys) {
+    for (size_t n = 0; !query.empty() && n < kMaxQueryKeys;) {
       const size_t amp = query.find('&');
       const std::string_view pair = query.substr(0, amp);
       const std::string_view key = pair.substr(0, pair.find('='));
       if (!key.empty()) {
-        keys.push_back(key.size() > kMaxQueryKeyBytes ? log_.Redact(key) : std::string(key));
+        d.Element(key.size() > kMaxQueryKeyBytes ? log_.Redact(key) : key);
+        ++n;
       }
       query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     }
-    d["query_keys"] = std::move(keys);
+    d.EndArray();
   }
-  d["status"] = outcome.status;
-  d["bytes_in"] = outcome.bytes_in;
-  d["bytes_out"] = outcome.bytes_out;
-  d["duration_us"] =
-      std::chrono::duration_cast<std::chrono::microseconds>(outcome.duration).count();
-  if (req.peer_ip != req.remote_ip) d["peer_ip"] = req.peer_ip;
+  d.Number("status", outcome.status)
+      .Number("bytes_in", outcome.bytes_in)
+      .Number("bytes_out", outcome.bytes_out)
+      .Number("duration_us", duration_us);
+  if (req.peer_ip != req.remote_ip) d.String("peer_ip", req.peer_ip);
+  d.String("request_id", req.request_id);
+  if (const std::string_view agent = req.Header("User-Agent"); !agent.empty()) {
+    d.String("user_agent", agent.substr(0, kMaxUserAgentBytes));
+  }
+  event.details_json = std::move(d).Take();
 
   if (caller != nullptr && caller->token_id != 0) {
     audit::Event call;
@@ -143,12 +266,14 @@ void RequestAudit::Finished(const http::Request& req, const http::Route* route,
     call.target = event.target;
     call.success = event.success;
     call.actor = actor;
-    call.actor.user_agent.clear();  // in the request event, found by the request id
-    call.details = {{"token_id", caller->token_id},
-                    {"method", method},
-                    {"status", outcome.status},
-                    {"bytes_in", outcome.bytes_in},
-                    {"bytes_out", outcome.bytes_out}};
+    AsciiJson c;  // the user agent is in the request event, found by the request id
+    c.Number("token_id", caller->token_id)
+        .String("method", method)
+        .Number("status", outcome.status)
+        .Number("bytes_in", outcome.bytes_in)
+        .Number("bytes_out", outcome.bytes_out)
+        .String("request_id", req.request_id);
+    call.details_json = std::move(c).Take();
     recorder_.Add(std::move(event));
     recorder_.Add(std::move(call));
     return;

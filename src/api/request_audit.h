@@ -42,7 +42,7 @@ class RequestAudit final : public http::RequestObserver {
 
   // The path as the request stream stores it: each segment a route pattern names with a
   // secret parameter ("/files/{token}") replaced by its HMAC ("/files/hmac:…"), also
-  // where the route did not match (another method, more segments), and cut to 2 KiB.
+  // where the route did not match (another method, more segments), and cut to 1 KiB.
   std::string LoggedPath(std::string_view path) const;
 
  private:
