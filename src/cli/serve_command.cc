@@ -69,7 +69,7 @@ constexpr const char* kComponent = "serve";
 // Whether the request and api streams are recorded: always, except in a build made for
 // measuring what that costs (CMake option PACTUM_BENCH_NO_AUDIT, never for production).
 #ifdef PACTUM_BENCH_NO_AUDIT
-constexpr bool kAuditRequests = true;
+constexpr bool kAuditRequests = false;
 #else
 constexpr bool kAuditRequests = true;
 #endif
