@@ -1,0 +1,35 @@
+#pragma once
+
+// A BackupTarget in a local directory (a second disk, a mounted network share). Object
+// "a/b" is the file <directory>/a/b (0600, directories 0700).
+//
+// PutIfAbsent streams into a temporary file under <directory>/.tmp/ (held under an
+// exclusive flock while it is written), fsyncs it, links it to its name with linkat(2),
+// which fails on an existing name (no check-then-rename race, also between processes),
+// and fsyncs every directory on the object's path. So an object exists whole and durable
+// or not at all; a crash (kill -9, power cut) leaves at most an unlocked temporary file,
+// which OpenLocalTarget removes. Temporaries that another process is still writing are
+// locked and left alone.
+//
+// Every call reopens the directory by path and needs the .tmp/ subdirectory created by
+// OpenLocalTarget: when the disk behind the directory is unmounted, calls fail with
+// kUnavailable instead of writing into the bare mount point.
+//
+// A name can be an object or a directory of objects, not both: PutIfAbsent("a") while
+// "a/b" exists, or "a/b" while "a" exists, is kInvalidArgument. Directories emptied by
+// Delete stay. Thread-safe.
+
+#include <memory>
+#include <string>
+
+#include "backup/backup_target.h"
+
+namespace pactum::backup {
+
+// Opens the target `name` in `directory`, creating the directory (0700) when missing, and
+// removes the temporaries a crash left. kInvalidArgument when `name` is empty or
+// `directory` exists but is not a directory; kUnavailable / kResourceExhausted when it
+// cannot be created or read.
+Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(std::string name, std::string directory);
+
+}  // namespace pactum::backup
