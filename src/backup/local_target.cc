@@ -202,8 +202,9 @@ Status LocalTarget::Init() {
     return IoError("stat", "");
   }
   ASSIGN_OR_RETURN(Fd root, OpenRoot());
-  if (::mkdirat(root.get(), kTmpDir, 0700) != 0 && errno != EEXIST)
+  if (::mkdirat(root.get(), kTmpDir, 0700) != 0 && errno != EEXIST) {
     return IoError("mkdir", kTmpDir);
+  }
   if (Fsync(root.get()) != 0) return IoError("fsync", "");
   return RemoveStaleTemporaries(root.get());
 }
