@@ -1,6 +1,8 @@
 #include "backup/backup_target.h"
 
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -158,6 +160,7 @@ TEST_F(LocalTargetTest, PutGetListDeleteRoundTrip) {
   EXPECT_EQ(target_->Delete("never/was").code(), StatusCode::kNotFound);
   EXPECT_EQ(target_->Get("never/was").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(target_->Get("snapshots").status().code(), StatusCode::kNotFound);  // a directory
+  EXPECT_EQ(target_->Delete("snapshots").code(), StatusCode::kNotFound);
   EXPECT_EQ(Names(*target_->List("snapshots/")), (std::vector<std::string>{"snapshots/s0"}));
 }
 
@@ -329,6 +332,35 @@ TEST_F(LocalTargetTest, AnUnmountedTargetIsUnavailableNotWrittenInto) {
   fs::remove_all(Dir());
   EXPECT_EQ(target_->List("").status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(target_->Get("a").status().code(), StatusCode::kUnavailable);
+}
+
+// A real full disk: a 1 MiB tmpfs in a mount namespace of a child process (so nothing
+// outlives the test). Needs CAP_SYS_ADMIN; skipped without it. The child reports the first
+// check that failed as its exit code.
+TEST(LocalTargetDiskFull, AFullDiskIsResourceExhaustedAndLeavesNothing) {
+  testing_support::TempDir dir;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m,mode=0700") != 0) {
+      ::_exit(77);
+    }
+    auto target = OpenLocalTarget("small", dir.File("t"));
+    if (!target.ok()) ::_exit(1);
+    const Status full = Put(**target, "big", RandomBytes(2 * kMiB, 9));
+    if (full.code() != StatusCode::kResourceExhausted) ::_exit(2);
+    if ((*target)->Get("big").status().code() != StatusCode::kNotFound) ::_exit(3);
+    if (FilesIn(dir.File("t/.tmp")) != 0) ::_exit(4);
+    if (!Put(**target, "small", RandomBytes(100'000, 10)).ok()) ::_exit(5);  // space is back
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "check " << WEXITSTATUS(status) << " failed";
 }
 
 class FaultBackupTargetTest : public LocalTargetTest {

@@ -42,9 +42,6 @@ class Fd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
-  // Closes now, reporting close(2)'s error (a network file system reports write errors
-  // there); errno is set on failure.
-  bool Close() { return ::close(std::exchange(fd_, -1)) == 0; }
 
  private:
   void Reset() {
@@ -205,8 +202,9 @@ Status LocalTarget::Init() {
     return IoError("stat", "");
   }
   ASSIGN_OR_RETURN(Fd root, OpenRoot());
-  if (::mkdirat(root.get(), kTmpDir, 0700) != 0 && errno != EEXIST)
+  if (::mkdirat(root.get(), kTmpDir, 0700) != 0 && errno != EEXIST) {
     return IoError("mkdir", kTmpDir);
+  }
   if (Fsync(root.get()) != 0) return IoError("fsync", "");
   return RemoveStaleTemporaries(root.get());
 }
@@ -271,6 +269,9 @@ Status LocalTarget::PutIfAbsent(std::string_view name, ByteSource& source) {
     ::unlinkat(tmp_dir.get(), tmp_name.c_str(), 0);
     return s;
   };
+  // Held until the temporary is linked and removed, so OpenLocalTarget in another process
+  // leaves it alone. (An Open that locks it in the instant between create and flock
+  // removes it, and this put fails with kUnavailable: harmless.)
   if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) return fail(IoError("lock", tmp_path));
 
   const auto buffer = std::make_unique_for_overwrite<uint8_t[]>(kBufferBytes);
@@ -297,7 +298,6 @@ Status LocalTarget::PutIfAbsent(std::string_view name, ByteSource& source) {
     if (*got < kBufferBytes) break;
   }
   if (Fsync(file.get()) != 0) return fail(IoError("fsync", tmp_path));
-  if (!file.Close()) return fail(IoError("close", tmp_path));
 
   const std::vector<std::string> segments = Segments(name);
   auto dirs = OpenPath(segments, /*create=*/true);
@@ -311,6 +311,7 @@ Status LocalTarget::PutIfAbsent(std::string_view name, ByteSource& source) {
       ::linkat(tmp_dir.get(), tmp_name.c_str(), dirs->back().get(), segments.back().c_str(), 0);
   const int link_errno = errno;
   ::unlinkat(tmp_dir.get(), tmp_name.c_str(), 0);
+  file = Fd();  // closing cannot fail for want of space any more: the fsync wrote it all
   if (rc != 0) {
     if (link_errno == EEXIST) {
       if (::fstatat(root.get(), object.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
