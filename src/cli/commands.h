@@ -13,5 +13,6 @@ void AddServeCommand(CLI::App& app, std::function<int()>& run);
 void AddTenantCommand(CLI::App& app, std::function<int()>& run);
 void AddKeysCommand(CLI::App& app, std::function<int()>& run);
 void AddAuditCommand(CLI::App& app, std::function<int()>& run);
+void AddBackupCommand(CLI::App& app, std::function<int()>& run);
 
 }  // namespace pactum::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   pactum::cli::AddTenantCommand(app, run);
   pactum::cli::AddKeysCommand(app, run);
   pactum::cli::AddAuditCommand(app, run);
+  pactum::cli::AddBackupCommand(app, run);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

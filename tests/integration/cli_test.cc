@@ -72,14 +72,17 @@ TEST_F(CliTest, EveryCommandHasHelp) {
   EXPECT_NE(top.out.find("tenant"), std::string::npos);
   EXPECT_NE(top.out.find("keys"), std::string::npos);
   EXPECT_NE(top.out.find("audit"), std::string::npos);
-  for (const auto& args : std::vector<std::vector<std::string>>{{"serve", "--help"},
-                                                                {"tenant", "create", "--help"},
-                                                                {"tenant", "list", "--help"},
-                                                                {"tenant", "settings", "--help"},
-                                                                {"tenant", "reset-2fa", "--help"},
-                                                                {"keys", "rotate", "--help"},
-                                                                {"keys", "check", "--help"},
-                                                                {"audit", "verify", "--help"}}) {
+  EXPECT_NE(top.out.find("backup"), std::string::npos);
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"serve", "--help"},
+                                             {"tenant", "create", "--help"},
+                                             {"tenant", "list", "--help"},
+                                             {"tenant", "settings", "--help"},
+                                             {"tenant", "reset-2fa", "--help"},
+                                             {"keys", "rotate", "--help"},
+                                             {"keys", "check", "--help"},
+                                             {"audit", "verify", "--help"},
+                                             {"backup", "retention-plan", "--help"}}) {
     auto r = RunPactum(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     for (const char* flag : {"--config", "--data", "--json"}) {

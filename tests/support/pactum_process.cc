@@ -44,7 +44,7 @@ PactumProcess::~PactumProcess() {
 
 bool PactumProcess::Start(const std::vector<std::string>& args,
                           const std::map<std::string, std::string>& env,
-                          const std::string& work_dir) {
+                          const std::string& work_dir, const std::string& stdin_file) {
   static int counter = 0;
   const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(counter++);
   out_file_ = work_dir + "/stdout_" + tag;
@@ -56,8 +56,8 @@ bool PactumProcess::Start(const std::vector<std::string>& args,
     const int err = ::open(err_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     ::dup2(out, 1);
     ::dup2(err, 2);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
+    const int in = ::open(stdin_file.empty() ? "/dev/null" : stdin_file.c_str(), O_RDONLY);
+    ::dup2(in, 0);
     // The child is single-threaded after fork.
     for (const auto& [k, v] : env) {
       ::setenv(k.c_str(), v.c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
@@ -133,6 +133,19 @@ CommandResult RunPactum(const std::vector<std::string>& args,
   PactumProcess p;
   CommandResult r;
   if (!p.Start(args, env, work.path())) return r;
+  r.exit_code = p.Wait(std::chrono::seconds(60));
+  r.out = p.Stdout();
+  r.err = p.Stderr();
+  return r;
+}
+
+CommandResult RunPactumWithInput(const std::vector<std::string>& args, const std::string& input) {
+  TempDir work;
+  const std::string stdin_file = work.File("stdin");
+  std::ofstream(stdin_file, std::ios::binary) << input;
+  PactumProcess p;
+  CommandResult r;
+  if (!p.Start(args, {}, work.path(), stdin_file)) return r;
   r.exit_code = p.Wait(std::chrono::seconds(60));
   r.out = p.Stdout();
   r.err = p.Stderr();

@@ -24,12 +24,16 @@ std::string PactumBinary();
 CommandResult RunPactum(const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env = {});
 
+// Runs `pactum args...` to completion with `input` on its stdin.
+CommandResult RunPactumWithInput(const std::vector<std::string>& args, const std::string& input);
+
 class PactumProcess {
  public:
   ~PactumProcess();
-  // Starts `pactum args...`; `work_dir` holds the captured output files.
+  // Starts `pactum args...`; `work_dir` holds the captured output files. Stdin is
+  // `stdin_file`, or /dev/null when empty.
   bool Start(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-             const std::string& work_dir);
+             const std::string& work_dir, const std::string& stdin_file = {});
   // Waits until `ready_file` holds a URL; "" on timeout or early exit.
   std::string WaitReady(const std::string& ready_file,
                         std::chrono::milliseconds limit = std::chrono::seconds(30));
