@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <filesystem>
+
 #include <charconv>
 #include <variant>
 
@@ -52,6 +54,11 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("auth.argon2_passes", FieldRef(&c.auth.argon2_passes));
   visit("documents.allowed_types", FieldRef(&c.documents.allowed_types));
   visit("documents.orphan_grace_minutes", FieldRef(&c.documents.orphan_grace_minutes));
+  visit("backup.mode", FieldRef(&c.backup.mode));
+  visit("backup.dir", FieldRef(&c.backup.dir));
+  visit("backup.targets", FieldRef(&c.backup.targets));
+  visit("backup.interval_ms", FieldRef(&c.backup.interval_ms));
+  visit("backup.daily_at", FieldRef(&c.backup.daily_at));
 }
 
 std::map<std::string, FieldRef> FieldMap(Config& c) {
@@ -286,7 +293,47 @@ Status Validate(const Config& c) {
   if (c.database.synchronous != "full" && c.database.synchronous != "normal") {
     return KeyError("database.synchronous", "must be full or normal");
   }
+  RETURN_IF_ERROR(ValidateBackup(c));
   return Status::Ok();
+}
+
+Status ValidateBackup(const Config& c) {
+  const BackupConfig& b = c.backup;
+  if (b.mode != "on" && b.mode != "off") return KeyError("backup.mode", "must be on or off");
+  if (b.dir.empty()) return KeyError("backup.dir", "must not be empty");
+  const auto dir = std::filesystem::absolute(b.dir).lexically_normal();
+  const auto data = std::filesystem::absolute(c.data_dir).lexically_normal();
+  const auto rel = dir.lexically_relative(data);
+  if (!rel.empty() && (rel == "." || *rel.begin() != "..")) {
+    return KeyError("backup.dir", "must not be the data directory or inside it");
+  }
+  if (b.targets.empty() || b.targets.size() > 8) {
+    return KeyError("backup.targets", "between 1 and 8 target names");
+  }
+  for (size_t i = 0; i < b.targets.size(); ++i) {
+    const std::string& t = b.targets[i];
+    if (t.empty() || t.size() > 32 || t.front() == '-' ||
+        t.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos) {
+      return KeyError("backup.targets", "a target name is 1-32 of a-z 0-9 -: \"" + t + "\"");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (b.targets[j] == t) return KeyError("backup.targets", "\"" + t + "\" named twice");
+    }
+  }
+  RETURN_IF_ERROR(CheckRange("backup.interval_ms", b.interval_ms, 100, 60'000));
+  if (!ParseDailyAt(b.daily_at).ok()) return KeyError("backup.daily_at", "must be HH:MM (UTC)");
+  return Status::Ok();
+}
+
+Result<int> ParseDailyAt(std::string_view text) {
+  if (text.size() != 5 || text[2] != ':') return InvalidArgument("not HH:MM");
+  for (const size_t i : {0, 1, 3, 4}) {
+    if (text[i] < '0' || text[i] > '9') return InvalidArgument("not HH:MM");
+  }
+  const int h = (text[0] - '0') * 10 + (text[1] - '0');
+  const int m = (text[3] - '0') * 10 + (text[4] - '0');
+  if (h > 23 || m > 59) return InvalidArgument("not HH:MM");
+  return h * 60 + m;
 }
 
 Result<Config> Load(const std::string& path, const std::map<std::string, std::string>& env) {

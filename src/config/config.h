@@ -76,6 +76,16 @@ struct DocumentsConfig {
   int64_t orphan_grace_minutes = 60;  // stored objects without a document row: removed after
 };
 
+struct BackupConfig {
+  std::string mode = "on";  // on | off: snapshots and the change log (DESIGN §8)
+  // Where the local targets live: one directory per target name under it. Beside the
+  // data directory, never inside it.
+  std::string dir = "./pactum-backups";
+  std::vector<std::string> targets = {"site-a", "site-b"};  // every artefact goes to each
+  int64_t interval_ms = 1000;                               // change-log shipping interval
+  std::string daily_at = "02:00";  // UTC time of the daily full snapshot (HH:MM)
+};
+
 struct Config {
   std::string data_dir = "./pactum-data";  // database, keys, TLS material
   std::string environment = "dev";         // prod | staging | dev
@@ -87,6 +97,7 @@ struct Config {
   DatabaseConfig database;
   AuthConfig auth;
   DocumentsConfig documents;
+  BackupConfig backup;
 };
 
 // Applies a TOML document (text) onto `config`. Unknown keys and wrong types are errors
@@ -101,6 +112,11 @@ std::map<std::string, std::string> ProcessEnvironment();
 
 // Checks every value; the first bad one is reported as "<key>: <reason>".
 Status Validate(const Config& config);
+
+// The backup section's checks (part of Validate).
+Status ValidateBackup(const Config& config);
+// "HH:MM" -> minutes after midnight UTC.
+Result<int> ParseDailyAt(std::string_view text);
 
 // Loads defaults, then the file at `path` (if not empty), then the environment.
 Result<Config> Load(const std::string& path, const std::map<std::string, std::string>& env);

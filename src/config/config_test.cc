@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 namespace pactum::config {
@@ -142,6 +144,47 @@ TEST(Config, EveryKeyIsDescribedWithItsEnvironmentVariable) {
     }
   }
   EXPECT_TRUE(found);
+}
+
+TEST(Config, BackupsAreOnByDefaultWithTwoTargetsBesideTheDataDirectory) {
+  const Config c;
+  EXPECT_EQ(c.backup.mode, "on");
+  EXPECT_EQ(c.backup.targets, (std::vector<std::string>{"site-a", "site-b"}));
+  EXPECT_TRUE(Validate(c).ok());
+  auto env = Load("", {{"PACTUM_BACKUP_DIR", "/srv/pactum-backups"}});
+  ASSERT_TRUE(env.ok());
+  EXPECT_EQ(env->backup.dir, "/srv/pactum-backups");
+}
+
+TEST(Config, BackupSettingsThatCannotWorkAreRefusedByKey) {
+  auto refused = [](const std::function<void(Config&)>& change) {
+    Config c;
+    c.data_dir = "/srv/pactum-data";
+    c.backup.dir = "/srv/pactum-backups";
+    change(c);
+    const Status s = Validate(c);
+    return s.ok() ? std::string() : s.message();
+  };
+  EXPECT_EQ(refused([](Config&) {}), "");
+  EXPECT_NE(
+      refused([](Config& c) { c.backup.dir = "/srv/pactum-data/backups"; }).find("backup.dir"),
+      std::string::npos);
+  EXPECT_NE(refused([](Config& c) { c.backup.dir = "/srv/pactum-data"; }).find("backup.dir"),
+            std::string::npos);
+  EXPECT_EQ(refused([](Config& c) { c.backup.dir = "/srv/pactum-data-backups"; }), "");
+  EXPECT_NE(refused([](Config& c) {
+              c.backup.targets = {"a", "a"};
+            }).find("backup.targets"),
+            std::string::npos);
+  EXPECT_NE(refused([](Config& c) { c.backup.targets = {"../x"}; }).find("backup.targets"),
+            std::string::npos);
+  EXPECT_NE(refused([](Config& c) { c.backup.targets.clear(); }).find("backup.targets"),
+            std::string::npos);
+  EXPECT_NE(refused([](Config& c) { c.backup.daily_at = "24:00"; }).find("backup.daily_at"),
+            std::string::npos);
+  EXPECT_NE(refused([](Config& c) { c.backup.mode = "maybe"; }).find("backup.mode"),
+            std::string::npos);
+  EXPECT_EQ(ParseDailyAt("02:30").value(), 150);
 }
 
 }  // namespace

@@ -80,6 +80,8 @@ struct DatabaseInfo {
   int schema_version = 0;  // highest applied migration
 };
 
+class WalAccess;  // store/wal_access.h
+
 class Database {
  public:
   virtual ~Database() = default;
@@ -98,6 +100,9 @@ class Database {
   virtual Status Ping() = 0;
 
   virtual DatabaseInfo Info() const = 0;
+
+  // The embedded engine's write-ahead log, for backups; nullptr for other engines.
+  virtual WalAccess* Wal() { return nullptr; }
 };
 
 }  // namespace pactum::store

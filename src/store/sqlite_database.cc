@@ -10,6 +10,8 @@
 #include "common/clock.h"
 #include "store/encrypted_vfs.h"
 #include "store/migrations.h"
+#include "store/sqlite_wal.h"
+#include "store/wal_access.h"
 
 namespace pactum::store {
 namespace {
@@ -124,6 +126,11 @@ class Connection final : public Session {
         "PRAGMA cache_size=-" + std::to_string(int64_t{o.cache_mib} * 1024) + ";";
     RETURN_IF_ERROR(Exec(cache.c_str()));
     if (read_only) RETURN_IF_ERROR(Exec("PRAGMA query_only=ON;"));
+    if (o.external_checkpoints) {
+      sqlite3_wal_autocheckpoint(db_, 0);
+      const int rc = sqlite3_db_config(db_, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+      if (rc != SQLITE_OK) return FromSqlite(rc, db_, "no checkpoint on close");
+    }
     return Status::Ok();
   }
 
@@ -276,7 +283,24 @@ class Connection final : public Session {
   std::unordered_map<std::string_view, Prepared> cache_;  // keys point at literals
 };
 
-class SqliteDatabase final : public Database {
+// Reads the database file on a connection of its own.
+class ConnectionPageReader final : public PageReader {
+ public:
+  explicit ConnectionPageReader(std::unique_ptr<Connection> c) : c_(std::move(c)) {}
+  ~ConnectionPageReader() override { (void)c_->Exec("COMMIT;"); }
+  ConnectionPageReader(const ConnectionPageReader&) = delete;
+  ConnectionPageReader& operator=(const ConnectionPageReader&) = delete;
+  Result<std::map<std::string, int64_t>> CountRows() override { return CountRowsOn(c_->db()); }
+  Result<uint32_t> PageCount() override { return DatabaseFilePageCount(c_->db()); }
+  Status Read(uint32_t pgno, std::span<uint8_t, kWalPageBytes> out) override {
+    return ReadDatabaseFilePage(c_->db(), pgno, out);
+  }
+
+ private:
+  std::unique_ptr<Connection> c_;
+};
+
+class SqliteDatabase final : public Database, public WalAccess {
  public:
   explicit SqliteDatabase(SqliteOptions options) : options_(std::move(options)) {
     if (options_.metrics != nullptr) {
@@ -359,6 +383,36 @@ class SqliteDatabase final : public Database {
 
   DatabaseInfo Info() const override { return {"sqlite", schema_version_}; }
 
+  WalAccess* Wal() override { return this; }
+
+  bool external_checkpoints() const override { return options_.external_checkpoints; }
+
+  Status WithWritesPaused(const std::function<Status(WalReader&)>& fn) override {
+    std::lock_guard lock(writer_mu_);
+    if (backup_ == nullptr) {
+      auto c = std::make_unique<Connection>();
+      RETURN_IF_ERROR(c->Open(options_, vfs_->name(), /*read_only=*/false));
+      // SQLite opens the WAL with a connection's first read.
+      RETURN_IF_ERROR(c->Exec("BEGIN; SELECT count(*) FROM sqlite_schema; COMMIT;"));
+      backup_ = std::move(c);
+      backup_wal_ = NewSqliteWalReader(backup_->db());
+    }
+    return fn(*backup_wal_);
+  }
+
+  void SetCommitObserver(std::function<void(uint32_t wal_frames)> observer) override {
+    std::lock_guard lock(writer_mu_);
+    commit_observer_ = std::move(observer);
+  }
+
+  Result<std::unique_ptr<PageReader>> OpenPageReader() override {
+    auto c = std::make_unique<Connection>();
+    RETURN_IF_ERROR(c->Open(options_, vfs_->name(), /*read_only=*/true));
+    // The read transaction stays open: it pins the state CountRows sees.
+    RETURN_IF_ERROR(c->Exec("BEGIN; SELECT count(*) FROM sqlite_schema;"));
+    return std::unique_ptr<PageReader>(std::make_unique<ConnectionPageReader>(std::move(c)));
+  }
+
  private:
   static void Observe(Histogram* h, std::chrono::steady_clock::time_point start) {
     if (h == nullptr) return;
@@ -379,8 +433,19 @@ class SqliteDatabase final : public Database {
   // Opens the writer connection, lays out a new file, reads page 1.
   Status OpenWriter(DatabaseFileKind kind) {
     RETURN_IF_ERROR(writer_->Open(options_, vfs_->name(), /*read_only=*/false));
+    if (options_.external_checkpoints) {
+      // After wal_autocheckpoint(0), which clears the hook it installs.
+      sqlite3_wal_hook(writer_->db(), &SqliteDatabase::OnCommit, this);
+    }
     if (kind == DatabaseFileKind::kNew) RETURN_IF_ERROR(writer_->InitializeEncryptedFile());
     return CheckApplicationId();
+  }
+
+  // sqlite3_wal_hook: on the writer's thread, under writer_mu_, after each commit.
+  static int OnCommit(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
+    auto* db = static_cast<SqliteDatabase*>(self);
+    if (db->commit_observer_) db->commit_observer_(static_cast<uint32_t>(frames));
+    return SQLITE_OK;
   }
 
   Status CheckApplicationId() {
@@ -437,7 +502,10 @@ class SqliteDatabase final : public Database {
   std::unique_ptr<EncryptedVfs> vfs_;  // declared first: outlives every connection
 
   std::mutex writer_mu_;
-  std::unique_ptr<Connection> writer_;  // GUARDED_BY(writer_mu_) after Open()
+  std::unique_ptr<Connection> writer_;             // GUARDED_BY(writer_mu_) after Open()
+  std::function<void(uint32_t)> commit_observer_;  // GUARDED_BY(writer_mu_)
+  std::unique_ptr<Connection> backup_;             // GUARDED_BY(writer_mu_), when first used
+  std::unique_ptr<WalReader> backup_wal_;          // GUARDED_BY(writer_mu_)
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

@@ -25,6 +25,9 @@ struct SqliteOptions {
   int cache_mib = 32;                  // page cache per connection (grows to this at most)
   bool synchronous_full = true;        // PRAGMA synchronous=FULL (else NORMAL)
   MetricsRegistry* metrics = nullptr;  // optional: pactum_db_seconds{op}
+  // Backups keep a change log from the WAL (store/wal_access.h): no connection then
+  // checkpoints by itself or when it closes; the backup side does, after shipping.
+  bool external_checkpoints = false;
 };
 
 // Opens (creating if needed, encrypted), checks the application id, applies pending

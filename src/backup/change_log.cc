@@ -1,0 +1,367 @@
+#include "backup/change_log.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <nlohmann/json.hpp>
+
+#include "backup/artefact.h"
+#include "common/files.h"
+#include "common/log.h"
+
+namespace pactum::backup {
+namespace {
+
+using json = nlohmann::json;
+
+int64_t Ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+Result<crypto::Sha256Digest> DigestFromHex(const std::string& hex) {
+  crypto::Sha256Digest d{};
+  if (hex.size() != 64) return DataLoss("bad hash in backup state");
+  for (size_t i = 0; i < d.size(); ++i) {
+    unsigned v = 0;
+    for (int k = 0; k < 2; ++k) {
+      const char c = hex[i * 2 + static_cast<size_t>(k)];
+      const int nib = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+      if (nib < 0) return DataLoss("bad hash in backup state");
+      v = v * 16 + static_cast<unsigned>(nib);
+    }
+    d[i] = static_cast<uint8_t>(v);
+  }
+  return d;
+}
+
+}  // namespace
+
+struct ChangeLog::State {
+  LogPosition position;      // lineage empty: none yet
+  store::WalPosition wal;    // where the WAL was read up to
+  bool wal_drained = false;  // every frame of wal's generation is in the database file
+  bool continuity_lost = false;
+};
+
+ChangeLog::ChangeLog(store::WalAccess& wal, BackupKey key, BackupTarget& spool,
+                     std::string state_file, std::vector<BackupTarget*> targets, const Clock& clock,
+                     ChangeLogOptions options)
+    : wal_(wal),
+      key_(std::move(key)),
+      spool_(spool),
+      state_file_(std::move(state_file)),
+      targets_(std::move(targets)),
+      clock_(clock),
+      options_(options),
+      state_(std::make_unique<State>()) {
+  for (BackupTarget* t : targets_) health_.push_back(TargetHealth{.name = t->name()});
+}
+
+ChangeLog::~ChangeLog() { wal_.SetCommitObserver(nullptr); }
+
+Result<std::unique_ptr<ChangeLog>> ChangeLog::Open(store::WalAccess& wal, BackupKey key,
+                                                   BackupTarget& spool, std::string state_file,
+                                                   std::vector<BackupTarget*> targets,
+                                                   const Clock& clock, ChangeLogOptions options) {
+  if (!wal.external_checkpoints()) {
+    return FailedPrecondition(
+        "the database checkpoints by itself; a change log needs external checkpoints");
+  }
+  std::unique_ptr<ChangeLog> log(new ChangeLog(wal, std::move(key), spool, std::move(state_file),
+                                               std::move(targets), clock, options));
+  RETURN_IF_ERROR(log->LoadState());
+  ChangeLog* self = log.get();
+  wal.SetCommitObserver([self](uint32_t frames) { self->OnCommit(frames); });
+  return log;
+}
+
+void ChangeLog::OnCommit(uint32_t wal_frames) {
+  const int64_t now = Ms(clock_.Now());
+  std::lock_guard lock(times_mu_);
+  commit_times_.emplace_back(wal_frames, now);
+}
+
+Status ChangeLog::LoadState() {
+  auto text = ReadFile(state_file_);
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return Status::Ok();  // a new log
+    return text.status();
+  }
+  const json j = json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return DataLoss("backup state file " + state_file_ + " is damaged");
+  try {
+    State s;
+    s.position.lineage = j.at("lineage").get<std::string>();
+    s.position.seq = j.at("seq").get<uint64_t>();
+    ASSIGN_OR_RETURN(s.position.hash, DigestFromHex(j.at("hash").get<std::string>()));
+    s.position.time_ms = j.at("time_ms").get<int64_t>();
+    const json& w = j.at("wal");
+    s.wal.salt1 = w.at("salt1").get<uint32_t>();
+    s.wal.salt2 = w.at("salt2").get<uint32_t>();
+    s.wal.checkpoint_seq = w.at("checkpoint_seq").get<uint32_t>();
+    s.wal.frames = w.at("frames").get<uint32_t>();
+    s.wal.checksum = {w.at("checksum1").get<uint32_t>(), w.at("checksum2").get<uint32_t>()};
+    s.wal.big_endian_checksum = w.at("big_endian").get<bool>();
+    s.wal_drained = j.at("wal_drained").get<bool>();
+    if (!s.position.lineage.empty() && !IsLineage(s.position.lineage)) {
+      return DataLoss("backup state file " + state_file_ + " names no valid lineage");
+    }
+    std::lock_guard lock(mu_);
+    *state_ = s;
+  } catch (const json::exception&) {
+    return DataLoss("backup state file " + state_file_ + " is damaged");
+  }
+  return Status::Ok();
+}
+
+Status ChangeLog::SaveState() {
+  State s;
+  {
+    std::lock_guard lock(mu_);
+    s = *state_;
+  }
+  const json j = {{"lineage", s.position.lineage},
+                  {"seq", s.position.seq},
+                  {"hash", crypto::HexDigest(s.position.hash)},
+                  {"time_ms", s.position.time_ms},
+                  {"wal",
+                   {{"salt1", s.wal.salt1},
+                    {"salt2", s.wal.salt2},
+                    {"checkpoint_seq", s.wal.checkpoint_seq},
+                    {"frames", s.wal.frames},
+                    {"checksum1", s.wal.checksum.s1},
+                    {"checksum2", s.wal.checksum.s2},
+                    {"big_endian", s.wal.big_endian_checksum}}},
+                  {"wal_drained", s.wal_drained}};
+  return WriteFileAtomic(state_file_, j.dump() + "\n", 0600);
+}
+
+bool ChangeLog::NeedsSnapshot() const {
+  std::lock_guard lock(mu_);
+  return state_->position.lineage.empty() || state_->continuity_lost;
+}
+
+LogPosition ChangeLog::position() const {
+  std::lock_guard lock(mu_);
+  return state_->position;
+}
+
+std::vector<TargetHealth> ChangeLog::health() const {
+  std::lock_guard lock(mu_);
+  return health_;
+}
+
+Status ChangeLog::Spool(const Segment& segment) {
+  const std::vector<uint8_t> plain = EncodeSegment(segment);
+  const std::string name = SegmentName(segment.lineage, segment.seq);
+  SpanSource source(plain);
+  ASSIGN_OR_RETURN(auto sealed,
+                   SealingSource(key_.key.span(), key_.version, name, source, options_.zstd_level));
+  Status put = spool_.PutIfAbsent(name, *sealed);
+  if (put.code() == StatusCode::kAlreadyExists) {
+    // Left by a capture that stopped before it recorded its position: never uploaded
+    // (uploads follow the recorded position), so it is replaced.
+    RETURN_IF_ERROR(spool_.Delete(name));
+    SpanSource again(plain);
+    ASSIGN_OR_RETURN(
+        sealed, SealingSource(key_.key.span(), key_.version, name, again, options_.zstd_level));
+    put = spool_.PutIfAbsent(name, *sealed);
+  }
+  RETURN_IF_ERROR(put);
+  std::lock_guard lock(mu_);
+  state_->position.seq = segment.seq;
+  state_->position.hash = HashBytes(plain);
+  if (!segment.commits.empty()) state_->position.time_ms = segment.commits.back().time_ms;
+  return Status::Ok();
+}
+
+Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
+  State s;
+  {
+    std::lock_guard lock(mu_);
+    s = *state_;
+  }
+  if (s.position.lineage.empty() || s.continuity_lost) {
+    return FailedPrecondition("the change log needs a snapshot to start a lineage");
+  }
+  auto generation = r.Generation();
+  if (!generation.ok() && generation.status().code() != StatusCode::kNotFound) {
+    return generation.status();
+  }
+  const bool no_wal = !generation.ok();
+  store::WalPosition from;
+  if (no_wal && (s.wal.frames == 0 || s.wal_drained)) {
+    return Status::Ok();  // nothing written since
+  }
+  if (!no_wal && generation->SameGeneration(s.wal)) {
+    from = s.wal;
+  } else if (!no_wal && s.wal_drained && generation->salt1 == s.wal.salt1 + 1) {
+    from = *generation;  // SQLite restarted the log after our complete checkpoint
+  } else {
+    {
+      std::lock_guard lock(mu_);
+      state_->continuity_lost = true;
+    }
+    log::Error("backup",
+               "the change log lost continuity with the database's WAL (a checkpoint made "
+               "elsewhere); a new snapshot starts a new lineage",
+               {{"lineage", s.position.lineage}, {"seq", static_cast<int64_t>(s.position.seq)}});
+    return FailedPrecondition("the change log lost continuity; a snapshot is needed");
+  }
+  std::vector<std::pair<uint32_t, int64_t>> times;
+  {
+    std::lock_guard lock(times_mu_);
+    times.swap(commit_times_);
+  }
+  size_t next_time = 0;
+  int64_t last_time = s.position.time_ms;
+  const int64_t now = Ms(clock_.Now());
+  for (;;) {
+    ASSIGN_OR_RETURN(store::WalRead read, r.ReadCommitted(from, options_.max_segment_frames));
+    if (read.commits.empty()) break;
+    Segment segment;
+    segment.lineage = s.position.lineage;
+    {
+      std::lock_guard lock(mu_);
+      segment.seq = state_->position.seq + 1;
+      segment.prev = state_->position.hash;
+    }
+    for (store::WalCommit& c : read.commits) {
+      // The observer's time for this commit: entries come in commit order.
+      int64_t t = now;
+      for (size_t i = next_time; i < times.size(); ++i) {
+        if (times[i].first == c.end_frame) {
+          t = times[i].second;
+          next_time = i + 1;
+          break;
+        }
+      }
+      last_time = std::max(last_time, t);
+      segment.commits.push_back(Commit{last_time, c.db_pages, std::move(c.pages)});
+    }
+    RETURN_IF_ERROR(Spool(segment));
+    {
+      std::lock_guard lock(mu_);
+      state_->wal = read.end;
+      state_->wal_drained = false;
+    }
+    RETURN_IF_ERROR(SaveState());
+    from = read.end;
+  }
+  if (!for_snapshot && !hold_checkpoints_ && from.frames >= options_.checkpoint_frames) {
+    ASSIGN_OR_RETURN(const store::CheckpointResult cp, r.Checkpoint(false));
+    if (cp.complete() && static_cast<uint32_t>(cp.log_frames) == from.frames) {
+      {
+        std::lock_guard lock(mu_);
+        state_->wal = from;
+        state_->wal_drained = true;
+      }
+      RETURN_IF_ERROR(SaveState());
+    }
+  }
+  return Status::Ok();
+}
+
+Status ChangeLog::Capture() {
+  return wal_.WithWritesPaused(
+      [&](store::WalReader& r) { return CaptureLocked(r, /*for_snapshot=*/false); });
+}
+
+Result<LogPosition> ChangeLog::BeginSnapshot(const std::function<Status()>& opened_at_position) {
+  LogPosition at;
+  RETURN_IF_ERROR(wal_.WithWritesPaused([&](store::WalReader& r) -> Status {
+    Status captured = CaptureLocked(r, /*for_snapshot=*/true);
+    const bool new_lineage = captured.code() == StatusCode::kFailedPrecondition;
+    if (!captured.ok() && !new_lineage) return captured;
+    ASSIGN_OR_RETURN(const store::CheckpointResult cp, r.Checkpoint(/*wait_for_readers=*/true));
+    if (!cp.complete()) {
+      return Unavailable("readers kept the checkpoint before the snapshot from completing");
+    }
+    store::WalPosition end;
+    if (new_lineage) {
+      // Everything in the WAL is now in the database file: the new lineage starts after
+      // all of it.
+      auto generation = r.Generation();
+      if (generation.ok()) {
+        ASSIGN_OR_RETURN(store::WalRead rest, r.ReadCommitted(*generation, UINT32_MAX));
+        end = rest.end;
+      } else if (generation.status().code() != StatusCode::kNotFound) {
+        return generation.status();
+      }
+    } else {
+      std::lock_guard lock(mu_);
+      end = state_->wal;
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (new_lineage) {
+        state_->position = LogPosition{};
+        state_->position.lineage = NewLineage();
+        state_->position.hash = GenesisHash(state_->position.lineage);
+        state_->position.time_ms = Ms(clock_.Now());
+        state_->continuity_lost = false;
+        std::lock_guard times_lock(times_mu_);
+        commit_times_.clear();
+      }
+      state_->wal = end;
+      state_->wal_drained = true;
+      at = state_->position;
+    }
+    RETURN_IF_ERROR(SaveState());
+    hold_checkpoints_ = true;
+    if (opened_at_position) {
+      Status opened = opened_at_position();
+      if (!opened.ok()) {
+        hold_checkpoints_ = false;
+        return opened;
+      }
+    }
+    return Status::Ok();
+  }));
+  return at;
+}
+
+void ChangeLog::EndSnapshot() { hold_checkpoints_ = false; }
+
+Status ChangeLog::Upload() {
+  ASSIGN_OR_RETURN(std::vector<ObjectInfo> spooled, spool_.List(kChangeLogPrefix));
+  Status first;
+  std::vector<size_t> done(spooled.size(), 0);
+  const int64_t now = Ms(clock_.Now());
+  for (size_t t = 0; t < targets_.size(); ++t) {
+    BackupTarget& target = *targets_[t];
+    Status status;
+    size_t put = 0;
+    for (size_t i = 0; i < spooled.size() && status.ok(); ++i) {
+      auto source = spool_.Get(spooled[i].name);
+      if (!source.ok()) {
+        status = source.status();
+        break;
+      }
+      status = target.PutIfAbsent(spooled[i].name, **source);
+      if (status.code() == StatusCode::kAlreadyExists) status = Status::Ok();
+      if (status.ok()) {
+        ++done[i];
+        ++put;
+      }
+    }
+    std::lock_guard lock(mu_);
+    TargetHealth& h = health_[t];
+    h.pending = static_cast<int64_t>(spooled.size() - put);
+    if (status.ok()) {
+      h.last_success_ms = now;
+      h.last_error.clear();
+      h.oldest_pending_ms = 0;
+    } else {
+      h.last_error = status.message();
+      if (h.oldest_pending_ms == 0) h.oldest_pending_ms = now;
+      if (first.ok()) first = status;
+    }
+  }
+  for (size_t i = 0; i < spooled.size(); ++i) {
+    if (done[i] == targets_.size()) RETURN_IF_ERROR(spool_.Delete(spooled[i].name));
+  }
+  return first;
+}
+
+}  // namespace pactum::backup

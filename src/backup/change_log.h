@@ -1,0 +1,119 @@
+#pragma once
+
+// The continuous change log for point-in-time restore (promise P4): every transaction
+// committed to the embedded database, as page images with its commit time, sealed into
+// hash-linked segments (backup/log_format.h) and copied to every backup target.
+//
+// Capture, with the database's writes paused (store/wal_access.h): read the transactions
+// committed since the last position, cut them into segments, seal each into the local
+// spool (<data>/backup-spool, a directory of sealed artefacts) and record the position in
+// <spool>/state.json; then, once the WAL holds enough shipped frames, checkpoint. Upload,
+// without pausing anything: copy spooled segments to each target; a segment leaves the
+// spool once every target has it, so a target that is down catches up when it is back
+// and never holds up the others or the server. Commit times come from the store's
+// commit observer (the clock at commit); a transaction the observer did not see (written
+// by another process, or before this one started) gets the time it was found.
+//
+// Continuity: the log continues across WAL generations only when this log checkpointed
+// every frame of the previous one (SQLite then restarts the WAL with salt-1 + 1);
+// anything else — the first start, a WAL restarted by a checkpoint made elsewhere —
+// needs a snapshot, which starts a new lineage (NeedsSnapshot()).
+//
+// Thread-safety: Capture/Upload/BeginSnapshot from one thread at a time (the backup
+// service's); health() and position() from any thread.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backup/backup_target.h"
+#include "backup/log_format.h"
+#include "common/clock.h"
+#include "crypto/secret.h"
+#include "store/wal_access.h"
+
+namespace pactum::backup {
+
+struct BackupKey {
+  uint32_t version = 0;
+  crypto::SecretBytes key;
+};
+
+struct ChangeLogOptions {
+  uint32_t max_segment_frames = 4096;  // 16 MiB of pages at most per segment
+  uint32_t checkpoint_frames = 1000;   // checkpoint once the WAL holds this many
+  int zstd_level = 1;
+};
+
+// Per target: what reached it and what did not.
+struct TargetHealth {
+  std::string name;
+  int64_t last_success_ms = 0;    // last upload that left nothing pending (0: never)
+  int64_t pending = 0;            // spooled artefacts not yet on it
+  int64_t oldest_pending_ms = 0;  // commit time of the oldest of them (0: none)
+  std::string last_error;         // empty after a success
+};
+
+class ChangeLog {
+ public:
+  // `spool` is the local spool target; `targets` the backup targets (not owned; they
+  // outlive the log). Reads <spool dir>/state.json.
+  static Result<std::unique_ptr<ChangeLog>> Open(store::WalAccess& wal, BackupKey key,
+                                                 BackupTarget& spool, std::string state_file,
+                                                 std::vector<BackupTarget*> targets,
+                                                 const Clock& clock, ChangeLogOptions options);
+  ~ChangeLog();
+  ChangeLog(const ChangeLog&) = delete;
+  ChangeLog& operator=(const ChangeLog&) = delete;
+
+  // Seals what was committed since the last capture into the spool. kFailedPrecondition
+  // when the log has no lineage or lost continuity: take a snapshot (NeedsSnapshot()).
+  Status Capture();
+  // Copies spooled segments to every target. OK when every target has every segment;
+  // otherwise the first error (each target's is in health()).
+  Status Upload();
+
+  bool NeedsSnapshot() const;
+  LogPosition position() const;
+  std::vector<TargetHealth> health() const;
+
+  // For a snapshot: with writes paused, captures everything, checkpoints every frame into
+  // the database file (starting a new lineage when continuity was lost) and holds off
+  // further checkpoints until EndSnapshot, so the database file stays exactly the state
+  // at the returned position while the snapshot reads it. `opened_at_position` runs
+  // while writes are still paused (to open a reader pinned at the same state).
+  // kUnavailable when readers kept the checkpoint from completing.
+  Result<LogPosition> BeginSnapshot(const std::function<Status()>& opened_at_position);
+  void EndSnapshot();
+
+ private:
+  struct State;
+  ChangeLog(store::WalAccess& wal, BackupKey key, BackupTarget& spool, std::string state_file,
+            std::vector<BackupTarget*> targets, const Clock& clock, ChangeLogOptions options);
+  Status LoadState();
+  Status SaveState();
+  Status CaptureLocked(store::WalReader& r, bool for_snapshot);
+  Status Spool(const Segment& segment);
+  void OnCommit(uint32_t wal_frames);
+
+  store::WalAccess& wal_;
+  BackupKey key_;
+  BackupTarget& spool_;
+  std::string state_file_;
+  std::vector<BackupTarget*> targets_;
+  const Clock& clock_;
+  ChangeLogOptions options_;
+
+  mutable std::mutex mu_;  // guards state_ and health_ for readers on other threads
+  std::unique_ptr<State> state_;
+  std::vector<TargetHealth> health_;
+  bool hold_checkpoints_ = false;  // the service thread only
+
+  std::mutex times_mu_;
+  std::vector<std::pair<uint32_t, int64_t>> commit_times_;  // (WAL frames, ms) GUARDED_BY
+};
+
+}  // namespace pactum::backup

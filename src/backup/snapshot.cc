@@ -1,0 +1,355 @@
+#include "backup/snapshot.h"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+
+#include "backup/artefact.h"
+#include "common/log.h"
+#include "crypto/random.h"
+
+namespace pactum::backup {
+namespace {
+
+using json = nlohmann::json;
+
+int64_t Ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
+      .count();
+}
+
+constexpr size_t kManifestLimit = 1 << 20;
+
+// The snapshot's plaintext: its header, then every page of the database file, hashed as
+// they go by.
+class SnapshotSource final : public ByteSource {
+ public:
+  SnapshotSource(store::PageReader& reader, const SnapshotHeader& header,
+                 std::function<void(uint64_t, uint64_t)> progress)
+      : reader_(reader),
+        header_(EncodeSnapshotHeader(header)),
+        pages_(header.pages),
+        progress_(std::move(progress)) {}
+
+  Result<size_t> Read(std::span<uint8_t> out) override {
+    size_t n = 0;
+    while (n < out.size()) {
+      if (at_ == buffer_.size()) {
+        if (!header_sent_) {
+          buffer_ = header_;
+          header_sent_ = true;
+        } else if (next_page_ <= pages_) {
+          buffer_.resize(kPageBytes);
+          RETURN_IF_ERROR(
+              reader_.Read(next_page_, std::span<uint8_t, kPageBytes>(buffer_.data(), kPageBytes)));
+          hash_.Update(buffer_);
+          if (progress_ && (next_page_ % 4096 == 0 || next_page_ == pages_)) {
+            progress_(next_page_, pages_);
+          }
+          ++next_page_;
+        } else {
+          break;
+        }
+        at_ = 0;
+      }
+      const size_t take = std::min(out.size() - n, buffer_.size() - at_);
+      std::memcpy(out.data() + n, buffer_.data() + at_, take);
+      n += take;
+      at_ += take;
+    }
+    return n;
+  }
+
+  crypto::Sha256Digest content() { return hash_.Finish(); }
+
+ private:
+  store::PageReader& reader_;
+  std::vector<uint8_t> header_;
+  uint32_t pages_;
+  std::function<void(uint64_t, uint64_t)> progress_;
+  bool header_sent_ = false;
+  uint32_t next_page_ = 1;
+  std::vector<uint8_t> buffer_;
+  size_t at_ = 0;
+  crypto::Sha256Stream hash_;
+};
+
+// Counts the bytes that pass through.
+class CountingSource final : public ByteSource {
+ public:
+  explicit CountingSource(ByteSource& inner) : inner_(inner) {}
+  Result<size_t> Read(std::span<uint8_t> out) override {
+    ASSIGN_OR_RETURN(const size_t n, inner_.Read(out));
+    bytes_ += n;
+    return n;
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  ByteSource& inner_;
+  uint64_t bytes_ = 0;
+};
+
+// A scratch database path that does not exist yet.
+std::string ScratchPath(const std::string& dir) {
+  std::array<uint8_t, 8> raw{};
+  crypto::RandomBytes(raw);
+  crypto::Sha256Digest padded{};
+  std::memcpy(padded.data(), raw.data(), raw.size());
+  return dir + "/verify-" + crypto::HexDigest(padded).substr(0, 16) + ".db";
+}
+
+void RemoveDatabaseFiles(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
+}
+
+}  // namespace
+
+json Manifest::ToJson() const {
+  return {{"format", format},
+          {"id", id},
+          {"kind", kind},
+          {"environment", environment},
+          {"taken_ms", taken_ms},
+          {"position",
+           {{"lineage", position.lineage},
+            {"seq", position.seq},
+            {"hash", crypto::HexDigest(position.hash)},
+            {"time_ms", position.time_ms}}},
+          {"pages", pages},
+          {"plain_bytes", plain_bytes},
+          {"stored_bytes", stored_bytes},
+          {"content_sha256", content_sha256},
+          {"schema_version", schema_version},
+          {"backup_key_version", backup_key_version},
+          {"row_counts", row_counts},
+          {"target", target},
+          {"verification",
+           {{"ok", verification.ok},
+            {"error", verification.error},
+            {"restore_ms", verification.restore_ms},
+            {"checked_ms", verification.checked_ms}}}};
+}
+
+Result<Manifest> Manifest::FromJson(const json& j) {
+  try {
+    Manifest m;
+    m.format = j.at("format").get<int>();
+    if (m.format != 1) return DataLoss("manifest format " + std::to_string(m.format) + " unknown");
+    m.id = j.at("id").get<std::string>();
+    m.kind = j.at("kind").get<std::string>();
+    m.environment = j.at("environment").get<std::string>();
+    m.taken_ms = j.at("taken_ms").get<int64_t>();
+    const json& p = j.at("position");
+    m.position.lineage = p.at("lineage").get<std::string>();
+    m.position.seq = p.at("seq").get<uint64_t>();
+    const std::string hash = p.at("hash").get<std::string>();
+    m.position.time_ms = p.at("time_ms").get<int64_t>();
+    if (!IsLineage(m.position.lineage) || hash.size() != 64) {
+      return DataLoss("manifest position is malformed");
+    }
+    for (size_t i = 0; i < 32; ++i) {
+      m.position.hash[i] = static_cast<uint8_t>(std::stoi(hash.substr(i * 2, 2), nullptr, 16));
+    }
+    m.pages = j.at("pages").get<uint32_t>();
+    m.plain_bytes = j.at("plain_bytes").get<uint64_t>();
+    m.stored_bytes = j.at("stored_bytes").get<uint64_t>();
+    m.content_sha256 = j.at("content_sha256").get<std::string>();
+    m.schema_version = j.at("schema_version").get<int>();
+    m.backup_key_version = j.at("backup_key_version").get<uint32_t>();
+    m.row_counts = j.at("row_counts").get<std::map<std::string, int64_t>>();
+    m.target = j.at("target").get<std::string>();
+    const json& v = j.at("verification");
+    m.verification.ok = v.at("ok").get<bool>();
+    m.verification.error = v.at("error").get<std::string>();
+    m.verification.restore_ms = v.at("restore_ms").get<int64_t>();
+    m.verification.checked_ms = v.at("checked_ms").get<int64_t>();
+    return m;
+  } catch (const std::exception&) {
+    return DataLoss("manifest is malformed");
+  }
+}
+
+Status PutManifest(BackupTarget& target, const BackupKey& key, const Manifest& manifest) {
+  const std::string text = manifest.ToJson().dump();
+  SpanSource plain({reinterpret_cast<const uint8_t*>(text.data()), text.size()});
+  const std::string name = SnapshotManifestName(manifest.id);
+  ASSIGN_OR_RETURN(auto sealed, SealingSource(key.key.span(), key.version, name, plain, 3));
+  return target.PutIfAbsent(name, *sealed);
+}
+
+Result<std::vector<Manifest>> ListManifests(BackupTarget& target, const BackupKeyLookup& keys,
+                                            std::vector<std::string>* damaged) {
+  ASSIGN_OR_RETURN(const std::vector<ObjectInfo> objects, target.List(kSnapshotPrefix));
+  std::vector<Manifest> out;
+  for (const ObjectInfo& o : objects) {
+    const std::string id = SnapshotIdOfManifest(o.name);
+    if (id.empty()) continue;
+    auto read = [&]() -> Result<Manifest> {
+      ASSIGN_OR_RETURN(auto sealed, target.Get(o.name));
+      ASSIGN_OR_RETURN(auto plain, OpeningSource(keys, o.name, *sealed));
+      ASSIGN_OR_RETURN(const std::vector<uint8_t> bytes, ReadAll(*plain, kManifestLimit));
+      const json j = json::parse(bytes.begin(), bytes.end(), nullptr, false);
+      if (j.is_discarded()) return DataLoss("manifest is not JSON");
+      ASSIGN_OR_RETURN(Manifest m, Manifest::FromJson(j));
+      if (m.id != id) return DataLoss("manifest names another snapshot");
+      return m;
+    };
+    auto m = read();
+    if (!m.ok()) {
+      if (m.status().code() == StatusCode::kUnavailable) return m.status();
+      if (damaged != nullptr) damaged->push_back(o.name + ": " + m.status().message());
+      continue;
+    }
+    out.push_back(std::move(m).value());
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Manifest& a, const Manifest& b) { return a.taken_ms < b.taken_ms; });
+  return out;
+}
+
+Result<WrittenSnapshot> WriteSnapshotFile(BackupTarget& target, const BackupKeyLookup& keys,
+                                          std::string_view id, store::EncryptedPageWriter& out) {
+  const std::string name = SnapshotDataName(id);
+  ASSIGN_OR_RETURN(auto sealed, target.Get(name));
+  ASSIGN_OR_RETURN(auto plain, OpeningSource(keys, name, *sealed));
+  std::vector<uint8_t> header(kSnapshotHeaderBytes);
+  ASSIGN_OR_RETURN(size_t got, ReadFull(*plain, header));
+  if (got != header.size()) return DataLoss("snapshot " + std::string(id) + " is truncated");
+  WrittenSnapshot written;
+  ASSIGN_OR_RETURN(written.header, DecodeSnapshotHeader(header));
+  crypto::Sha256Stream hash;
+  std::array<uint8_t, kPageBytes> page{};
+  for (uint32_t p = 1; p <= written.header.pages; ++p) {
+    ASSIGN_OR_RETURN(got, ReadFull(*plain, page));
+    if (got != page.size()) return DataLoss("snapshot " + std::string(id) + " is truncated");
+    hash.Update(page);
+    RETURN_IF_ERROR(out.Write(p, page));
+  }
+  std::array<uint8_t, 1> extra{};
+  ASSIGN_OR_RETURN(got, ReadFull(*plain, extra));
+  if (got != 0) return DataLoss("snapshot " + std::string(id) + " has bytes past its pages");
+  written.content = hash.Finish();
+  return written;
+}
+
+Verification VerifySnapshot(BackupTarget& target, const BackupKeyLookup& keys,
+                            const Manifest& manifest, const std::string& scratch_dir,
+                            const Clock& clock) {
+  const auto start = std::chrono::steady_clock::now();
+  Verification v;
+  const std::string path = ScratchPath(scratch_dir);
+  auto check = [&]() -> Status {
+    std::error_code ec;
+    std::filesystem::create_directories(scratch_dir, ec);
+    std::array<uint8_t, 32> scratch_key{};
+    crypto::RandomBytes(scratch_key);
+    ASSIGN_OR_RETURN(auto writer, store::EncryptedPageWriter::Create(path, scratch_key));
+    ASSIGN_OR_RETURN(const WrittenSnapshot written,
+                     WriteSnapshotFile(target, keys, manifest.id, *writer));
+    RETURN_IF_ERROR(writer->Finish());
+    if (crypto::HexDigest(written.content) != manifest.content_sha256) {
+      return DataLoss("the copy's pages do not hash to the snapshot's content hash");
+    }
+    if (written.header.position.lineage != manifest.position.lineage ||
+        written.header.position.seq != manifest.position.seq ||
+        written.header.position.hash != manifest.position.hash) {
+      return DataLoss("the copy holds another change-log position than its manifest");
+    }
+    ASSIGN_OR_RETURN(const store::DatabaseFileCheck c, store::CheckDatabaseFile(path, scratch_key));
+    if (!c.integrity_ok) return DataLoss("integrity check of the restored copy: " + c.integrity);
+    if (crypto::HexDigest(c.content_sha256) != manifest.content_sha256) {
+      return DataLoss("the restored database's pages differ from the snapshot's");
+    }
+    if (c.row_counts != manifest.row_counts) {
+      return DataLoss("the restored database's row counts differ from the live database's");
+    }
+    return Status::Ok();
+  };
+  const Status s = check();
+  RemoveDatabaseFiles(path);
+  v.ok = s.ok();
+  if (!s.ok()) v.error = s.message();
+  v.restore_ms = ElapsedMs(start);
+  v.checked_ms = Ms(clock.Now());
+  return v;
+}
+
+Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::WalAccess& wal, const BackupKey& key,
+                                    BackupTarget& spool, const std::vector<BackupTarget*>& targets,
+                                    const Clock& clock, const SnapshotOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  SnapshotResult result;
+  Manifest& m = result.manifest;
+  m.taken_ms = Ms(clock.Now());
+  m.id = NewSnapshotId(m.taken_ms);
+  m.environment = options.environment;
+  m.schema_version = options.schema_version;
+  m.backup_key_version = key.version;
+
+  std::unique_ptr<store::PageReader> reader;
+  ASSIGN_OR_RETURN(m.position, log.BeginSnapshot([&]() -> Status {
+    ASSIGN_OR_RETURN(reader, wal.OpenPageReader());
+    return Status::Ok();
+  }));
+  struct Release {
+    ChangeLog& log;
+    ~Release() { log.EndSnapshot(); }
+  } release{log};
+
+  ASSIGN_OR_RETURN(m.row_counts, reader->CountRows());
+  ASSIGN_OR_RETURN(m.pages, reader->PageCount());
+  m.plain_bytes = uint64_t{m.pages} * kPageBytes;
+  SnapshotSource source(*reader, SnapshotHeader{m.position, m.pages}, options.progress);
+  const std::string data_name = SnapshotDataName(m.id);
+  {
+    ASSIGN_OR_RETURN(auto sealed, SealingSource(key.key.span(), key.version, data_name, source,
+                                                options.zstd_level));
+    CountingSource counted(*sealed);
+    RETURN_IF_ERROR(spool.PutIfAbsent(data_name, counted));
+    m.stored_bytes = counted.bytes();
+  }
+  m.content_sha256 = crypto::HexDigest(source.content());
+  reader.reset();  // ends the pinned read before checkpoints resume
+  log.EndSnapshot();
+  result.snapshot_ms = ElapsedMs(start);
+
+  const auto copy_start = std::chrono::steady_clock::now();
+  const BackupKeyLookup keys = [&key](uint32_t version) -> Result<crypto::SecretBytes> {
+    if (version != key.version) return NotFound("backup key version " + std::to_string(version));
+    return crypto::SecretBytes::CopyOf(key.key.span());
+  };
+  bool all = true;
+  for (BackupTarget* target : targets) {
+    TargetOutcome outcome{.target = target->name()};
+    auto copy = [&]() -> Status {
+      ASSIGN_OR_RETURN(auto from_spool, spool.Get(data_name));
+      RETURN_IF_ERROR(target->PutIfAbsent(data_name, *from_spool));
+      outcome.verification = VerifySnapshot(*target, keys, m, options.scratch_dir, clock);
+      if (!outcome.verification.ok) {
+        log::Error("backup", "a backup failed its verification by restore",
+                   {{"snapshot", m.id},
+                    {"target", target->name()},
+                    {"error", outcome.verification.error}});
+      }
+      Manifest per_target = m;
+      per_target.target = target->name();
+      per_target.verification = outcome.verification;
+      return PutManifest(*target, key, per_target);
+    };
+    outcome.status = copy();
+    if (!outcome.status.ok() || !outcome.verification.ok) all = false;
+    result.outcomes.push_back(std::move(outcome));
+  }
+  if (all) RETURN_IF_ERROR(spool.Delete(data_name));
+  result.copy_ms = ElapsedMs(copy_start);
+  return result;
+}
+
+}  // namespace pactum::backup
