@@ -295,10 +295,12 @@ Result<LogPosition> ChangeLog::BeginSnapshot(const std::function<Status()>& open
     {
       std::lock_guard lock(mu_);
       if (new_lineage) {
+        // Strictly after everything the previous lineage holds, so "latest" prefers it.
+        const int64_t time_ms = std::max(Ms(clock_.Now()), state_->position.time_ms + 1);
         state_->position = LogPosition{};
         state_->position.lineage = NewLineage();
         state_->position.hash = GenesisHash(state_->position.lineage);
-        state_->position.time_ms = Ms(clock_.Now());
+        state_->position.time_ms = time_ms;
         state_->continuity_lost = false;
         std::lock_guard times_lock(times_mu_);
         commit_times_.clear();
