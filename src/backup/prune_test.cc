@@ -491,10 +491,9 @@ TEST(Prune, AnUnreachableTargetIsAnErrorNotAnEmptyPlan) {
             StatusCode::kUnavailable);
 }
 
-// Restore does not yet treat the change log pruned away before the point-in-time base as
-// the end of a kept older snapshot's log: it reports a gap (restore.cc, FetchSegment and
-// LaterSegmentExists). Enable once it does.
-TEST(Prune, DISABLED_RestoreBeforeTheWindowGivesTheKeptSnapshot) {
+// Before the point-in-time window only snapshots are kept: a restore to such an instant
+// gives the newest kept snapshot before it (the pruned change log after it is no gap).
+TEST(Prune, RestoreBeforeTheWindowGivesTheKeptSnapshot) {
   TempDir dir;
   Rig rig(dir);
   const History h = BuildHistory(rig);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 #include <map>
@@ -97,6 +98,9 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
   RestoreReport report;
   // Every verified snapshot, merged across targets.
   std::map<std::string, Candidate> candidates;
+  // Per lineage, the positions verified snapshots hold (at any time): a segment a newer
+  // snapshot covers may have been pruned, which is no gap.
+  std::map<std::string, std::vector<uint64_t>> covered;
   Status last_error;
   for (BackupTarget* target : request.targets) {
     std::vector<std::string> damaged;
@@ -110,6 +114,7 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
     for (Manifest& m : *manifests) {
       if (!m.verification.ok) continue;
       if (!request.environment.empty() && m.environment != request.environment) continue;
+      covered[m.position.lineage].push_back(m.position.seq);
       if (request.at_ms && m.position.time_ms > *request.at_ms) continue;
       Candidate& c = candidates[m.id];
       if (c.targets.empty()) c.manifest = m;
@@ -173,6 +178,15 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
       ASSIGN_OR_RETURN(std::optional<Segment> segment,
                        FetchSegment(request, at, seq, report.notes, &hash));
       if (!segment) {
+        const auto& seqs = covered[at.lineage];
+        if (std::any_of(seqs.begin(), seqs.end(), [&](uint64_t s) { return s >= seq; })) {
+          // Pruned: outside the point-in-time window only snapshots are kept, and a newer
+          // snapshot (after the instant asked for) holds this segment's changes.
+          report.notes.push_back("the change log after snapshot " + chosen->manifest.id +
+                                 " was pruned (outside the point-in-time window): restored "
+                                 "to the snapshot's own time");
+          return Status::Ok();
+        }
         if (LaterSegmentExists(request, at.lineage, seq)) {
           return DataLoss("change-log gap: segment " + std::to_string(seq) + " of lineage " +
                           at.lineage + " is missing on every target, later ones exist");

@@ -1,24 +1,35 @@
-// pactum backup: the database backups of promise P4 (DESIGN §8). Each subcommand has its
-// own Add*Command below, registered by AddBackupCommand. For now only retention-plan, the
-// policy as a calculator; run, list, status, restore, verify and prune come with the
-// backups themselves.
+// pactum backup: the database backups of promises P4/P5 (DESIGN §8): run, list, status,
+// restore, verify, prune, and retention-plan (the policy as a calculator). Each
+// subcommand has its own Add*Command below, registered by AddBackupCommand.
+
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "audit/event_codec.h"
+#include "backup/backup_keys.h"
+#include "backup/backup_service.h"
+#include "backup/prune.h"
+#include "backup/restore.h"
 #include "backup/retention.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "common/files.h"
+#include "crypto/random.h"
+#include "crypto/wrapped_key_file.h"
 
 namespace pactum::cli {
 namespace {
@@ -162,11 +173,648 @@ void AddRetentionPlanCommand(CLI::App& backup, std::function<int()>& run) {
       [&run, options, now] { run = [options, now] { return RetentionPlan(*options, *now); }; });
 }
 
+// --- run, list, status, restore, verify, prune -------------------------------------------
+
+std::string Rfc3339Ms(int64_t ms) { return audit::FormatTimeMs(ms); }
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Progress on a terminal: one line rewritten in place.
+class Progress {
+ public:
+  Progress() : enabled_(::isatty(STDERR_FILENO) == 1) {}
+  void Show(const std::string& line) const {
+    if (enabled_) std::cerr << "\r\033[K" << line << std::flush;
+  }
+  void Clear() const {
+    if (enabled_) std::cerr << "\r\033[K" << std::flush;
+  }
+
+ private:
+  const bool enabled_;
+};
+
+// The configured targets (or only `only`), for commands that read backups.
+struct Targets {
+  std::vector<std::unique_ptr<backup::BackupTarget>> owned;
+  std::vector<backup::BackupTarget*> all;
+};
+
+Result<Targets> OpenConfiguredTargets(const config::Config& cfg, const std::string& only) {
+  std::vector<std::string> names = cfg.backup.targets;
+  if (!only.empty()) {
+    if (std::find(names.begin(), names.end(), only) == names.end()) {
+      return InvalidArgument("no backup target named " + Quote(only) + " (configured: " + [&] {
+        std::string all;
+        for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+        return all;
+      }() + ")");
+    }
+    names = {only};
+  }
+  Targets t;
+  ASSIGN_OR_RETURN(t.owned, backup::OpenTargets(config::BackupDirectory(cfg), names));
+  for (auto& target : t.owned) t.all.push_back(target.get());
+  return t;
+}
+
+nlohmann::json OutcomesJson(const backup::SnapshotResult& r) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const backup::TargetOutcome& o : r.outcomes) {
+    out.push_back({{"target", o.target},
+                   {"ok", o.status.ok() && o.verification.ok},
+                   {"error", !o.status.ok() ? o.status.message() : o.verification.error},
+                   {"restore_ms", o.verification.restore_ms}});
+  }
+  return out;
+}
+
+// Prints a snapshot's result; exit 0 only when every target holds a verified copy.
+int ReportRun(const CommonOptions& options, const nlohmann::json& manifest,
+              const nlohmann::json& outcomes, int64_t snapshot_ms, int64_t copy_ms) {
+  bool all = true;
+  for (const auto& o : outcomes) all = all && o.value("ok", false);
+  if (options.json) {
+    std::cout << nlohmann::json{{"ok", all},
+                                {"snapshot", manifest},
+                                {"targets", outcomes},
+                                {"snapshot_ms", snapshot_ms},
+                                {"copy_and_verify_ms", copy_ms}}
+              << std::endl;
+  } else {
+    std::cout << "snapshot " << manifest.value("id", "") << ": " << manifest.value("pages", 0)
+              << " pages, " << manifest.value("stored_bytes", 0) << " bytes stored, taken in "
+              << snapshot_ms << " ms" << std::endl;
+    for (const auto& o : outcomes) {
+      std::cout << "  " << o.value("target", "") << ": "
+                << (o.value("ok", false)
+                        ? "verified by a restore in " +
+                              std::to_string(o.value("restore_ms", int64_t{0})) + " ms"
+                        : "FAILED: " + o.value("error", std::string()))
+                << std::endl;
+    }
+  }
+  if (!all) {
+    PrintError("the snapshot did not reach every target verified");
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int Run(const CommonOptions& options, int wait_seconds) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  if (cfg->backup.mode != "on") {
+    PrintError("backups are off (backup.mode); nothing to run");
+    return kExitFailure;
+  }
+  auto data = OpenDataDirectory(*cfg, nullptr, DirectoryAccess::kShared);
+  if (!data.ok()) {
+    PrintError(data.status().message());
+    return kExitFailure;
+  }
+  SystemClock clock;
+  Progress progress;
+  auto service = backup::BackupService::Open(
+      *data->db, *data->keys, clock,
+      {.data_dir = cfg->data_dir,
+       .backup_dir = config::BackupDirectory(*cfg),
+       .target_names = cfg->backup.targets,
+       .interval_ms = cfg->backup.interval_ms,
+       .daily_at_minutes = config::ParseDailyAt(cfg->backup.daily_at).value(),
+       .environment = cfg->environment});
+  if (service.ok()) {
+    progress.Show("taking a snapshot...");
+    backup::SnapshotResult result;
+    const Status s = (*service)->RunOnce(/*force_snapshot=*/true, &result);
+    progress.Clear();
+    if (!s.ok() && result.manifest.id.empty()) {
+      PrintError("snapshot failed: " + s.message());
+      return kExitFailure;
+    }
+    return ReportRun(options, result.manifest.ToJson(), OutcomesJson(result), result.snapshot_ms,
+                     result.copy_ms);
+  }
+  if (service.status().code() != StatusCode::kUnavailable) {
+    PrintError(service.status().message());
+    return kExitFailure;
+  }
+  // The server owns the backups: ask it, and wait for its answer.
+  std::array<uint8_t, 8> raw{};
+  crypto::RandomBytes(raw);
+  std::string id;
+  for (const uint8_t b : raw) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    id += kHex[b >> 4];
+    id += kHex[b & 0xf];
+  }
+  const std::string dir = backup::SpoolDirectory(cfg->data_dir) + "/requests";
+  if (Status w = WriteFileAtomic(dir + "/run-" + id + ".request", "run\n", 0600); !w.ok()) {
+    PrintError("cannot ask the server for a snapshot: " + w.message());
+    return kExitFailure;
+  }
+  const std::string answer_path = dir + "/run-" + id + ".result";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+  for (int dots = 0; std::chrono::steady_clock::now() < deadline; ++dots) {
+    auto text = ReadFile(answer_path);
+    if (text.ok()) {
+      progress.Clear();
+      std::error_code ec;
+      std::filesystem::remove(answer_path, ec);
+      const auto answer = nlohmann::json::parse(*text, nullptr, false);
+      if (!answer.is_object()) {
+        PrintError("the server's answer is unreadable");
+        return kExitFailure;
+      }
+      if (!answer.value("ok", false) && !answer.contains("snapshot")) {
+        PrintError("snapshot failed: " + answer.value("error", std::string("unknown error")));
+        return kExitFailure;
+      }
+      return ReportRun(options, answer.at("snapshot"), answer.at("outcomes"),
+                       answer.value("snapshot_ms", int64_t{0}),
+                       answer.value("copy_ms", int64_t{0}));
+    }
+    progress.Show("the server is taking the snapshot" +
+                  std::string(static_cast<size_t>(dots % 4), '.'));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  progress.Clear();
+  PrintError("the server did not answer within " + std::to_string(wait_seconds) +
+             " s; it takes the snapshot when it can (see pactum backup status)");
+  return kExitFailure;
+}
+
+int List(const CommonOptions& options, const std::string& only) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  auto kek = OpenMasterKey(*cfg);
+  if (!kek.ok()) {
+    PrintError(kek.status().message());
+    return kExitFailure;
+  }
+  auto targets = OpenConfiguredTargets(*cfg, only);
+  if (!targets.ok()) {
+    PrintError(targets.status().message());
+    return kExitUsage;
+  }
+  const auto keys = backup::TargetKeyLookup(**kek, targets->all);
+  nlohmann::json out = nlohmann::json::array();
+  bool failed = false;
+  for (backup::BackupTarget* t : targets->all) {
+    std::vector<std::string> damaged;
+    auto manifests = backup::ListManifests(*t, keys, &damaged);
+    if (!manifests.ok()) {
+      failed = true;
+      if (!options.json)
+        std::cout << t->name() << ": unreadable: " << manifests.status().message() << "\n";
+      out.push_back({{"target", t->name()}, {"error", manifests.status().message()}});
+      continue;
+    }
+    for (const std::string& d : damaged) {
+      if (!options.json) std::cout << t->name() << ": DAMAGED " << d << "\n";
+      out.push_back({{"target", t->name()}, {"damaged", d}});
+    }
+    for (const backup::Manifest& m : *manifests) {
+      if (options.json) {
+        out.push_back(m.ToJson());
+      } else {
+        std::cout << t->name() << "  " << m.id << "  taken " << Rfc3339Ms(m.taken_ms)
+                  << "  holds up to " << Rfc3339Ms(m.position.time_ms) << "  " << m.pages
+                  << " pages  " << m.stored_bytes << " bytes  "
+                  << (m.verification.ok ? "verified"
+                                        : "VERIFICATION FAILED: " + m.verification.error)
+                  << "\n";
+      }
+    }
+  }
+  if (options.json) std::cout << out.dump() << std::endl;
+  std::cout << std::flush;
+  return failed ? kExitFailure : kExitOk;
+}
+
+int ShowStatus(const CommonOptions& options) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  const std::string path = backup::SpoolDirectory(cfg->data_dir) + "/status.json";
+  auto text = ReadFile(path);
+  if (!text.ok()) {
+    PrintError(text.status().code() == StatusCode::kNotFound
+                   ? "no backup has run for " + cfg->data_dir + " yet (" + path + " is missing)"
+                   : "cannot read " + path + ": " + text.status().message());
+    return kExitFailure;
+  }
+  auto status = nlohmann::json::parse(*text, nullptr, false);
+  if (!status.is_object()) {
+    PrintError(path + " is damaged");
+    return kExitFailure;
+  }
+  const int64_t age_ms = NowMs() - status.value("updated_ms", int64_t{0});
+  status["age_ms"] = age_ms;
+  status["mode"] = cfg->backup.mode;
+  status["backup_dir"] = config::BackupDirectory(*cfg);
+  bool healthy = true;
+  const nlohmann::json targets = status.value("targets", nlohmann::json::array());
+  for (const auto& t : targets) healthy = healthy && t.value("ok", false);
+  status["healthy"] = healthy;
+  if (options.json) {
+    std::cout << status.dump() << std::endl;
+    return kExitOk;
+  }
+  const nlohmann::json log = status.value("change_log", nlohmann::json::object());
+  const nlohmann::json last = status.value("last_snapshot", nlohmann::json::object());
+  std::cout << "backups " << cfg->backup.mode << ", in " << config::BackupDirectory(*cfg)
+            << " (status written " << age_ms / 1000 << " s ago)\n";
+  std::cout << "change log: lineage " << log.value("lineage", std::string()) << ", segment "
+            << log.value("segment", 0) << ", last commit "
+            << Rfc3339Ms(log.value("last_commit_ms", int64_t{0})) << "\n";
+  std::cout << "last snapshot: " << last.value("id", std::string("none"))
+            << (last.value("error", std::string()).empty()
+                    ? ""
+                    : " (" + last.value("error", std::string()) + ")")
+            << "; next daily at " << Rfc3339Ms(status.value("next_daily_ms", int64_t{0})) << "\n";
+  for (const auto& t : targets) {
+    std::cout << "  " << t.value("name", std::string()) << ": "
+              << (t.value("ok", false) ? "ok" : "FAILING: " + t.value("error", std::string()))
+              << ", " << t.value("pending_segments", 0) << " segment(s) pending, lag "
+              << t.value("lag_ms", int64_t{0}) / 1000 << " s, last success "
+              << Rfc3339Ms(t.value("last_success_ms", int64_t{0})) << "\n";
+  }
+  std::cout << std::flush;
+  return kExitOk;
+}
+
+int RestoreCommand(const CommonOptions& options, const std::string& at_text, const std::string& to,
+                   const std::string& only) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  std::optional<int64_t> at_ms;
+  if (at_text != "latest") {
+    at_ms = audit::ParseTimeMs(at_text);
+    if (!at_ms) {
+      PrintError("--at: not an RFC 3339 time or \"latest\": " + Quote(at_text));
+      return kExitUsage;
+    }
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target_dir = fs::absolute(to).lexically_normal();
+  if (target_dir == fs::absolute(cfg->data_dir).lexically_normal()) {
+    PrintError("--to is the configured data directory; restore into a new directory");
+    return kExitUsage;
+  }
+  if (fs::exists(target_dir, ec) && !fs::is_empty(target_dir, ec)) {
+    PrintError("--to " + target_dir.string() + " is not empty; restore into a new directory");
+    return kExitFailure;
+  }
+  std::string kek_file;
+  auto kek = OpenMasterKey(*cfg, &kek_file);
+  if (!kek.ok()) {
+    PrintError(kek.status().message());
+    return kExitFailure;
+  }
+  auto targets = OpenConfiguredTargets(*cfg, only);
+  if (!targets.ok()) {
+    PrintError(targets.status().message());
+    return kExitUsage;
+  }
+  const bool created_dir = !fs::exists(target_dir, ec);
+  if (Status s = MakeDirectories(target_dir.string(), 0700); !s.ok()) {
+    PrintError("cannot create " + target_dir.string() + ": " + s.message());
+    return kExitFailure;
+  }
+  const std::string dir = target_dir.string();
+  auto undo = [&] {
+    if (created_dir) {
+      fs::remove_all(target_dir, ec);
+    } else {
+      for (const auto& e : fs::directory_iterator(target_dir, ec)) fs::remove_all(e.path(), ec);
+    }
+  };
+  Progress progress;
+  auto restore = [&]() -> Result<backup::RestoreReport> {
+    // The master key beside the restored data when it lived in the old data directory.
+    if (!kek_file.empty() && cfg->master_key_file.empty()) {
+      ASSIGN_OR_RETURN(const std::string key_text, ReadFile(kek_file));
+      RETURN_IF_ERROR(WriteFileExclusive(dir + "/master.key", key_text, 0600));
+    }
+    ASSIGN_OR_RETURN(crypto::SecretBytes db_key,
+                     crypto::CreateWrappedKeyFile(dir + "/pactum.db-key", **kek,
+                                                  crypto::KeyRef{"database", "main"}));
+    backup::RestoreRequest request;
+    request.at_ms = at_ms;
+    request.db_path = dir + "/pactum.db";
+    request.db_key.assign(db_key.span().begin(), db_key.span().end());
+    request.targets = targets->all;
+    request.keys = backup::TargetKeyLookup(**kek, targets->all);
+    request.environment = cfg->environment;
+    request.progress = [&progress](std::string_view stage, uint64_t done, uint64_t total) {
+      progress.Show("restoring: " + std::string(stage) + " " + std::to_string(done) +
+                    (total > 0 ? " of " + std::to_string(total) : ""));
+    };
+    ASSIGN_OR_RETURN(backup::RestoreReport report, backup::Restore(request));
+    std::fill(request.db_key.begin(), request.db_key.end(), 0);
+    // The keys the restored data directory needs beside its database.
+    auto signing =
+        backup::FetchKeyFile(**kek, "audit-signing", {"audit-signing", "server"}, targets->all);
+    if (signing.ok()) {
+      RETURN_IF_ERROR(WriteFileExclusive(dir + "/audit-signing.key", *signing, 0600));
+    } else if (signing.status().code() != StatusCode::kNotFound) {
+      return signing.status();
+    } else {
+      report.notes.push_back(
+          "no audit signing key on the targets: the restored server makes a new one only if the "
+          "trail is empty");
+    }
+    RETURN_IF_ERROR(backup::OpenBackupKey(**kek, dir + "/backup.key", targets->all).status());
+    return report;
+  };
+  auto report = restore();
+  progress.Clear();
+  if (!report.ok()) {
+    undo();
+    PrintError("restore failed: " + report.status().message());
+    return kExitFailure;
+  }
+  if (options.json) {
+    std::cout << nlohmann::json{{"to", dir},
+                                {"snapshot", report->snapshot_id},
+                                {"snapshot_target", report->snapshot_target},
+                                {"snapshot_time", Rfc3339Ms(report->snapshot_time_ms)},
+                                {"restored_to", Rfc3339Ms(report->restored_to_ms)},
+                                {"segments", report->segments},
+                                {"transactions", report->commits},
+                                {"pages", report->check.pages},
+                                {"integrity", report->check.integrity},
+                                {"notes", report->notes}}
+              << std::endl;
+  } else {
+    std::cout << "restored into " << dir << ": snapshot " << report->snapshot_id << " from "
+              << report->snapshot_target << " and " << report->commits << " transaction(s) in "
+              << report->segments << " change-log segment(s), as of "
+              << Rfc3339Ms(report->restored_to_ms) << "; integrity " << report->check.integrity
+              << "\n";
+    for (const std::string& n : report->notes) std::cout << "  note: " << n << "\n";
+    std::cout << "start it with: pactum serve --data " << dir
+              << " (documents' files are not part of database backups)" << std::endl;
+  }
+  return kExitOk;
+}
+
+int VerifyCommand(const CommonOptions& options, bool all) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  auto kek = OpenMasterKey(*cfg);
+  if (!kek.ok()) {
+    PrintError(kek.status().message());
+    return kExitFailure;
+  }
+  auto targets = OpenConfiguredTargets(*cfg, "");
+  if (!targets.ok()) {
+    PrintError(targets.status().message());
+    return kExitUsage;
+  }
+  const auto keys = backup::TargetKeyLookup(**kek, targets->all);
+  char scratch_template[] = "/tmp/pactum-verify-XXXXXX";
+  const char* scratch = ::mkdtemp(scratch_template);
+  if (scratch == nullptr) {
+    PrintError("cannot create scratch space in /tmp");
+    return kExitFailure;
+  }
+  SystemClock clock;
+  Progress progress;
+  nlohmann::json out = nlohmann::json::array();
+  bool failed = false;
+  for (backup::BackupTarget* t : targets->all) {
+    std::vector<std::string> damaged;
+    auto manifests = backup::ListManifests(*t, keys, &damaged);
+    if (!manifests.ok()) {
+      failed = true;
+      out.push_back(
+          {{"target", t->name()}, {"ok", false}, {"error", manifests.status().message()}});
+      continue;
+    }
+    for (const std::string& d : damaged) {
+      failed = true;
+      out.push_back({{"target", t->name()}, {"ok", false}, {"error", "damaged manifest " + d}});
+    }
+    std::vector<const backup::Manifest*> chosen;
+    for (const backup::Manifest& m : *manifests) {
+      if (all || &m == &manifests->back()) chosen.push_back(&m);
+    }
+    for (const backup::Manifest* m : chosen) {
+      progress.Show(t->name() + ": restoring " + m->id);
+      const backup::Verification v = backup::VerifySnapshot(*t, keys, *m, scratch, clock);
+      failed = failed || !v.ok;
+      out.push_back({{"target", t->name()},
+                     {"snapshot", m->id},
+                     {"ok", v.ok},
+                     {"error", v.error},
+                     {"restore_ms", v.restore_ms}});
+    }
+    // The change log from the newest snapshot on, restored from this target alone.
+    if (!manifests->empty()) {
+      progress.Show(t->name() + ": restoring the change log");
+      backup::RestoreRequest r;
+      r.db_path = std::string(scratch) + "/latest.db";
+      r.db_key.resize(32);
+      crypto::RandomBytes(r.db_key);
+      r.targets = {t};
+      r.keys = keys;
+      r.environment = cfg->environment;
+      auto restored = backup::Restore(r);
+      std::error_code ec;
+      for (const char* suffix : {"", "-wal", "-shm"}) {
+        std::filesystem::remove(r.db_path + suffix, ec);
+      }
+      failed = failed || !restored.ok();
+      out.push_back({{"target", t->name()},
+                     {"change_log", restored.ok() ? restored->segments : 0},
+                     {"ok", restored.ok()},
+                     {"error", restored.ok() ? "" : restored.status().message()}});
+    }
+  }
+  progress.Clear();
+  std::error_code ec;
+  std::filesystem::remove_all(scratch, ec);
+  if (options.json) {
+    std::cout << out.dump() << std::endl;
+  } else {
+    for (const auto& line : out) {
+      std::cout << line.value("target", std::string()) << ": "
+                << (line.contains("snapshot") ? "snapshot " + line.value("snapshot", std::string())
+                    : line.contains("change_log")
+                        ? "change log (" + std::to_string(line.value("change_log", int64_t{0})) +
+                              " segments)"
+                        : std::string("target"))
+                << ": "
+                << (line.value("ok", false) ? "ok"
+                                            : "FAILED: " + line.value("error", std::string()))
+                << "\n";
+    }
+    std::cout << std::flush;
+  }
+  if (failed) {
+    PrintError("verification failed on at least one target");
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+int PruneCommand(const CommonOptions& options, bool dry_run) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) return kExitUsage;
+  auto kek = OpenMasterKey(*cfg);
+  if (!kek.ok()) {
+    PrintError(kek.status().message());
+    return kExitFailure;
+  }
+  auto targets = OpenConfiguredTargets(*cfg, "");
+  if (!targets.ok()) {
+    PrintError(targets.status().message());
+    return kExitUsage;
+  }
+  const auto keys = backup::TargetKeyLookup(**kek, targets->all);
+  nlohmann::json out = nlohmann::json::array();
+  bool failed = false;
+  for (backup::BackupTarget* t : targets->all) {
+    auto plan = backup::PlanPrune(*t, keys, NowMs());
+    Status applied = plan.status();
+    if (plan.ok() && !dry_run) applied = backup::ApplyPrune(*t, *plan);
+    if (!applied.ok()) {
+      failed = true;
+      out.push_back({{"target", t->name()}, {"ok", false}, {"error", applied.message()}});
+      if (!options.json) std::cout << t->name() << ": FAILED: " << applied.message() << "\n";
+      continue;
+    }
+    nlohmann::json snapshots = nlohmann::json::array();
+    for (const auto& d : plan->snapshots) {
+      nlohmann::json reasons = nlohmann::json::array();
+      for (backup::KeepReason r : d.reasons) reasons.push_back(backup::KeepReasonName(r));
+      snapshots.push_back({{"id", d.id},
+                           {"taken", Rfc3339Ms(d.taken_ms)},
+                           {"verified", d.verified},
+                           {"keep", d.keep},
+                           {"reasons", reasons}});
+      if (!options.json) {
+        std::string why;
+        for (backup::KeepReason r : d.reasons) {
+          why += (why.empty() ? "" : " ") + std::string(backup::KeepReasonName(r));
+        }
+        std::cout << t->name() << "  " << (d.keep ? "keep" : (dry_run ? "would delete" : "deleted"))
+                  << "  " << d.id << (d.verified ? "" : " (unverified)") << "  " << why << "\n";
+      }
+    }
+    out.push_back({{"target", t->name()},
+                   {"ok", true},
+                   {"dry_run", dry_run},
+                   {"snapshots", snapshots},
+                   {"delete_objects", plan->delete_objects.size()},
+                   {"delete_bytes", plan->delete_bytes},
+                   {"kept_segments", plan->kept_segments},
+                   {"damaged", plan->damaged},
+                   {"held", plan->held},
+                   {"held_back", plan->held_back}});
+    if (!options.json) {
+      std::cout << t->name() << ": " << plan->delete_objects.size() << " object(s), "
+                << plan->delete_bytes << " bytes " << (dry_run ? "would be deleted" : "deleted")
+                << "; " << plan->kept_segments << " change-log segment(s) kept"
+                << (plan->held_back.empty() ? "" : "; held back: " + plan->held_back) << "\n";
+    }
+  }
+  if (options.json) std::cout << out.dump() << std::endl;
+  std::cout << std::flush;
+  if (failed) {
+    PrintError("pruning failed on at least one target");
+    return kExitFailure;
+  }
+  return kExitOk;
+}
+
+void AddRunCommand(CLI::App& backup, std::function<int()>& run) {
+  auto options = std::make_shared<CommonOptions>();
+  auto wait = std::make_shared<int>(3600);
+  auto* cmd = backup.add_subcommand(
+      "run", "Take a full snapshot now, copy it to every target and verify each copy by a restore");
+  cmd->add_option("--wait", *wait, "Seconds to wait for a running server to take it (3600)")
+      ->check(CLI::Range(1, 86400));
+  AddCommonOptions(*cmd, *options);
+  cmd->callback([&run, options, wait] { run = [options, wait] { return Run(*options, *wait); }; });
+}
+
+void AddListCommand(CLI::App& backup, std::function<int()>& run) {
+  auto options = std::make_shared<CommonOptions>();
+  auto only = std::make_shared<std::string>();
+  auto* cmd = backup.add_subcommand("list", "List the snapshots on every target");
+  cmd->add_option("--target", *only, "Only this target");
+  AddCommonOptions(*cmd, *options);
+  cmd->callback([&run, options, only] { run = [options, only] { return List(*options, *only); }; });
+}
+
+void AddStatusCommand(CLI::App& backup, std::function<int()>& run) {
+  auto options = std::make_shared<CommonOptions>();
+  auto* cmd = backup.add_subcommand(
+      "status", "Show the change log, the last snapshot and each target's health");
+  AddCommonOptions(*cmd, *options);
+  cmd->callback([&run, options] { run = [options] { return ShowStatus(*options); }; });
+}
+
+void AddRestoreCommand(CLI::App& backup, std::function<int()>& run) {
+  auto options = std::make_shared<CommonOptions>();
+  auto at = std::make_shared<std::string>();
+  auto to = std::make_shared<std::string>();
+  auto only = std::make_shared<std::string>();
+  auto* cmd = backup.add_subcommand(
+      "restore", "Rebuild the database as it was at a point in time into a new data directory");
+  cmd->add_option("--at", *at, "RFC 3339 time, or \"latest\"")->required();
+  cmd->add_option("--to", *to, "A new (empty) directory for the restored data")->required();
+  cmd->add_option("--target", *only, "Restore from this target only");
+  cmd->footer(
+      "Needs the master key (PACTUM_MASTER_KEY or master_key_file) and the backup targets;\n"
+      "the data directory itself may be gone. Then: pactum serve --data <dir>.");
+  AddCommonOptions(*cmd, *options);
+  cmd->callback([&run, options, at, to, only] {
+    run = [options, at, to, only] { return RestoreCommand(*options, *at, *to, *only); };
+  });
+}
+
+void AddVerifyCommand(CLI::App& backup, std::function<int()>& run) {
+  auto options = std::make_shared<CommonOptions>();
+  auto all = std::make_shared<bool>(false);
+  auto* cmd = backup.add_subcommand(
+      "verify", "Re-check stored backups on each target by restoring them (the newest, or --all)");
+  cmd->add_flag("--all", *all, "Every snapshot, not only the newest");
+  AddCommonOptions(*cmd, *options);
+  cmd->callback(
+      [&run, options, all] { run = [options, all] { return VerifyCommand(*options, *all); }; });
+}
+
+void AddPruneCommand(CLI::App& backup, std::function<int()>& run) {
+  auto options = std::make_shared<CommonOptions>();
+  auto dry_run = std::make_shared<bool>(false);
+  auto* cmd = backup.add_subcommand(
+      "prune", "Delete the backups the retention policy no longer keeps, on every target");
+  cmd->add_flag("--dry-run", *dry_run, "Only show what would be deleted");
+  AddCommonOptions(*cmd, *options);
+  cmd->callback([&run, options, dry_run] {
+    run = [options, dry_run] { return PruneCommand(*options, *dry_run); };
+  });
+}
+
 }  // namespace
 
 void AddBackupCommand(CLI::App& app, std::function<int()>& run) {
   auto* backup = app.add_subcommand("backup", "Database backups");
   backup->require_subcommand(1);
+  AddRunCommand(*backup, run);
+  AddListCommand(*backup, run);
+  AddStatusCommand(*backup, run);
+  AddRestoreCommand(*backup, run);
+  AddVerifyCommand(*backup, run);
+  AddPruneCommand(*backup, run);
   AddRetentionPlanCommand(*backup, run);
 }
 

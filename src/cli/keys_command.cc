@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/checkpoint.h"
+#include "backup/backup_keys.h"
+#include "backup/backup_service.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "crypto/wrapped_key_file.h"
@@ -64,6 +66,25 @@ int Rotate(const CommonOptions& options) {
     PrintError("rewrapping the audit signing key: " + s.status().message());
     return kExitFailure;
   }
+  // The backup key, and its copy on every target under the new version, before the old
+  // version is retired: a restore needs nothing but a target and the master key.
+  bool backup_key_rewrapped = false;
+  bool backup_key_on_every_target = false;
+  {
+    auto targets = backup::OpenTargets(config::BackupDirectory(*cfg), cfg->backup.targets);
+    std::vector<backup::BackupTarget*> ptrs;
+    if (targets.ok()) {
+      for (auto& t : *targets) ptrs.push_back(t.get());
+    }
+    auto r = backup::RewrapBackupKey(keys, cfg->data_dir + "/backup.key", ptrs);
+    if (r.ok()) {
+      backup_key_rewrapped = true;
+      backup_key_on_every_target = *r && targets.ok();
+    } else if (r.status().code() != StatusCode::kNotFound) {
+      PrintError("rewrapping the backup key: " + r.status().message());
+      return kExitFailure;
+    }
+  }
   tenant::TenantKeys tenant_keys(keys, clock);
   int64_t rewrapped = 0;
   int64_t started = 0;
@@ -97,6 +118,8 @@ int Rotate(const CommonOptions& options) {
                                 {"previous_master_key_version", previous},
                                 {"database_key_rewrapped", true},
                                 {"audit_signing_key_rewrapped", true},
+                                {"backup_key_rewrapped", backup_key_rewrapped},
+                                {"backup_key_on_every_target", backup_key_on_every_target},
                                 {"tenant_keys_rewrapped", rewrapped},
                                 {"tenant_key_versions_started", started}}
               << std::endl;
@@ -105,6 +128,11 @@ int Rotate(const CommonOptions& options) {
               << "): database key, audit signing key and " << rewrapped
               << " tenant key(s) rewrapped, " << started
               << " new tenant key version(s); older master key versions retired" << std::endl;
+    if (backup_key_rewrapped && !backup_key_on_every_target) {
+      std::cout << "the backup key's copy did not reach every backup target; the server gives "
+                   "it to them when they are back"
+                << std::endl;
+    }
   }
   return kExitOk;
 }

@@ -105,6 +105,27 @@ Result<crypto::SecretBytes> OpenDatabaseKey(crypto::KeyProvider& keys,
 
 }  // namespace
 
+Result<std::unique_ptr<crypto::KeyProvider>> OpenMasterKey(const config::Config& config,
+                                                           std::string* from_file) {
+  const auto env = config::ProcessEnvironment();
+  if (const auto it = env.find("PACTUM_MASTER_KEY"); it != env.end()) {
+    auto p = crypto::LocalKeyProvider::FromBase64(it->second, config.environment);
+    if (!p.ok()) return InvalidArgument("PACTUM_MASTER_KEY: " + p.status().message());
+    if (from_file != nullptr) from_file->clear();
+    return std::unique_ptr<crypto::KeyProvider>(std::move(p).value());
+  }
+  const std::string path =
+      config.master_key_file.empty() ? config.data_dir + "/master.key" : config.master_key_file;
+  auto loaded = crypto::LocalKeyProvider::Load(path, config.environment);
+  if (loaded.status().code() == StatusCode::kNotFound) {
+    return FailedPrecondition("no master key: " + path +
+                              " does not exist; set PACTUM_MASTER_KEY or master_key_file");
+  }
+  if (!loaded.ok()) return loaded.status();
+  if (from_file != nullptr) *from_file = path;
+  return std::unique_ptr<crypto::KeyProvider>(std::move(loaded).value());
+}
+
 Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
                                         DirectoryAccess access) {
   RETURN_IF_ERROR(MakeDirectories(config.data_dir, 0700));
@@ -132,6 +153,9 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
   o.cache_mib = static_cast<int>(config.database.cache_mib);
   o.synchronous_full = config.database.synchronous == "full";
   o.metrics = metrics;
+  // With backups on, only the backup side checkpoints (store/wal_access.h): every process
+  // opening the database must agree, or frames would reach the database file unshipped.
+  o.external_checkpoints = config.backup.mode == "on";
   ASSIGN_OR_RETURN(out.db, store::OpenSqliteDatabase(o));
   return out;
 }

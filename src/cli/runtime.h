@@ -62,6 +62,13 @@ enum class DirectoryAccess { kShared, kExclusive };
 Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
                                         DirectoryAccess access = DirectoryAccess::kShared);
 
+// The master key alone, for commands that may run without a data directory (a backup
+// restore after the data directory was lost): from PACTUM_MASTER_KEY or the key file;
+// never created. kFailedPrecondition naming both ways when there is none. `from_file`
+// gets the file it was read from (empty for the environment variable).
+Result<std::unique_ptr<crypto::KeyProvider>> OpenMasterKey(const config::Config& config,
+                                                           std::string* from_file = nullptr);
+
 // The audit signing key of the data directory (<data>/audit-signing.key), created when
 // missing while the trail holds no event; beside events a missing key is an error
 // (kFailedPrecondition): a new key would hide that the one that signed them was lost.

@@ -19,6 +19,7 @@
 #include "audit/checkpoint.h"
 #include "audit/request_recorder.h"
 #include "audit/sql_audit_log.h"
+#include "backup/backup_service.h"
 #include "blob/local_blob_store.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
@@ -297,6 +298,26 @@ int Serve(const ServeFlags& flags) {
   };
   std::optional<Periodic> checkpoints;
   checkpoints.emplace(std::chrono::seconds(5), [&checkpoint] { checkpoint(false); });
+  // Backups: the change log every interval, a snapshot at once when none exists and daily.
+  std::unique_ptr<backup::BackupService> backups;
+  if (cfg->backup.mode == "on") {
+    auto opened = backup::BackupService::Open(
+        *data->db, *data->keys, clock,
+        {.data_dir = cfg->data_dir,
+         .backup_dir = config::BackupDirectory(*cfg),
+         .target_names = cfg->backup.targets,
+         .interval_ms = cfg->backup.interval_ms,
+         .daily_at_minutes = config::ParseDailyAt(cfg->backup.daily_at).value(),
+         .environment = cfg->environment,
+         .metrics = &metrics});
+    if (!opened.ok()) {
+      PrintError("cannot start backups: " + opened.status().message());
+      server.Shutdown();
+      return kExitFailure;
+    }
+    backups = std::move(opened).value();
+    backups->Start();
+  }
   // Last: whoever waits for the ready file finds everything above already printed.
   if (!cfg->server.ready_file.empty()) {
     if (Status s = WriteFileAtomic(cfg->server.ready_file, url + "\n", 0644); !s.ok()) {
@@ -330,6 +351,7 @@ int Serve(const ServeFlags& flags) {
     }
     checkpoints.reset();
     checkpoint(true);
+    if (backups) backups->Stop();  // ships what the last requests committed
     log::Info(kComponent, "stopped", {{"drained", drained}});
     log::Flush();
     return kExitOk;

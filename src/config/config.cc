@@ -297,11 +297,17 @@ Status Validate(const Config& c) {
   return Status::Ok();
 }
 
+std::string BackupDirectory(const Config& c) {
+  if (!c.backup.dir.empty()) return c.backup.dir;
+  std::filesystem::path data(c.data_dir);
+  if (!data.has_filename()) data = data.parent_path();  // "dir/"
+  return (data.parent_path() / "pactum-backups").string();
+}
+
 Status ValidateBackup(const Config& c) {
   const BackupConfig& b = c.backup;
   if (b.mode != "on" && b.mode != "off") return KeyError("backup.mode", "must be on or off");
-  if (b.dir.empty()) return KeyError("backup.dir", "must not be empty");
-  const auto dir = std::filesystem::absolute(b.dir).lexically_normal();
+  const auto dir = std::filesystem::absolute(BackupDirectory(c)).lexically_normal();
   const auto data = std::filesystem::absolute(c.data_dir).lexically_normal();
   const auto rel = dir.lexically_relative(data);
   if (!rel.empty() && (rel == "." || *rel.begin() != "..")) {

@@ -79,8 +79,9 @@ struct DocumentsConfig {
 struct BackupConfig {
   std::string mode = "on";  // on | off: snapshots and the change log (DESIGN §8)
   // Where the local targets live: one directory per target name under it. Beside the
-  // data directory, never inside it.
-  std::string dir = "./pactum-backups";
+  // data directory, never inside it; empty: "pactum-backups" next to the data directory
+  // (./pactum-backups for the default ./pactum-data). Env PACTUM_BACKUP_DIR.
+  std::string dir;
   std::vector<std::string> targets = {"site-a", "site-b"};  // every artefact goes to each
   int64_t interval_ms = 1000;                               // change-log shipping interval
   std::string daily_at = "02:00";  // UTC time of the daily full snapshot (HH:MM)
@@ -112,6 +113,9 @@ std::map<std::string, std::string> ProcessEnvironment();
 
 // Checks every value; the first bad one is reported as "<key>: <reason>".
 Status Validate(const Config& config);
+
+// backup.dir, or its default next to the data directory.
+std::string BackupDirectory(const Config& config);
 
 // The backup section's checks (part of Validate).
 Status ValidateBackup(const Config& config);

@@ -151,6 +151,10 @@ TEST(Config, BackupsAreOnByDefaultWithTwoTargetsBesideTheDataDirectory) {
   EXPECT_EQ(c.backup.mode, "on");
   EXPECT_EQ(c.backup.targets, (std::vector<std::string>{"site-a", "site-b"}));
   EXPECT_TRUE(Validate(c).ok());
+  EXPECT_EQ(BackupDirectory(c), "./pactum-backups");
+  Config elsewhere;
+  elsewhere.data_dir = "/srv/pactum/data/";
+  EXPECT_EQ(BackupDirectory(elsewhere), "/srv/pactum/pactum-backups");
   auto env = Load("", {{"PACTUM_BACKUP_DIR", "/srv/pactum-backups"}});
   ASSERT_TRUE(env.ok());
   EXPECT_EQ(env->backup.dir, "/srv/pactum-backups");

@@ -17,15 +17,12 @@ std::string HeaderLine(const KeyRef& ref) {
   return "pactum-wrapped-key-v1 purpose=" + ref.purpose + " id=" + ref.id;
 }
 
-Result<WrappedKey> ReadWrapped(const std::string& path, const KeyRef& ref) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return NotFound("key file " + path + " not found");
-  ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+Result<WrappedKey> ParseWrapped(std::string_view text, const std::string& path, const KeyRef& ref) {
   const std::string header = HeaderLine(ref) + "\n";
   if (!text.starts_with(header)) {
     return InvalidArgument("key file " + path + " is not a wrapped " + ref.purpose + " key");
   }
-  std::string b64 = text.substr(header.size());
+  std::string b64(text.substr(header.size()));
   while (!b64.empty() && (b64.back() == '\n' || b64.back() == '\r')) b64.pop_back();
   std::vector<uint8_t> bytes(b64.size());
   size_t len = 0;
@@ -39,14 +36,25 @@ Result<WrappedKey> ReadWrapped(const std::string& path, const KeyRef& ref) {
   return wrapped;
 }
 
-Status WriteWrapped(const std::string& path, const KeyRef& ref, const WrappedKey& wrapped,
-                    bool exclusive) {
+Result<WrappedKey> ReadWrapped(const std::string& path, const KeyRef& ref) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return NotFound("key file " + path + " not found");
+  ASSIGN_OR_RETURN(const std::string text, ReadFile(path));
+  return ParseWrapped(text, path, ref);
+}
+
+std::string TextOf(const KeyRef& ref, const WrappedKey& wrapped) {
   const std::vector<uint8_t> bytes = wrapped.Encode();
   std::string b64(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
   sodium_bin2base64(b64.data(), b64.size(), bytes.data(), bytes.size(),
                     sodium_base64_VARIANT_ORIGINAL);
   b64.resize(std::strlen(b64.c_str()));
-  const std::string text = HeaderLine(ref) + "\n" + b64 + "\n";
+  return HeaderLine(ref) + "\n" + b64 + "\n";
+}
+
+Status WriteWrapped(const std::string& path, const KeyRef& ref, const WrappedKey& wrapped,
+                    bool exclusive) {
+  const std::string text = TextOf(ref, wrapped);
   return exclusive ? WriteFileExclusive(path, text, 0600) : WriteFileAtomic(path, text, 0600);
 }
 
@@ -94,6 +102,18 @@ Result<uint32_t> RewrapKeyFile(const std::string& path, KeyProvider& keys, const
   ASSIGN_OR_RETURN(const WrappedKey wrapped, keys.Wrap(ref, key.span()));
   RETURN_IF_ERROR(WriteWrapped(path, ref, wrapped, /*exclusive=*/false));
   return wrapped.kek_version;
+}
+
+Result<std::string> WrappedKeyText(KeyProvider& keys, const KeyRef& ref,
+                                   std::span<const uint8_t> key) {
+  ASSIGN_OR_RETURN(const WrappedKey wrapped, keys.Wrap(ref, key));
+  return TextOf(ref, wrapped);
+}
+
+Result<SecretBytes> UnwrapKeyText(std::string_view text, const std::string& origin,
+                                  KeyProvider& keys, const KeyRef& ref) {
+  ASSIGN_OR_RETURN(const WrappedKey wrapped, ParseWrapped(text, origin, ref));
+  return Unwrap(origin, keys, ref, wrapped);
 }
 
 }  // namespace pactum::crypto

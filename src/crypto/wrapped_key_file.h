@@ -7,7 +7,9 @@
 // The wrapping carries the environment, so a process of another environment is refused
 // before anything is decrypted.
 
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 #include "crypto/key_provider.h"
@@ -30,5 +32,15 @@ Result<SecretBytes> CreateWrappedKeyFile(const std::string& path, KeyProvider& k
 // Rewraps the key in `path` under the provider's current KEK version, replacing the file
 // atomically. Returns the KEK version it is now wrapped with.
 Result<uint32_t> RewrapKeyFile(const std::string& path, KeyProvider& keys, const KeyRef& ref);
+
+// The text of a wrapped key file holding `key`, under the current KEK version: for copies
+// kept elsewhere (a backup target keeps the backup key this way).
+Result<std::string> WrappedKeyText(KeyProvider& keys, const KeyRef& ref,
+                                   std::span<const uint8_t> key);
+
+// Unwraps the text of a wrapped key file; `origin` names it in messages. Errors as
+// LoadWrappedKeyFile's.
+Result<SecretBytes> UnwrapKeyText(std::string_view text, const std::string& origin,
+                                  KeyProvider& keys, const KeyRef& ref);
 
 }  // namespace pactum::crypto

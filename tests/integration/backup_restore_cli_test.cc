@@ -1,0 +1,230 @@
+// Backups end to end with the real binary: the server ships its change log while it is
+// written to, is killed, its data directory deleted, and `pactum backup restore` from one
+// target alone gives a database `pactum serve` runs on, holding every write acknowledged
+// more than the shipping interval before the kill. And the other commands against a live
+// server: run (asked of the server), list, status, verify, prune, restore to an instant.
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/https_client.h"
+#include "tests/support/pactum_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace pactum {
+namespace {
+
+using namespace testing_support;  // NOLINT(google-build-using-namespace)
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// The master key comes from the environment: the data directory (and a key file in it)
+// is deleted in the first test.
+constexpr const char* kMasterKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+class BackupRestoreTest : public ::testing::Test {
+ protected:
+  BackupRestoreTest() {
+    env_ = {{"PACTUM_MASTER_KEY", kMasterKey},
+            {"PACTUM_BACKUP_DIR", dir_.File("backups")},
+            {"PACTUM_DATA_DIR", dir_.File("data")}};
+  }
+
+  std::string Serve(PactumProcess& p, const std::string& data) {
+    std::filesystem::remove(dir_.File("ready"));
+    auto env = env_;
+    env["PACTUM_DATA_DIR"] = data;
+    if (!p.Start({"serve", "--listen", "127.0.0.1:0", "--ready-file", dir_.File("ready")}, env,
+                 dir_.path())) {
+      return "";
+    }
+    return p.WaitReady(dir_.File("ready"));
+  }
+
+  CommandResult Pactum(std::vector<std::string> args, const std::string& data = "") {
+    auto env = env_;
+    if (!data.empty()) env["PACTUM_DATA_DIR"] = data;
+    return RunPactum(args, env);
+  }
+
+  std::vector<std::string> Tenants(const std::string& data) {
+    auto r = Pactum({"tenant", "list", "--json"}, data);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    std::vector<std::string> slugs;
+    const auto j = nlohmann::json::parse(r.out, nullptr, false);
+    if (!j.is_object() || !j.contains("tenants")) return slugs;
+    const nlohmann::json tenants = j["tenants"];
+    for (const auto& t : tenants) slugs.push_back(t.value("tenant", ""));
+    return slugs;
+  }
+
+  TempDir dir_;
+  std::map<std::string, std::string> env_;
+};
+
+bool Contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+TEST_F(BackupRestoreTest, KilledServerDeletedDataRestoredFromOneTargetKeepsAcknowledgedWrites) {
+  const std::string data = dir_.File("data");
+  PactumProcess server;
+  const std::string url = Serve(server, data);
+  ASSERT_FALSE(url.empty()) << server.Stderr();
+
+  // A write load: tenants created one after another (each acknowledged when the command
+  // exits 0) while requests keep the server writing its own request events.
+  std::atomic<bool> stop{false};
+  std::thread traffic([&] {
+    while (!stop) {
+      HttpRequest r;
+      r.url = url + "/healthz";
+      r.ca_file = data + "/tls/cert.pem";
+      (void)Perform(r);
+    }
+  });
+  std::vector<std::pair<std::string, Clock::time_point>> acked;
+  const auto load_until = Clock::now() + 4s;
+  for (int i = 0; Clock::now() < load_until; ++i) {
+    const std::string slug = "load-" + std::to_string(i);
+    auto r = Pactum(
+        {"tenant", "create", slug, "--admin-email", "a" + std::to_string(i) + "@example.com"},
+        data);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    acked.emplace_back(slug, Clock::now());
+  }
+  const auto killed_at = Clock::now();
+  server.Signal(SIGKILL);
+  (void)server.Wait();
+  stop = true;
+  traffic.join();
+  ASSERT_GT(acked.size(), 5U);
+
+  std::filesystem::remove_all(data);
+  auto restored = Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("restored"),
+                          "--target", "site-b", "--json"});
+  ASSERT_EQ(restored.exit_code, 0) << restored.err;
+  const auto report = nlohmann::json::parse(restored.out);
+  EXPECT_EQ(report["snapshot_target"], "site-b");
+  EXPECT_EQ(report["integrity"], "ok");
+
+  PactumProcess again;
+  ASSERT_FALSE(Serve(again, dir_.File("restored")).empty()) << again.Stderr();
+  const auto slugs = Tenants(dir_.File("restored"));
+  // The shipping interval is 1 s (rounds at a fixed rate); half a second more for the
+  // round's own upload.
+  size_t checked = 0;
+  for (const auto& [slug, at] : acked) {
+    if (killed_at - at < 1500ms) continue;
+    ++checked;
+    EXPECT_TRUE(Contains(slugs, slug))
+        << slug << " was acknowledged "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(killed_at - at).count()
+        << " ms before the kill";
+  }
+  EXPECT_GT(checked, 0U);
+  auto verify = Pactum({"audit", "verify"}, dir_.File("restored"));
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+  again.Signal(SIGTERM);
+  EXPECT_EQ(again.Wait(), 0) << again.Stderr();
+}
+
+TEST_F(BackupRestoreTest, TheCommandsAgainstALiveServer) {
+  const std::string data = dir_.File("data");
+  PactumProcess server;
+  ASSERT_FALSE(Serve(server, data).empty()) << server.Stderr();
+  ASSERT_EQ(Pactum({"tenant", "create", "first", "--admin-email", "a@example.com"}, data).exit_code,
+            0);
+  // Written by another process, the server stamps the transaction with the time its next
+  // round (<= 1 s later) finds it; `between` is cut to whole seconds below.
+  std::this_thread::sleep_for(2500ms);
+  const auto between = std::chrono::system_clock::now();
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_EQ(
+      Pactum({"tenant", "create", "second", "--admin-email", "b@example.com"}, data).exit_code, 0);
+
+  // run: the server owns the backups and takes the snapshot when asked.
+  auto run = Pactum({"backup", "run", "--json"}, data);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto ran = nlohmann::json::parse(run.out);
+  EXPECT_EQ(ran["ok"], true);
+  ASSERT_EQ(ran["targets"].size(), 2U);
+  for (const auto& t : ran["targets"]) EXPECT_EQ(t["ok"], true) << t;
+
+  auto list = Pactum({"backup", "list", "--json"}, data);
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  const auto listed = nlohmann::json::parse(list.out);
+  EXPECT_GE(listed.size(), 4U);  // at least two snapshots on each of two targets
+  for (const auto& m : listed) EXPECT_EQ(m["verification"]["ok"], true) << m;
+
+  auto status = Pactum({"backup", "status", "--json"}, data);
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  const auto st = nlohmann::json::parse(status.out);
+  EXPECT_EQ(st["healthy"], true) << st;
+  EXPECT_EQ(st["targets"].size(), 2U);
+
+  auto verify = Pactum({"backup", "verify", "--all", "--json"}, data);
+  EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+  auto prune = Pactum({"backup", "prune", "--dry-run", "--json"}, data);
+  ASSERT_EQ(prune.exit_code, 0) << prune.err;
+  for (const auto& t : nlohmann::json::parse(prune.out)) {
+    EXPECT_EQ(t["delete_objects"], 0) << "nothing is old enough to go: " << t;
+  }
+
+  server.Signal(SIGTERM);  // the last round ships what is left
+  ASSERT_EQ(server.Wait(), 0) << server.Stderr();
+
+  // An instant between the two tenants, then the latest.
+  char at[32];
+  const std::time_t t = std::chrono::system_clock::to_time_t(between);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  ASSERT_EQ(Pactum({"backup", "restore", "--at", at, "--to", dir_.File("mid")}).exit_code, 0);
+  const auto mid = Tenants(dir_.File("mid"));
+  EXPECT_TRUE(Contains(mid, "first"));
+  EXPECT_FALSE(Contains(mid, "second"));
+  ASSERT_EQ(Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("latest")}).exit_code,
+            0);
+  const auto latest = Tenants(dir_.File("latest"));
+  EXPECT_TRUE(Contains(latest, "first"));
+  EXPECT_TRUE(Contains(latest, "second"));
+
+  // Never over a directory that holds something; bad --at is a usage error.
+  auto over = Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("latest")});
+  EXPECT_EQ(over.exit_code, 1);
+  EXPECT_NE(over.err.find("not empty"), std::string::npos) << over.err;
+  auto bad = Pactum({"backup", "restore", "--at", "yesterday", "--to", dir_.File("x")});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+
+  // site-a damaged everywhere: restored from site-b, with notes.
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir_.File("backups/site-a"))) {
+    if (!e.is_regular_file() || e.path().string().find("/keys/") != std::string::npos) continue;
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(60);
+    f.put('\x5a');
+  }
+  auto fallback =
+      Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("fallback"), "--json"});
+  ASSERT_EQ(fallback.exit_code, 0) << fallback.err;
+  const auto fb = nlohmann::json::parse(fallback.out);
+  EXPECT_EQ(fb["snapshot_target"], "site-b");
+  EXPECT_FALSE(fb["notes"].empty());
+  EXPECT_TRUE(Contains(Tenants(dir_.File("fallback")), "second"));
+  auto only_a = Pactum(
+      {"backup", "restore", "--at", "latest", "--to", dir_.File("only-a"), "--target", "site-a"});
+  EXPECT_EQ(only_a.exit_code, 1);
+  EXPECT_EQ(std::count(only_a.err.begin(), only_a.err.end(), '\n'), 1) << only_a.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("only-a"))) << "nothing half-restored is left";
+  auto verify_damaged = Pactum({"backup", "verify", "--json"});
+  EXPECT_EQ(verify_damaged.exit_code, 1) << verify_damaged.out;
+}
+
+}  // namespace
+}  // namespace pactum
