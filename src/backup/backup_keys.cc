@@ -177,8 +177,7 @@ Status PublishKeyFile(const std::string& path, std::string_view stem,
   auto text = ReadFile(path);
   if (text.status().code() == StatusCode::kNotFound) return Status::Ok();
   if (!text.ok()) return text.status();
-  const auto digest =
-      HashBytes({reinterpret_cast<const uint8_t*>(text->data()), text->size()});
+  const auto digest = HashBytes({reinterpret_cast<const uint8_t*>(text->data()), text->size()});
   const std::string name = std::string(kKeyPrefix) + std::string(stem) + "-" +
                            crypto::HexDigest(digest).substr(0, 16) + ".key";
   Status first;
