@@ -50,7 +50,7 @@ BackupKey NewBackupKey() {
 // injector), all in one temporary directory.
 class Rig {
  public:
-  explicit Rig(const TempDir& dir, std::string suffix = "")
+  explicit Rig(const TempDir& dir, const std::string& suffix = "")
       : dir_(dir.path() + "/rig" + suffix), key_(NewBackupKey()) {
     std::filesystem::create_directories(dir_);
     db_key_ = RandomKey();
