@@ -91,13 +91,14 @@ Status BackupService::Init() {
   return Status::Ok();
 }
 
-void BackupService::ScheduleNextDaily() {
+void BackupService::ScheduleNextDaily() {  // under state_mu_ (or before threads start)
   const int64_t now = Ms(clock_.Now());
   const int64_t today = now - now % kDayMs + int64_t{options_.daily_at_minutes} * 60'000;
   next_daily_ms_ = today > now ? today : today + kDayMs;
 }
 
 bool BackupService::SnapshotDue() {
+  std::lock_guard lock(state_mu_);
   return log_->NeedsSnapshot() || targets_lack_snapshot_ || Ms(clock_.Now()) >= next_daily_ms_;
 }
 
@@ -109,9 +110,14 @@ Result<SnapshotResult> BackupService::Snapshot() {
   // A target that was down gets the keys now.
   (void)PublishBackupKey(kek_, key_, target_ptrs_);
   (void)PublishKeyFile(options_.data_dir + "/audit-signing.key", "audit-signing", target_ptrs_);
+  {
+    std::lock_guard lock(state_mu_);
+    if (Ms(clock_.Now()) >= next_daily_ms_) ScheduleNextDaily();
+  }
   auto result = TakeSnapshot(*log_, *db_.Wal(), key_, *spool_, target_ptrs_, clock_, o);
   MetricsRegistry* m = options_.metrics;
   if (!result.ok()) {
+    std::lock_guard lock(state_mu_);
     last_snapshot_error_ = result.status().message();
     log::Error("backup", "a snapshot failed", {{"error", result.status().message()}});
     if (m != nullptr) {
@@ -134,10 +140,13 @@ Result<SnapshotResult> BackupService::Snapshot() {
       }
     }
   }
-  last_snapshot_id_ = result->manifest.id;
-  last_snapshot_ms_ = result->manifest.taken_ms;
-  last_snapshot_error_ = all ? "" : "not every target holds a verified copy";
-  targets_lack_snapshot_ = !all;
+  {
+    std::lock_guard lock(state_mu_);
+    last_snapshot_id_ = result->manifest.id;
+    last_snapshot_ms_ = result->manifest.taken_ms;
+    last_snapshot_error_ = all ? "" : "not every target holds a verified copy";
+    targets_lack_snapshot_ = !all;
+  }
   if (m != nullptr) {
     m->GetCounter("pactum_backup_snapshots_total", "Snapshots taken",
                   all ? R"(result="ok")" : R"(result="failed")")
@@ -149,7 +158,8 @@ Result<SnapshotResult> BackupService::Snapshot() {
              {"pages", static_cast<int64_t>(result->manifest.pages)},
              {"stored_bytes", static_cast<int64_t>(result->manifest.stored_bytes)},
              {"snapshot_ms", result->snapshot_ms},
-             {"copy_and_verify_ms", result->copy_ms}});
+             {"copy_ms", result->copy_ms},
+             {"verify_ms", result->verify_ms}});
   return result;
 }
 
@@ -174,20 +184,50 @@ void BackupService::Prune() {
   }
 }
 
-Status BackupService::RunOnce(bool force_snapshot, SnapshotResult* snapshot) {
-  Status captured = log_->Capture();
-  if (force_snapshot || SnapshotDue()) {
-    if (Ms(clock_.Now()) >= next_daily_ms_) ScheduleNextDaily();
-    auto result = Snapshot();
-    if (!result.ok()) return result.status();
-    if (snapshot != nullptr) *snapshot = *result;
-    captured = log_->Capture();
-  }
-  if (!captured.ok() && captured.code() != StatusCode::kFailedPrecondition) return captured;
+Status BackupService::Ship() {
+  const Status captured = log_->Capture();
   const Status uploaded = log_->Upload();
   UpdateMetrics();
   WriteStatus();
+  if (!captured.ok() && captured.code() != StatusCode::kFailedPrecondition) return captured;
   return uploaded;
+}
+
+Status BackupService::RunOnce(bool force_snapshot, SnapshotResult* snapshot) {
+  if (force_snapshot || SnapshotDue()) {
+    auto result = Snapshot();
+    if (!result.ok()) return result.status();
+    if (snapshot != nullptr) *snapshot = *result;
+  }
+  return Ship();
+}
+
+void BackupService::StartSnapshot(const std::string& request) {
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();  // the last one has finished
+  snapshot_running_ = true;
+  snapshot_thread_ = std::thread([this, request] {
+    auto result = Snapshot();
+    if (!request.empty()) {
+      json answer = {{"ok", result.ok()}, {"error", result.ok() ? "" : result.status().message()}};
+      if (result.ok()) {
+        answer["snapshot"] = result->manifest.ToJson();
+        json outcomes = json::array();
+        for (const TargetOutcome& o : result->outcomes) {
+          outcomes.push_back({{"target", o.target},
+                              {"ok", o.status.ok() && o.verification.ok},
+                              {"error", !o.status.ok() ? o.status.message() : o.verification.error},
+                              {"restore_ms", o.verification.restore_ms}});
+        }
+        answer["outcomes"] = outcomes;
+        answer["snapshot_ms"] = result->snapshot_ms;
+        answer["copy_ms"] = result->copy_ms;
+        answer["verify_ms"] = result->verify_ms;
+      }
+      const std::string dir = SpoolDirectory(options_.data_dir) + "/requests";
+      (void)WriteFileAtomic(dir + "/run-" + request + ".result", answer.dump() + "\n", 0600);
+    }
+    snapshot_running_ = false;
+  });
 }
 
 void BackupService::UpdateMetrics() {
@@ -227,6 +267,17 @@ void BackupService::UpdateMetrics() {
 
 void BackupService::WriteStatus() {
   const LogPosition at = log_->position();
+  std::string last_id;
+  std::string last_error;
+  int64_t last_ms = 0;
+  int64_t next_daily = 0;
+  {
+    std::lock_guard lock(state_mu_);
+    last_id = last_snapshot_id_;
+    last_error = last_snapshot_error_;
+    last_ms = last_snapshot_ms_;
+    next_daily = next_daily_ms_;
+  }
   json targets = json::array();
   const int64_t now = Ms(clock_.Now());
   for (const TargetHealth& h : log_->health()) {
@@ -242,11 +293,9 @@ void BackupService::WriteStatus() {
       {"change_log",
        {{"lineage", at.lineage}, {"segment", at.seq}, {"last_commit_ms", at.time_ms}}},
       {"needs_snapshot", log_->NeedsSnapshot()},
-      {"last_snapshot",
-       {{"id", last_snapshot_id_},
-        {"taken_ms", last_snapshot_ms_},
-        {"error", last_snapshot_error_}}},
-      {"next_daily_ms", next_daily_ms_},
+      {"last_snapshot", {{"id", last_id}, {"taken_ms", last_ms}, {"error", last_error}}},
+      {"snapshot_running", snapshot_running_.load()},
+      {"next_daily_ms", next_daily},
       {"targets", targets}};
   const Status s = WriteFileAtomic(SpoolDirectory(options_.data_dir) + "/status.json",
                                    status.dump(2) + "\n", 0600);
@@ -254,6 +303,7 @@ void BackupService::WriteStatus() {
 }
 
 void BackupService::AnswerRequests() {
+  if (snapshot_running_) return;  // requests wait for the running snapshot to finish
   const std::string dir = SpoolDirectory(options_.data_dir) + "/requests";
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -262,23 +312,8 @@ void BackupService::AnswerRequests() {
     const std::string id = name.substr(4, name.size() - 4 - 8);
     if (id.empty() || id.find_first_not_of("0123456789abcdef") != std::string::npos) continue;
     std::filesystem::remove(entry.path(), ec);
-    SnapshotResult result;
-    const Status s = RunOnce(/*force_snapshot=*/true, &result);
-    json answer = {{"ok", s.ok()}, {"error", s.ok() ? "" : s.message()}};
-    if (s.ok()) {
-      answer["snapshot"] = result.manifest.ToJson();
-      json outcomes = json::array();
-      for (const TargetOutcome& o : result.outcomes) {
-        outcomes.push_back({{"target", o.target},
-                            {"ok", o.status.ok() && o.verification.ok},
-                            {"error", !o.status.ok() ? o.status.message() : o.verification.error},
-                            {"restore_ms", o.verification.restore_ms}});
-      }
-      answer["outcomes"] = outcomes;
-      answer["snapshot_ms"] = result.snapshot_ms;
-      answer["copy_ms"] = result.copy_ms;
-    }
-    (void)WriteFileAtomic(dir + "/run-" + id + ".result", answer.dump() + "\n", 0600);
+    StartSnapshot(id);
+    return;  // one snapshot at a time; another request is answered by the next one
   }
 }
 
@@ -291,8 +326,9 @@ void BackupService::Loop() {
   while (!stop_) {
     lock.unlock();
     AnswerRequests();
-    const Status s = RunOnce(/*force_snapshot=*/false);
+    const Status s = Ship();
     (void)s;  // per-target errors are in health, logged on change
+    if (!snapshot_running_ && SnapshotDue()) StartSnapshot("");
     next += interval;
     const auto now = std::chrono::steady_clock::now();
     if (next < now) next = now;  // a long round (a snapshot): start again from now
@@ -316,6 +352,7 @@ void BackupService::Stop() {
   }
   cv_.notify_all();
   thread_.join();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
   // What was committed before the stop reaches the targets.
   const Status captured = log_->Capture();
   const Status uploaded = log_->Upload();

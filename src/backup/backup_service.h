@@ -75,10 +75,15 @@ class BackupService {
                 BackupServiceOptions options);
   Status Init();
   void Loop();
+  // Capture, upload, metrics and the status file: one shipping round.
+  Status Ship();
   Result<SnapshotResult> Snapshot();
+  // Runs a snapshot on its own thread (shipping goes on meanwhile); `request` names the
+  // request file to answer when done (empty: none).
+  void StartSnapshot(const std::string& request);
   bool SnapshotDue();
   void Prune();
-  void ScheduleNextDaily();
+  void ScheduleNextDaily();  // under state_mu_
   void AnswerRequests();
   void WriteStatus();
   void UpdateMetrics();
@@ -94,12 +99,15 @@ class BackupService {
   BackupKey key_;
   std::unique_ptr<ChangeLog> log_;
 
+  std::mutex state_mu_;  // the snapshot bookkeeping: the snapshot and shipping threads
   int64_t next_daily_ms_ = 0;
   bool targets_lack_snapshot_ = false;
   std::string last_snapshot_id_;
   int64_t last_snapshot_ms_ = 0;
   std::string last_snapshot_error_;
-  std::vector<std::string> failing_;  // targets whose failure was logged
+  std::vector<std::string> failing_;  // targets whose failure was logged (shipping thread)
+  std::thread snapshot_thread_;
+  std::atomic<bool> snapshot_running_{false};
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -55,6 +55,7 @@ ChangeLog::ChangeLog(store::WalAccess& wal, BackupKey key, BackupTarget& spool,
       options_(options),
       state_(std::make_unique<State>()) {
   for (BackupTarget* t : targets_) health_.push_back(TargetHealth{.name = t->name()});
+  confirmed_.resize(targets_.size());
 }
 
 ChangeLog::~ChangeLog() { wal_.SetCommitObserver(nullptr); }
@@ -335,6 +336,11 @@ Status ChangeLog::Upload() {
     Status status;
     size_t put = 0;
     for (size_t i = 0; i < spooled.size() && status.ok(); ++i) {
+      if (confirmed_[t].contains(spooled[i].name)) {
+        ++done[i];
+        ++put;
+        continue;
+      }
       auto source = spool_.Get(spooled[i].name);
       if (!source.ok()) {
         status = source.status();
@@ -343,6 +349,7 @@ Status ChangeLog::Upload() {
       status = target.PutIfAbsent(spooled[i].name, **source);
       if (status.code() == StatusCode::kAlreadyExists) status = Status::Ok();
       if (status.ok()) {
+        confirmed_[t].insert(spooled[i].name);
         ++done[i];
         ++put;
       }
@@ -361,7 +368,9 @@ Status ChangeLog::Upload() {
     }
   }
   for (size_t i = 0; i < spooled.size(); ++i) {
-    if (done[i] == targets_.size()) RETURN_IF_ERROR(spool_.Delete(spooled[i].name));
+    if (done[i] != targets_.size()) continue;
+    RETURN_IF_ERROR(spool_.Delete(spooled[i].name));
+    for (auto& names : confirmed_) names.erase(spooled[i].name);
   }
   return first;
 }

@@ -19,13 +19,16 @@
 // anything else — the first start, a WAL restarted by a checkpoint made elsewhere —
 // needs a snapshot, which starts a new lineage (NeedsSnapshot()).
 //
-// Thread-safety: Capture/Upload/BeginSnapshot from one thread at a time (the backup
-// service's); health() and position() from any thread.
+// Thread-safety: Capture and BeginSnapshot serialize on the database's writer lock, so
+// a snapshot may run on its own thread beside the shipping one; Upload from one thread
+// at a time; health(), position() and NeedsSnapshot() from any thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -110,7 +113,10 @@ class ChangeLog {
   mutable std::mutex mu_;  // guards state_ and health_ for readers on other threads
   std::unique_ptr<State> state_;
   std::vector<TargetHealth> health_;
-  bool hold_checkpoints_ = false;  // the service thread only
+  // Per target, the spooled segments it is known to hold (Upload's thread only): a target
+  // that is down keeps segments in the spool, and the others are not sent them again.
+  std::vector<std::set<std::string>> confirmed_;
+  std::atomic<bool> hold_checkpoints_{false};  // set while a snapshot reads the file
 
   std::mutex times_mu_;
   std::vector<std::pair<uint32_t, int64_t>> commit_times_;  // (WAL frames, ms) GUARDED_BY

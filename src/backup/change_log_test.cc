@@ -364,7 +364,7 @@ TEST(ChangeLog, ATargetThatIsDownCatchesUpAndNeverHoldsUpTheOther) {
   EXPECT_EQ(from_a->second, rig.Live());
 }
 
-TEST(ChangeLog, AFullTargetFailsOnlyItself) {
+TEST(ChangeLog, AFullTargetOrOneThatFailsWritesFailsOnlyItself) {
   TempDir dir;
   Rig rig(dir);
   ASSERT_TRUE(rig.Snapshot().ok());
@@ -374,6 +374,19 @@ TEST(ChangeLog, AFullTargetFailsOnlyItself) {
   EXPECT_EQ(rig.Ship().code(), StatusCode::kResourceExhausted);
   EXPECT_TRUE(Names(rig.site_a(), kChangeLogPrefix).empty()) << "nothing partial";
   EXPECT_EQ(Names(rig.site_b(), kChangeLogPrefix).size(), 1U);
+  // Writes failing while reads work (a read-only disk): the same, and it catches up.
+  rig.site_a().Heal();
+  rig.site_a().fail_writes = true;
+  rig.clock.Advance(1s);
+  ASSERT_TRUE(rig.Put(2, "two").ok());
+  EXPECT_EQ(rig.Ship().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(rig.log().health()[0].pending, 2);
+  EXPECT_EQ(Names(rig.site_b(), kChangeLogPrefix).size(), 2U);
+  rig.site_a().fail_writes = false;
+  ASSERT_TRUE(rig.log().Upload().ok());
+  auto from_a = rig.RestoreAt(std::nullopt, {&rig.site_a()});
+  ASSERT_TRUE(from_a.ok()) << from_a.status().ToString();
+  EXPECT_EQ(from_a->second, rig.Live());
 }
 
 TEST(ChangeLog, AFailedVerificationIsFlaggedAndNeverRestoredFrom) {

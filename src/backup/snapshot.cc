@@ -320,35 +320,42 @@ Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::WalAccess& wal, const
   log.EndSnapshot();
   result.snapshot_ms = ElapsedMs(start);
 
+  // Copies first (the snapshot is on every target as early as it can be), then each copy
+  // proven by a restore, then each target's manifest.
   const auto copy_start = std::chrono::steady_clock::now();
+  for (BackupTarget* target : targets) {
+    TargetOutcome outcome{.target = target->name()};
+    auto from_spool = spool.Get(data_name);
+    outcome.status =
+        from_spool.ok() ? target->PutIfAbsent(data_name, **from_spool) : from_spool.status();
+    result.outcomes.push_back(std::move(outcome));
+  }
+  result.copy_ms = ElapsedMs(copy_start);
+  const auto verify_start = std::chrono::steady_clock::now();
   const BackupKeyLookup keys = [&key](uint32_t version) -> Result<crypto::SecretBytes> {
     if (version != key.version) return NotFound("backup key version " + std::to_string(version));
     return crypto::SecretBytes::CopyOf(key.key.span());
   };
   bool all = true;
-  for (BackupTarget* target : targets) {
-    TargetOutcome outcome{.target = target->name()};
-    auto copy = [&]() -> Status {
-      ASSIGN_OR_RETURN(auto from_spool, spool.Get(data_name));
-      RETURN_IF_ERROR(target->PutIfAbsent(data_name, *from_spool));
-      outcome.verification = VerifySnapshot(*target, keys, m, options.scratch_dir, clock);
+  for (size_t i = 0; i < targets.size(); ++i) {
+    BackupTarget& target = *targets[i];
+    TargetOutcome& outcome = result.outcomes[i];
+    if (outcome.status.ok()) {
+      outcome.verification = VerifySnapshot(target, keys, m, options.scratch_dir, clock);
       if (!outcome.verification.ok) {
-        log::Error("backup", "a backup failed its verification by restore",
-                   {{"snapshot", m.id},
-                    {"target", target->name()},
-                    {"error", outcome.verification.error}});
+        log::Error(
+            "backup", "a backup failed its verification by restore",
+            {{"snapshot", m.id}, {"target", target.name()}, {"error", outcome.verification.error}});
       }
       Manifest per_target = m;
-      per_target.target = target->name();
+      per_target.target = target.name();
       per_target.verification = outcome.verification;
-      return PutManifest(*target, key, per_target);
-    };
-    outcome.status = copy();
+      outcome.status = PutManifest(target, key, per_target);
+    }
     if (!outcome.status.ok() || !outcome.verification.ok) all = false;
-    result.outcomes.push_back(std::move(outcome));
   }
+  result.verify_ms = ElapsedMs(verify_start);
   if (all) RETURN_IF_ERROR(spool.Delete(data_name));
-  result.copy_ms = ElapsedMs(copy_start);
   return result;
 }
 

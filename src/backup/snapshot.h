@@ -79,6 +79,7 @@ struct SnapshotResult {
   std::vector<TargetOutcome> outcomes;
   int64_t snapshot_ms = 0;  // reading, sealing and spooling
   int64_t copy_ms = 0;      // copies to the targets
+  int64_t verify_ms = 0;    // restores of every copy, and the manifests
 };
 
 // Takes a snapshot and stores it, verified, on every target it can reach. An error when

@@ -82,6 +82,12 @@ TEST_F(CliTest, EveryCommandHasHelp) {
                                              {"keys", "rotate", "--help"},
                                              {"keys", "check", "--help"},
                                              {"audit", "verify", "--help"},
+                                             {"backup", "run", "--help"},
+                                             {"backup", "list", "--help"},
+                                             {"backup", "status", "--help"},
+                                             {"backup", "restore", "--help"},
+                                             {"backup", "verify", "--help"},
+                                             {"backup", "prune", "--help"},
                                              {"backup", "retention-plan", "--help"}}) {
     auto r = RunPactum(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
