@@ -12,7 +12,7 @@ namespace pactum::backup {
 namespace {
 
 constexpr std::string_view kKeyPrefix = "keys/";
-constexpr size_t kKeyObjectLimit = 64 * 1024;
+constexpr size_t kKeyObjectLimit = size_t{64} * 1024;
 
 crypto::KeyRef Ref(uint32_t version) { return {"backup", "v" + std::to_string(version)}; }
 

@@ -30,7 +30,10 @@ Result<std::vector<std::unique_ptr<BackupTarget>>> OpenTargets(
     const std::string& backup_dir, const std::vector<std::string>& names) {
   std::vector<std::unique_ptr<BackupTarget>> out;
   for (const std::string& name : names) {
-    ASSIGN_OR_RETURN(auto target, OpenLocalTarget(name, backup_dir + "/" + name));
+    std::string directory = backup_dir;
+    directory += '/';
+    directory += name;
+    ASSIGN_OR_RETURN(auto target, OpenLocalTarget(name, directory));
     out.push_back(std::move(target));
   }
   return out;
@@ -185,8 +188,8 @@ void BackupService::Prune() {
 }
 
 Status BackupService::Ship() {
-  const Status captured = log_->Capture();
-  const Status uploaded = log_->Upload();
+  Status captured = log_->Capture();
+  Status uploaded = log_->Upload();
   UpdateMetrics();
   WriteStatus();
   if (!captured.ok() && captured.code() != StatusCode::kFailedPrecondition) return captured;

@@ -225,7 +225,7 @@ std::string SnapshotIdOfManifest(std::string_view name) {
 
 Result<std::vector<uint8_t>> ReadAll(ByteSource& source, size_t limit) {
   std::vector<uint8_t> out;
-  std::vector<uint8_t> buf(64 * 1024);
+  std::vector<uint8_t> buf(size_t{64} * 1024);
   for (;;) {
     ASSIGN_OR_RETURN(const size_t n, source.Read(buf));
     if (n == 0) return out;

@@ -122,6 +122,7 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
     }
   }
   std::vector<Candidate*> ordered;
+  ordered.reserve(candidates.size());
   for (auto& [id, c] : candidates) ordered.push_back(&c);
   std::sort(ordered.begin(), ordered.end(), [](const Candidate* a, const Candidate* b) {
     if (a->manifest.position.time_ms != b->manifest.position.time_ms) {

@@ -20,7 +20,6 @@ namespace pactum {
 namespace {
 
 using namespace testing_support;  // NOLINT(google-build-using-namespace)
-using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 // The master key comes from the environment: the data directory (and a key file in it)
@@ -58,7 +57,7 @@ class BackupRestoreTest : public ::testing::Test {
     std::vector<std::string> slugs;
     const auto j = nlohmann::json::parse(r.out, nullptr, false);
     if (!j.is_object() || !j.contains("tenants")) return slugs;
-    const nlohmann::json tenants = j["tenants"];
+    const nlohmann::json& tenants = j["tenants"];
     for (const auto& t : tenants) slugs.push_back(t.value("tenant", ""));
     return slugs;
   }
@@ -89,7 +88,7 @@ TEST_F(BackupRestoreTest, KilledServerDeletedDataRestoredFromOneTargetKeepsAckno
     }
   });
   std::vector<std::pair<std::string, Clock::time_point>> acked;
-  const auto load_until = Clock::now() + 4s;
+  const auto load_until = Clock::now() + std::chrono::seconds(4);
   for (int i = 0; Clock::now() < load_until; ++i) {
     const std::string slug = "load-" + std::to_string(i);
     auto r = Pactum(
@@ -120,7 +119,7 @@ TEST_F(BackupRestoreTest, KilledServerDeletedDataRestoredFromOneTargetKeepsAckno
   // round's own upload.
   size_t checked = 0;
   for (const auto& [slug, at] : acked) {
-    if (killed_at - at < 1500ms) continue;
+    if (killed_at - at < std::chrono::milliseconds(1500)) continue;
     ++checked;
     EXPECT_TRUE(Contains(slugs, slug))
         << slug << " was acknowledged "
@@ -142,9 +141,9 @@ TEST_F(BackupRestoreTest, TheCommandsAgainstALiveServer) {
             0);
   // Written by another process, the server stamps the transaction with the time its next
   // round (<= 1 s later) finds it; `between` is cut to whole seconds below.
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   const auto between = std::chrono::system_clock::now();
-  std::this_thread::sleep_for(1500ms);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   ASSERT_EQ(
       Pactum({"tenant", "create", "second", "--admin-email", "b@example.com"}, data).exit_code, 0);
 
