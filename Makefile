@@ -45,6 +45,8 @@ bench: build-release
 	@./build-release/bench/pactum_bench_audit_verify
 	@echo "== audit trail: recording the request and api streams vs not =="
 	@JOBS=$(JOBS) scripts/bench-audit
+	@echo "== database backups: snapshot vs restic, restore, change-log delay =="
+	@JOBS=$(JOBS) scripts/bench-backup
 
 lint: build
 	@scripts/lint

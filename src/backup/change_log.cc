@@ -196,8 +196,11 @@ Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
   }
   if (!no_wal && generation->SameGeneration(s.wal)) {
     from = s.wal;
-  } else if (!no_wal && s.wal_drained && generation->salt1 == s.wal.salt1 + 1) {
-    from = *generation;  // SQLite restarted the log after our complete checkpoint
+  } else if (!no_wal && s.wal_drained &&
+             (generation->salt1 == s.wal.salt1 + 1 || (s.wal.salt1 == 0 && s.wal.salt2 == 0))) {
+    // SQLite restarted the log after our complete checkpoint, or started the first one
+    // after a snapshot of a database that had none.
+    from = *generation;
   } else {
     {
       std::lock_guard lock(mu_);

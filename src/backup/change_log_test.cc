@@ -455,6 +455,25 @@ TEST(ChangeLog, ACheckpointMadeElsewhereStartsANewLineageWithASnapshot) {
   EXPECT_EQ(r->second.size(), 5U);
 }
 
+TEST(ChangeLog, ASnapshotOfADatabaseWithoutAWalIsContinuedByTheFirstOne) {
+  TempDir dir;
+  Rig rig(dir);
+  rig.Close();
+  rig.WriteWithoutExternalCheckpoints(1, "one");  // closes with the WAL folded in and gone
+  rig.OpenDatabase();
+  rig.OpenLog();
+  ASSERT_TRUE(rig.Snapshot().ok());
+  const std::string lineage = rig.log().position().lineage;
+  rig.clock.Advance(1s);
+  ASSERT_TRUE(rig.Put(2, "two").ok());  // SQLite starts the WAL
+  ASSERT_TRUE(rig.Ship().ok());
+  EXPECT_FALSE(rig.log().NeedsSnapshot());
+  EXPECT_EQ(rig.log().position().lineage, lineage);
+  auto r = rig.RestoreAt(std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->second, rig.Live());
+}
+
 // kill -9 of a process while it snapshots and ships: what reached the targets restores,
 // and every write it shipped before the kill is there.
 TEST(ChangeLog, KilledMidSnapshotAndMidSegmentWhatIsIntactRestores) {

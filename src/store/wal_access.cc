@@ -289,7 +289,8 @@ Result<std::map<std::string, int64_t>> CountRowsOn(sqlite3* db) {
   return counts;
 }
 
-Result<DatabaseFileCheck> CheckDatabaseFile(const std::string& path, std::span<const uint8_t> key) {
+Result<DatabaseFileCheck> CheckDatabaseFile(const std::string& path, std::span<const uint8_t> key,
+                                            bool hash_pages) {
   RETURN_IF_ERROR(CheckDatabaseKey(path, key));
   ASSIGN_OR_RETURN(auto vfs, EncryptedVfs::Register(crypto::SecretBytes::CopyOf(key)));
   sqlite3* db = nullptr;
@@ -324,6 +325,7 @@ Result<DatabaseFileCheck> CheckDatabaseFile(const std::string& path, std::span<c
   if (!counts.ok()) return counts.status();
   check.row_counts = std::move(counts).value();
   ASSIGN_OR_RETURN(check.pages, DatabaseFilePageCount(db));
+  if (!hash_pages) return check;
   crypto::Sha256Stream hash;
   std::array<uint8_t, kWalPageBytes> page{};
   for (uint32_t p = 1; p <= check.pages; ++p) {

@@ -143,7 +143,7 @@ class EncryptedPageWriter {
 };
 
 // What a backup restore is checked with: SQLite's integrity check, the rows of every
-// table, and the SHA-256 of all pages in order (plaintext).
+// table, and (when asked) the SHA-256 of all pages in order (plaintext).
 struct DatabaseFileCheck {
   bool integrity_ok = false;
   std::string integrity;  // "ok", or SQLite's first complaint
@@ -153,6 +153,7 @@ struct DatabaseFileCheck {
 };
 // Opens the encrypted database file at `path` under `key` (no migrations, nothing
 // written) and checks it. kDataLoss when it does not open with the key.
-Result<DatabaseFileCheck> CheckDatabaseFile(const std::string& path, std::span<const uint8_t> key);
+Result<DatabaseFileCheck> CheckDatabaseFile(const std::string& path, std::span<const uint8_t> key,
+                                            bool hash_pages = false);
 
 }  // namespace pactum::store
