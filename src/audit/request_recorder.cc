@@ -105,8 +105,12 @@ Status RequestRecorder::Flush() {
 void RequestRecorder::Run() {
   std::unique_lock lock(mu_);
   while (!stop_) {
+    // A full batch wakes the writer early, but not while batches fail: the batch kept for
+    // the retry is as full as ever, so the writer would retry at once, again and again,
+    // holding the lock between attempts (starving Add and Flush). A failing database is
+    // tried again once per interval.
     cv_.wait_for(lock, options_.interval,
-                 [this] { return stop_ || queue_.size() >= options_.max_batch; });
+                 [this] { return stop_ || (!failing_ && queue_.size() >= options_.max_batch); });
     (void)WriteQueued(lock);
   }
   (void)WriteQueued(lock);

@@ -4,9 +4,10 @@
 // with an API token), too many to write one transaction each. Events are queued and
 // written in batches on a thread of its own, every `interval` or `max_batch` events.
 //
-// Failure is not silent: while a batch cannot be written it is kept and retried, and
-// Admit() refuses new requests (503 audit_unavailable) until a batch succeeds, so no
-// request is answered 2xx once its predecessors' batch is known to have failed. A crash
+// Failure is not silent: while a batch cannot be written it is kept and retried once per
+// `interval`, and Admit() refuses new requests (503 audit_unavailable) until a batch
+// succeeds, so no request is answered 2xx once its predecessors' batch is known to have
+// failed. A crash
 // loses at most the events queued since the last batch: `interval` (200 ms by default)
 // plus the time one batch takes to write.
 

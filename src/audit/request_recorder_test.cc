@@ -1,5 +1,7 @@
 #include "audit/request_recorder.h"
 
+#include <thread>
+
 #include <gtest/gtest.h>
 
 #include "store/sqlite_database.h"
@@ -91,6 +93,29 @@ TEST_F(RequestRecorderTest, AFailedBatchStaysAheadOfNewerEventsAndNoneIsLost) {
   auto events = log_->ReadChain(0, 0, 100).value();
   ASSERT_EQ(events.size(), 25u);
   for (int i = 0; i < 25; ++i) EXPECT_EQ(events[i].details, "{\"n\":" + std::to_string(i) + "}");
+}
+
+// A full batch that fails is retried once per interval, not at once: the writer thread
+// used to retry it in a loop that held the lock between attempts, so Flush (and every
+// Add) waited forever while the error log filled.
+TEST_F(RequestRecorderTest, AFailingFullBatchIsRetriedOncePerIntervalNotInALoop) {
+  faulty_->fail_writes = true;
+  faulty_->write_calls = 0;
+  RequestRecorder recorder(*log_, {.max_batch = 7, .interval = std::chrono::hours(1)}, nullptr);
+  for (int i = 0; i < 20; ++i) recorder.Add(Request(i));  // a full batch wakes the writer
+  for (int i = 0; i < 500 && faulty_->write_calls == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(faulty_->write_calls, 1);
+  EXPECT_EQ(recorder.Admit().code(), StatusCode::kUnavailable);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(faulty_->write_calls, 1) << "the writer retried without waiting for the interval";
+  EXPECT_EQ(recorder.Flush().code(), StatusCode::kUnavailable);  // the caller is not starved
+  EXPECT_EQ(faulty_->write_calls, 2);
+  faulty_->fail_writes = false;
+  ASSERT_TRUE(recorder.Flush().ok());
+  EXPECT_EQ(log_->Head(0)->seq, 20);
+  EXPECT_TRUE(recorder.Admit().ok());
 }
 
 TEST_F(RequestRecorderTest, AFullQueueRefusesAndCountsWhatItDrops) {

@@ -110,6 +110,7 @@ class SnapshotSource final : public ByteSource {
 
   // The next chunk into buffer_; false at the end.
   Result<bool> NextChunk() {
+    if (!failed_.ok()) return failed_;  // the reader thread has stopped: nothing more comes
     if (taken_pages_ >= pages_) return false;
     Chunk chunk;
     {
@@ -119,7 +120,10 @@ class SnapshotSource final : public ByteSource {
       queue_.pop_front();
     }
     cv_.notify_all();
-    RETURN_IF_ERROR(chunk.status);
+    if (!chunk.status.ok()) {
+      failed_ = chunk.status;
+      return failed_;
+    }
     buffer_ = std::move(chunk.bytes);
     at_ = 0;
     const uint64_t before = taken_pages_;
@@ -135,6 +139,7 @@ class SnapshotSource final : public ByteSource {
   size_t at_ = 0;
   const uint32_t pages_;
   uint64_t taken_pages_ = 0;
+  Status failed_;  // the reader's error, once taken: every later Read answers it
   std::function<void(uint64_t, uint64_t)> progress_;
 
   std::mutex mu_;

@@ -242,7 +242,9 @@ TEST_F(AuditApiTest, SensitiveActionsAreRecordedWithActorAndTarget) {
     EXPECT_EQ(e.outcome, "success") << action;
     EXPECT_EQ(e.actor, ann) << action;
     EXPECT_EQ(e.ip, "127.0.0.1") << action;
-    if (!target.empty()) EXPECT_EQ(e.target, target) << action;
+    if (!target.empty()) {
+      EXPECT_EQ(e.target, target) << action;
+    }
     return e;
   };
 
@@ -476,7 +478,9 @@ TEST_F(AuditApiTest, ControlCharactersAreStoredEscapedAndShownIntact) {
             401);
   const std::string all = EverythingStored();
   for (const char c : all) {
-    if (c != '\n') EXPECT_GE(static_cast<unsigned char>(c), 0x20) << "a raw control byte";
+    if (c != '\n') {
+      EXPECT_GE(static_cast<unsigned char>(c), 0x20) << "a raw control byte";
+    }
   }
   EXPECT_EQ(all.find("X-Injected: yes\r"), std::string::npos);
   auto exported = Call("GET", "/api/v1/audit/export?action=token.create", "", as);
