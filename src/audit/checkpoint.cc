@@ -21,14 +21,6 @@ void PutU64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
 }
 
-template <size_t N>
-bool HexDecode(std::string_view hex, std::array<uint8_t, N>& out) {
-  if (hex.size() != 2 * N) return false;
-  size_t bin_len = 0;
-  return sodium_hex2bin(out.data(), N, hex.data(), hex.size(), nullptr, &bin_len, nullptr) == 0 &&
-         bin_len == N;
-}
-
 }  // namespace
 
 std::string SignedBytes(const Checkpoint& c) {

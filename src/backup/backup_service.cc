@@ -8,6 +8,7 @@
 #include "backup/backup_keys.h"
 #include "backup/local_target.h"
 #include "backup/prune.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "store/wal_access.h"
 
@@ -15,10 +16,6 @@ namespace pactum::backup {
 namespace {
 
 using json = nlohmann::json;
-
-int64_t Ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 
@@ -95,14 +92,15 @@ Status BackupService::Init() {
 }
 
 void BackupService::ScheduleNextDaily() {  // under state_mu_ (or before threads start)
-  const int64_t now = Ms(clock_.Now());
+  const int64_t now = UnixMillis(clock_.Now());
   const int64_t today = now - now % kDayMs + int64_t{options_.daily_at_minutes} * 60'000;
   next_daily_ms_ = today > now ? today : today + kDayMs;
 }
 
 bool BackupService::SnapshotDue() {
   std::lock_guard lock(state_mu_);
-  return log_->NeedsSnapshot() || targets_lack_snapshot_ || Ms(clock_.Now()) >= next_daily_ms_;
+  return log_->NeedsSnapshot() || targets_lack_snapshot_ ||
+         UnixMillis(clock_.Now()) >= next_daily_ms_;
 }
 
 Result<SnapshotResult> BackupService::Snapshot() {
@@ -115,7 +113,7 @@ Result<SnapshotResult> BackupService::Snapshot() {
   (void)PublishKeyFile(options_.data_dir + "/audit-signing.key", "audit-signing", target_ptrs_);
   {
     std::lock_guard lock(state_mu_);
-    if (Ms(clock_.Now()) >= next_daily_ms_) ScheduleNextDaily();
+    if (UnixMillis(clock_.Now()) >= next_daily_ms_) ScheduleNextDaily();
   }
   auto result = TakeSnapshot(*log_, *db_.Wal(), key_, *spool_, target_ptrs_, clock_, o);
   MetricsRegistry* m = options_.metrics;
@@ -172,7 +170,7 @@ void BackupService::Prune() {
     return crypto::SecretBytes::CopyOf(key_.key.span());
   };
   for (BackupTarget* t : target_ptrs_) {
-    auto plan = PlanPrune(*t, keys, Ms(clock_.Now()));
+    auto plan = PlanPrune(*t, keys, UnixMillis(clock_.Now()));
     Status s = plan.status();
     if (s.ok()) s = ApplyPrune(*t, *plan);
     if (!s.ok()) {
@@ -234,7 +232,7 @@ void BackupService::StartSnapshot(const std::string& request) {
 }
 
 void BackupService::UpdateMetrics() {
-  const int64_t now = Ms(clock_.Now());
+  const int64_t now = UnixMillis(clock_.Now());
   std::vector<std::string> failing;
   for (const TargetHealth& h : log_->health()) {
     if (!h.last_error.empty()) {
@@ -282,7 +280,7 @@ void BackupService::WriteStatus() {
     next_daily = next_daily_ms_;
   }
   json targets = json::array();
-  const int64_t now = Ms(clock_.Now());
+  const int64_t now = UnixMillis(clock_.Now());
   for (const TargetHealth& h : log_->health()) {
     targets.push_back({{"name", h.name},
                        {"ok", h.last_error.empty()},

@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 
 #include "backup/artefact.h"
+#include "common/clock.h"
 #include "common/files.h"
+#include "common/hex.h"
 #include "common/log.h"
 
 namespace pactum::backup {
@@ -14,23 +16,9 @@ namespace {
 
 using json = nlohmann::json;
 
-int64_t Ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 Result<crypto::Sha256Digest> DigestFromHex(const std::string& hex) {
   crypto::Sha256Digest d{};
-  if (hex.size() != 64) return DataLoss("bad hash in backup state");
-  for (size_t i = 0; i < d.size(); ++i) {
-    unsigned v = 0;
-    for (int k = 0; k < 2; ++k) {
-      const char c = hex[i * 2 + static_cast<size_t>(k)];
-      const int nib = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-      if (nib < 0) return DataLoss("bad hash in backup state");
-      v = v * 16 + static_cast<unsigned>(nib);
-    }
-    d[i] = static_cast<uint8_t>(v);
-  }
+  if (!HexDecode(hex, d)) return DataLoss("bad hash in backup state");
   return d;
 }
 
@@ -77,7 +65,7 @@ Result<std::unique_ptr<ChangeLog>> ChangeLog::Open(store::WalAccess& wal, Backup
 }
 
 void ChangeLog::OnCommit(uint32_t wal_frames) {
-  const int64_t now = Ms(clock_.Now());
+  const int64_t now = UnixMillis(clock_.Now());
   std::lock_guard lock(times_mu_);
   commit_times_.emplace_back(wal_frames, now);
 }
@@ -219,7 +207,7 @@ Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
   }
   size_t next_time = 0;
   int64_t last_time = s.position.time_ms;
-  const int64_t now = Ms(clock_.Now());
+  const int64_t now = UnixMillis(clock_.Now());
   for (;;) {
     ASSIGN_OR_RETURN(store::WalRead read, r.ReadCommitted(from, options_.max_segment_frames));
     if (read.commits.empty()) break;
@@ -300,7 +288,7 @@ Result<LogPosition> ChangeLog::BeginSnapshot(const std::function<Status()>& open
       std::lock_guard lock(mu_);
       if (new_lineage) {
         // Strictly after everything the previous lineage holds, so "latest" prefers it.
-        const int64_t time_ms = std::max(Ms(clock_.Now()), state_->position.time_ms + 1);
+        const int64_t time_ms = std::max(UnixMillis(clock_.Now()), state_->position.time_ms + 1);
         state_->position = LogPosition{};
         state_->position.lineage = NewLineage();
         state_->position.hash = GenesisHash(state_->position.lineage);
@@ -333,7 +321,7 @@ Status ChangeLog::Upload() {
   ASSIGN_OR_RETURN(std::vector<ObjectInfo> spooled, spool_.List(kChangeLogPrefix));
   Status first;
   std::vector<size_t> done(spooled.size(), 0);
-  const int64_t now = Ms(clock_.Now());
+  const int64_t now = UnixMillis(clock_.Now());
   for (size_t t = 0; t < targets_.size(); ++t) {
     BackupTarget& target = *targets_[t];
     Status status;

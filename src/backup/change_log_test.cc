@@ -8,210 +8,24 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <map>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "backup/local_target.h"
-#include "backup/restore.h"
 #include "backup/snapshot.h"
-#include "crypto/random.h"
-#include "store/sqlite_database.h"
-#include "tests/support/fake_clock.h"
-#include "tests/support/fault_backup_target.h"
+#include "common/clock.h"
+#include "tests/support/backup_rig.h"
 #include "tests/support/temp_dir.h"
-#include "tests/support/test_keys.h"
 
 namespace pactum::backup {
 namespace {
 
 using namespace std::chrono_literals;
-using testing_support::FakeClock;
-using testing_support::FaultBackupTarget;
-using testing_support::RandomKey;
 using testing_support::TempDir;
-using Contents = std::map<int64_t, std::string>;
+using Contents = testing_support::RigContents;
+using testing_support::ObjectNames;
 
-int64_t Ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
-BackupKey NewBackupKey() {
-  BackupKey k;
-  k.version = 1;
-  k.key = crypto::SecretBytes(32);
-  crypto::RandomBytes(k.key.span());
-  return k;
-}
-
-// A database with a change log, a spool and two local targets (site-a behind a fault
-// injector), all in one temporary directory.
-class Rig {
- public:
-  explicit Rig(const TempDir& dir, const std::string& suffix = "")
-      : dir_(dir.path() + "/rig" + suffix), key_(NewBackupKey()) {
-    std::filesystem::create_directories(dir_);
-    db_key_ = RandomKey();
-    OpenDatabase();
-    spool_ = Target("spool");
-    site_a_real_ = Target("site-a");
-    site_b_ = Target("site-b");
-    site_a_ = std::make_unique<FaultBackupTarget>(*site_a_real_);
-    OpenLog();
-  }
-
-  std::unique_ptr<BackupTarget> Target(const std::string& name) {
-    auto t = OpenLocalTarget(name, dir_ + "/" + name);
-    EXPECT_TRUE(t.ok()) << t.status().ToString();
-    return std::move(t).value();
-  }
-
-  void OpenDatabase() {
-    store::SqliteOptions o;
-    o.path = dir_ + "/pactum.db";
-    o.key = db_key_;
-    o.external_checkpoints = true;
-    auto db = store::OpenSqliteDatabase(o);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    ASSERT_TRUE(db_->Write([](store::Session& s) -> Status {
-                     return s
-                         .Execute(
-                             "CREATE TABLE IF NOT EXISTS rig_t (k INTEGER PRIMARY KEY, "
-                             "v TEXT NOT NULL)")
-                         .status();
-                   })
-                    .ok());
-  }
-
-  void OpenLog() {
-    BackupKey copy;
-    copy.version = key_.version;
-    copy.key = crypto::SecretBytes::CopyOf(key_.key.span());
-    auto log = ChangeLog::Open(*db_->Wal(), std::move(copy), *spool_, dir_ + "/state.json",
-                               {site_a_.get(), site_b_.get()}, clock, ChangeLogOptions{});
-    ASSERT_TRUE(log.ok()) << log.status().ToString();
-    log_ = std::move(log).value();
-  }
-
-  void Close() {
-    log_.reset();
-    db_.reset();
-  }
-
-  Status Put(int64_t k, const std::string& v) {
-    return db_->Write([&](store::Session& s) -> Status {
-      return s
-          .Execute("INSERT INTO rig_t (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = $2",
-                   {k, v})
-          .status();
-    });
-  }
-
-  Contents Live() { return Read(*db_); }
-
-  static Contents Read(store::Database& db) {
-    Contents out;
-    EXPECT_TRUE(db.Read([&](store::Session& s) -> Status {
-                    ASSIGN_OR_RETURN(auto rows, s.Query("SELECT k, v FROM rig_t"));
-                    for (const store::Row& r : rows) out[r.Int(0)] = r.Text(1);
-                    return Status::Ok();
-                  }).ok());
-    return out;
-  }
-
-  Result<SnapshotResult> Snapshot() {
-    SnapshotOptions o;
-    o.scratch_dir = dir_ + "/scratch";
-    o.environment = "dev";
-    return TakeSnapshot(*log_, *db_->Wal(), key_, *spool_, {site_a_.get(), site_b_.get()}, clock,
-                        o);
-  }
-
-  Status Ship() {
-    RETURN_IF_ERROR(log_->Capture());
-    return log_->Upload();
-  }
-
-  BackupKeyLookup Keys() const {
-    return [this](uint32_t v) -> Result<crypto::SecretBytes> {
-      if (v != key_.version) return NotFound("no such backup key version");
-      return crypto::SecretBytes::CopyOf(key_.key.span());
-    };
-  }
-
-  // Restores into a fresh file and reads it back.
-  Result<std::pair<RestoreReport, Contents>> RestoreAt(std::optional<int64_t> at_ms,
-                                                       std::vector<BackupTarget*> targets = {}) {
-    RestoreRequest r;
-    r.at_ms = at_ms;
-    r.db_path = dir_ + "/restored-" + std::to_string(++restores_) + ".db";
-    r.db_key.resize(32);
-    crypto::RandomBytes(r.db_key);
-    r.targets =
-        targets.empty() ? std::vector<BackupTarget*>{site_a_.get(), site_b_.get()} : targets;
-    r.keys = Keys();
-    r.environment = "dev";
-    ASSIGN_OR_RETURN(RestoreReport report, Restore(r));
-    store::SqliteOptions o;
-    o.path = r.db_path;
-    o.key = std::make_shared<crypto::SecretBytes>(crypto::SecretBytes::CopyOf(r.db_key));
-    ASSIGN_OR_RETURN(auto db, store::OpenSqliteDatabase(o));
-    return std::make_pair(report, Read(*db));
-  }
-
-  void WriteWithoutExternalCheckpoints(int64_t k, const std::string& v) {
-    store::SqliteOptions o;
-    o.path = dir_ + "/pactum.db";
-    o.key = db_key_;
-    auto db = store::OpenSqliteDatabase(o);
-    ASSERT_TRUE(db.ok()) << db.status().ToString();
-    db_ = std::move(db).value();
-    ASSERT_TRUE(Put(k, v).ok());
-    db_.reset();
-  }
-
-  const std::string& dir() const { return dir_; }
-  ChangeLog& log() { return *log_; }
-  store::Database& db() { return *db_; }
-  FaultBackupTarget& site_a() { return *site_a_; }
-  BackupTarget& site_b() { return *site_b_; }
-  BackupTarget& spool() { return *spool_; }
-
-  FakeClock clock;
-
- private:
-  std::string dir_;
-  BackupKey key_;
-  std::shared_ptr<const crypto::SecretBytes> db_key_;
-  std::unique_ptr<store::Database> db_;
-  std::unique_ptr<BackupTarget> spool_;
-  std::unique_ptr<BackupTarget> site_a_real_;
-  std::unique_ptr<FaultBackupTarget> site_a_;
-  std::unique_ptr<BackupTarget> site_b_;
-  std::unique_ptr<ChangeLog> log_;
-  int restores_ = 0;
-};
-
-std::vector<std::string> Names(BackupTarget& t, std::string_view prefix) {
-  std::vector<std::string> out;
-  auto list = t.List(prefix);
-  EXPECT_TRUE(list.ok());
-  for (const ObjectInfo& o : *list) out.push_back(o.name);
-  return out;
-}
-
-void FlipByte(const std::string& path, int64_t offset) {
-  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-  f.seekg(offset);
-  char c = 0;
-  f.read(&c, 1);
-  c = static_cast<char>(c ^ 0x01);
-  f.seekp(offset);
-  f.write(&c, 1);
-}
+using Rig = testing_support::BackupRig;
 
 TEST(ChangeLog, WithoutASnapshotThereIsNoLineageToShipInto) {
   TempDir dir;
@@ -226,8 +40,8 @@ TEST(ChangeLog, WithoutASnapshotThereIsNoLineageToShipInto) {
     EXPECT_TRUE(o.status.ok()) << o.target << ": " << o.status.ToString();
     EXPECT_TRUE(o.verification.ok) << o.target << ": " << o.verification.error;
   }
-  EXPECT_EQ(Names(rig.spool(), kSnapshotPrefix).size(), 0U) << "the spool copy is gone";
-  EXPECT_EQ(Names(rig.site_b(), kSnapshotPrefix).size(), 2U);  // data and manifest
+  EXPECT_EQ(ObjectNames(rig.spool(), kSnapshotPrefix).size(), 0U) << "the spool copy is gone";
+  EXPECT_EQ(ObjectNames(rig.site_b(), kSnapshotPrefix).size(), 2U);  // data and manifest
 }
 
 TEST(ChangeLog, RestoresExactlyTheCommittedStateOfEveryInstant) {
@@ -235,14 +49,18 @@ TEST(ChangeLog, RestoresExactlyTheCommittedStateOfEveryInstant) {
   Rig rig(dir);
   ASSERT_TRUE(rig.Put(0, "before the snapshot").ok());
   ASSERT_TRUE(rig.Snapshot().ok());
-  const int64_t snapshot_ms = Ms(rig.clock.Now());
+  const int64_t snapshot_ms = UnixMillis(rig.clock.Now());
   std::vector<std::pair<int64_t, Contents>> history;  // (commit time, state after it)
   for (int i = 1; i <= 12; ++i) {
     rig.clock.Advance(10s);
     ASSERT_TRUE(rig.Put(i, "value " + std::to_string(i)).ok());
-    if (i % 4 == 0) ASSERT_TRUE(rig.Put(0, "changed at " + std::to_string(i)).ok());
-    history.emplace_back(Ms(rig.clock.Now()), rig.Live());
-    if (i % 3 == 0) ASSERT_TRUE(rig.Ship().ok());  // several transactions per segment
+    if (i % 4 == 0) {
+      ASSERT_TRUE(rig.Put(0, "changed at " + std::to_string(i)).ok());
+    }
+    history.emplace_back(UnixMillis(rig.clock.Now()), rig.Live());
+    if (i % 3 == 0) {
+      ASSERT_TRUE(rig.Ship().ok());  // several transactions per segment
+    }
   }
   ASSERT_TRUE(rig.Ship().ok());
 
@@ -312,7 +130,7 @@ TEST(ChangeLog, AGapInTheLogIsRefusedAndASegmentOfAnotherDatabaseDoesNotFit) {
   EXPECT_EQ(gap.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(gap.status().message().find("gap"), std::string::npos) << gap.status().message();
   // Up to before segment 2's transaction the log is whole.
-  auto before = rig.RestoreAt(Ms(rig.clock.Now()) - 3500);
+  auto before = rig.RestoreAt(UnixMillis(rig.clock.Now()) - 3500);
   EXPECT_TRUE(before.ok()) << before.status().ToString();
 
   // Segment 2 of another database, put under this lineage's name: it does not open
@@ -358,7 +176,7 @@ TEST(ChangeLog, ATargetThatIsDownCatchesUpAndNeverHoldsUpTheOther) {
   rig.site_a().down = false;
   ASSERT_TRUE(rig.log().Upload().ok());
   EXPECT_EQ(rig.log().health()[0].pending, 0);
-  EXPECT_TRUE(Names(rig.spool(), kChangeLogPrefix).empty());
+  EXPECT_TRUE(ObjectNames(rig.spool(), kChangeLogPrefix).empty());
   auto from_a = rig.RestoreAt(std::nullopt, {&rig.site_a()});
   ASSERT_TRUE(from_a.ok()) << from_a.status().ToString();
   EXPECT_EQ(from_a->second, rig.Live());
@@ -372,8 +190,8 @@ TEST(ChangeLog, AFullTargetOrOneThatFailsWritesFailsOnlyItself) {
   rig.clock.Advance(1s);
   ASSERT_TRUE(rig.Put(1, std::string(20000, 'f')).ok());
   EXPECT_EQ(rig.Ship().code(), StatusCode::kResourceExhausted);
-  EXPECT_TRUE(Names(rig.site_a(), kChangeLogPrefix).empty()) << "nothing partial";
-  EXPECT_EQ(Names(rig.site_b(), kChangeLogPrefix).size(), 1U);
+  EXPECT_TRUE(ObjectNames(rig.site_a(), kChangeLogPrefix).empty()) << "nothing partial";
+  EXPECT_EQ(ObjectNames(rig.site_b(), kChangeLogPrefix).size(), 1U);
   // Writes failing while reads work (a read-only disk): the same, and it catches up.
   rig.site_a().Heal();
   rig.site_a().fail_writes = true;
@@ -381,7 +199,7 @@ TEST(ChangeLog, AFullTargetOrOneThatFailsWritesFailsOnlyItself) {
   ASSERT_TRUE(rig.Put(2, "two").ok());
   EXPECT_EQ(rig.Ship().code(), StatusCode::kUnavailable);
   EXPECT_EQ(rig.log().health()[0].pending, 2);
-  EXPECT_EQ(Names(rig.site_b(), kChangeLogPrefix).size(), 2U);
+  EXPECT_EQ(ObjectNames(rig.site_b(), kChangeLogPrefix).size(), 2U);
   rig.site_a().fail_writes = false;
   ASSERT_TRUE(rig.log().Upload().ok());
   auto from_a = rig.RestoreAt(std::nullopt, {&rig.site_a()});
@@ -517,7 +335,9 @@ TEST(ChangeLog, KilledMidSnapshotAndMidSegmentWhatIsIntactRestores) {
     EXPECT_TRUE(r->first.check.integrity_ok);
     EXPECT_GE(r->second.size(), shipped.size());
     // And the restarted log goes on (continuing, or with a new lineage after a snapshot).
-    if (rig.log().NeedsSnapshot() || !rig.Ship().ok()) ASSERT_TRUE(rig.Snapshot().ok());
+    if (rig.log().NeedsSnapshot() || !rig.Ship().ok()) {
+      ASSERT_TRUE(rig.Snapshot().ok());
+    }
     ASSERT_TRUE(rig.Ship().ok());
     auto after = rig.RestoreAt(std::nullopt);
     ASSERT_TRUE(after.ok()) << after.status().ToString();

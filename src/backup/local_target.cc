@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "common/files.h"
-#include "common/hex.h"
 #include "crypto/random.h"
 
 namespace pactum::backup {
@@ -258,9 +257,7 @@ Status LocalTarget::PutIfAbsent(std::string_view name, ByteSource& source) {
     return AlreadyExists("backup object " + object + " exists already on " + name_);
   }
 
-  uint8_t random[16];
-  crypto::RandomBytes(random);
-  const std::string tmp_name = HexEncode(random);
+  const std::string tmp_name = crypto::RandomHex(16);
   const std::string tmp_path = std::string(kTmpDir) + "/" + tmp_name;
   Fd file = OpenAt(tmp_dir.get(), tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (!file.valid()) return IoError("create", tmp_path);

@@ -69,13 +69,7 @@ std::string Digits(uint64_t v, int width) {
 
 }  // namespace
 
-std::string NewLineage() {
-  std::array<uint8_t, kLineageChars / 2> raw{};
-  crypto::RandomBytes(raw);
-  crypto::Sha256Digest padded{};
-  std::memcpy(padded.data(), raw.data(), raw.size());
-  return crypto::HexDigest(padded).substr(0, kLineageChars);
-}
+std::string NewLineage() { return crypto::RandomHex(kLineageChars / 2); }
 
 bool IsLineage(std::string_view s) {
   return s.size() == kLineageChars &&
@@ -207,11 +201,7 @@ std::string NewSnapshotId(int64_t time_ms) {
   gmtime_r(&t, &tm);
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y%m%dt%H%M%Sz", &tm);  // names are lower case
-  std::array<uint8_t, 4> raw{};
-  crypto::RandomBytes(raw);
-  crypto::Sha256Digest padded{};
-  std::memcpy(padded.data(), raw.data(), raw.size());
-  return std::string(buf) + "-" + crypto::HexDigest(padded).substr(0, 8);
+  return std::string(buf) + "-" + crypto::RandomHex(4);
 }
 
 std::string SnapshotIdOfManifest(std::string_view name) {

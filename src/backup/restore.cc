@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <filesystem>
 #include <map>
 #include <system_error>
 
@@ -16,11 +15,6 @@ namespace {
 // A segment holds at most max_segment_frames pages (16 MiB by default); the limit only
 // bounds what a damaged or hostile artefact can make a restore allocate.
 constexpr size_t kSegmentLimit = size_t{1} << 30;
-
-void RemoveDatabaseFiles(const std::string& path) {
-  std::error_code ec;
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
-}
 
 struct Candidate {
   Manifest manifest;
@@ -139,13 +133,13 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
   }
 
   const std::string partial = request.db_path + ".restoring";
-  RemoveDatabaseFiles(partial);
+  store::RemoveDatabaseFiles(partial);
   std::unique_ptr<store::EncryptedPageWriter> writer;
   const Candidate* chosen = nullptr;
   // The newest snapshot first; an older one when every copy of it is damaged.
   for (const Candidate* c : ordered) {
     for (BackupTarget* target : c->targets) {
-      RemoveDatabaseFiles(partial);
+      store::RemoveDatabaseFiles(partial);
       ASSIGN_OR_RETURN(writer, store::EncryptedPageWriter::Create(partial, request.db_key));
       if (request.progress) request.progress("snapshot", 0, c->manifest.pages);
       auto written = WriteSnapshotFile(*target, request.keys, c->manifest.id, *writer);
@@ -165,7 +159,7 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
     if (chosen != nullptr) break;
   }
   if (chosen == nullptr) {
-    RemoveDatabaseFiles(partial);
+    store::RemoveDatabaseFiles(partial);
     return DataLoss("every copy of every eligible snapshot is damaged");
   }
   report.snapshot_id = chosen->manifest.id;
@@ -224,10 +218,10 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
   }
   if (applied.ok()) applied = Link(partial, request.db_path);
   if (!applied.ok()) {
-    RemoveDatabaseFiles(partial);
+    store::RemoveDatabaseFiles(partial);
     return applied;
   }
-  RemoveDatabaseFiles(partial);
+  store::RemoveDatabaseFiles(partial);
   report.reached = at;
   return report;
 }

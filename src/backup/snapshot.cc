@@ -9,6 +9,8 @@
 #include <thread>
 
 #include "backup/artefact.h"
+#include "common/clock.h"
+#include "common/hex.h"
 #include "common/log.h"
 #include "crypto/random.h"
 
@@ -16,10 +18,6 @@ namespace pactum::backup {
 namespace {
 
 using json = nlohmann::json;
-
-int64_t Ms(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -168,16 +166,7 @@ class CountingSource final : public ByteSource {
 
 // A scratch database path that does not exist yet.
 std::string ScratchPath(const std::string& dir) {
-  std::array<uint8_t, 8> raw{};
-  crypto::RandomBytes(raw);
-  crypto::Sha256Digest padded{};
-  std::memcpy(padded.data(), raw.data(), raw.size());
-  return dir + "/verify-" + crypto::HexDigest(padded).substr(0, 16) + ".db";
-}
-
-void RemoveDatabaseFiles(const std::string& path) {
-  std::error_code ec;
-  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
+  return dir + "/verify-" + crypto::RandomHex(8) + ".db";
 }
 
 }  // namespace
@@ -222,11 +211,8 @@ Result<Manifest> Manifest::FromJson(const json& j) {
     m.position.seq = p.at("seq").get<uint64_t>();
     const std::string hash = p.at("hash").get<std::string>();
     m.position.time_ms = p.at("time_ms").get<int64_t>();
-    if (!IsLineage(m.position.lineage) || hash.size() != 64) {
+    if (!IsLineage(m.position.lineage) || !HexDecode(hash, m.position.hash)) {
       return DataLoss("manifest position is malformed");
-    }
-    for (size_t i = 0; i < 32; ++i) {
-      m.position.hash[i] = static_cast<uint8_t>(std::stoi(hash.substr(i * 2, 2), nullptr, 16));
     }
     m.pages = j.at("pages").get<uint32_t>();
     m.plain_bytes = j.at("plain_bytes").get<uint64_t>();
@@ -341,11 +327,11 @@ Verification VerifySnapshot(BackupTarget& target, const BackupKeyLookup& keys,
     return Status::Ok();
   };
   const Status s = check();
-  RemoveDatabaseFiles(path);
+  store::RemoveDatabaseFiles(path);
   v.ok = s.ok();
   if (!s.ok()) v.error = s.message();
   v.restore_ms = ElapsedMs(start);
-  v.checked_ms = Ms(clock.Now());
+  v.checked_ms = UnixMillis(clock.Now());
   return v;
 }
 
@@ -355,7 +341,7 @@ Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::WalAccess& wal, const
   const auto start = std::chrono::steady_clock::now();
   SnapshotResult result;
   Manifest& m = result.manifest;
-  m.taken_ms = Ms(clock.Now());
+  m.taken_ms = UnixMillis(clock.Now());
   m.id = NewSnapshotId(m.taken_ms);
   m.environment = options.environment;
   m.schema_version = options.schema_version;

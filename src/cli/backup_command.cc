@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -303,14 +302,7 @@ int Run(const CommonOptions& options, int wait_seconds) {
     return kExitFailure;
   }
   // The server owns the backups: ask it, and wait for its answer.
-  std::array<uint8_t, 8> raw{};
-  crypto::RandomBytes(raw);
-  std::string id;
-  for (const uint8_t b : raw) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    id += kHex[b >> 4];
-    id += kHex[b & 0xf];
-  }
+  const std::string id = crypto::RandomHex(8);
   const std::string dir = backup::SpoolDirectory(cfg->data_dir) + "/requests";
   if (Status w = WriteFileAtomic(dir + "/run-" + id + ".request", "run\n", 0600); !w.ok()) {
     PrintError("cannot ask the server for a snapshot: " + w.message());

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -287,6 +288,11 @@ Result<std::map<std::string, int64_t>> CountRowsOn(sqlite3* db) {
     }
   }
   return counts;
+}
+
+void RemoveDatabaseFiles(const std::string& path) {
+  std::error_code ec;
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
 }
 
 Result<DatabaseFileCheck> CheckDatabaseFile(const std::string& path, std::span<const uint8_t> key,

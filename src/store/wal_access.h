@@ -156,4 +156,8 @@ struct DatabaseFileCheck {
 Result<DatabaseFileCheck> CheckDatabaseFile(const std::string& path, std::span<const uint8_t> key,
                                             bool hash_pages = false);
 
+// Removes the database file at `path` with its -wal and -shm files, ignoring any that are
+// absent (scratch copies and partial restores).
+void RemoveDatabaseFiles(const std::string& path);
+
 }  // namespace pactum::store
