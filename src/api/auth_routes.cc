@@ -252,8 +252,7 @@ audit::Event LoginEvent(const http::Request& req, std::string action, int64_t te
 // Records a refused login step and answers `answer`, or 503 when it cannot be recorded.
 http::Response RefuseLogin(const AuthDeps& deps, audit::Event e, std::string reason,
                            http::Response answer) {
-  e.success = false;
-  e.details["reason"] = std::move(reason);
+  audit::MarkFailed(e, std::move(reason));
   if (auto refused = RecordOrRefuse(deps.audit, e)) return std::move(*refused);
   return answer;
 }
@@ -269,13 +268,9 @@ void RegisterAuthRoutes(http::Router& router, AuthDeps deps) {
     http::Response r = Guard(deps, req, route, next);
     // Every refused authorization, by this middleware or by a handler, is recorded.
     if (r.status == 403) {
-      const auto error = nlohmann::json::parse(r.body, nullptr, false);
-      std::string reason = "forbidden";
-      if (error.is_object() && error.contains("error") && error["error"].is_object()) {
-        reason = error["error"].value("code", reason);
-      }
-      audit::Event e = audit::Failure(audit::Stream::kAction, "authz.denied", ActorOf(req), reason,
-                                      route.pattern);
+      audit::Event e =
+          audit::Failure(audit::Stream::kAction, "authz.denied", ActorOf(req),
+                         r.error_code.empty() ? "forbidden" : r.error_code, route.pattern);
       e.details["method"] = req.method_text;
       if (auto refused = RecordOrRefuse(deps.audit, e)) return std::move(*refused);
     }

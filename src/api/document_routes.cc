@@ -310,8 +310,7 @@ void RegisterDocumentRoutes(http::Router& router, document::DocumentService& doc
     audit::Event e{.action = "document.download"};
     e.actor = ActorOf(req);
     const auto refuse = [&](const Status& s) {
-      e.success = false;
-      e.details["reason"] = s.reason().empty() ? std::string("refused") : s.reason();
+      audit::MarkFailed(e, s.reason().empty() ? std::string("refused") : s.reason());
       if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
       return http::Response::Error(s);
     };
@@ -331,8 +330,7 @@ void RegisterDocumentRoutes(http::Router& router, document::DocumentService& doc
     http::Response r = Download(documents, *d, req);
     e.details = {{"status", r.status}};
     if (r.status >= 400) {
-      e.success = false;
-      e.details["reason"] = r.status == 416 ? "range_not_satisfiable" : "unreadable";
+      audit::MarkFailed(e, r.status == 416 ? "range_not_satisfiable" : "unreadable");
     }
     if (const std::string_view range = req.Header("Range"); !range.empty()) {
       e.details["range"] = std::string(range.substr(0, 100));

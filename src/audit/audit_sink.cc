@@ -36,15 +36,19 @@ std::string Actor::Name() const {
   return system ? "system" : "anonymous";
 }
 
+void MarkFailed(Event& e, std::string reason) {
+  e.success = false;
+  e.details["reason"] = std::move(reason);
+}
+
 Event Failure(Stream stream, std::string action, const Actor& actor, std::string reason,
               std::string target) {
   Event e;
   e.stream = stream;
   e.action = std::move(action);
   e.target = std::move(target);
-  e.success = false;
-  e.details["reason"] = std::move(reason);
   e.actor = actor;
+  MarkFailed(e, std::move(reason));
   return e;
 }
 

@@ -56,7 +56,11 @@ struct Event {
   Actor actor;
 };
 
-// An event that failed for `reason` (a short slug such as "bad_password").
+// Marks `e` as failed for `reason` (a short slug such as "bad_password"), in
+// details.reason: the one shape of every failure event.
+void MarkFailed(Event& e, std::string reason);
+
+// An event that failed for `reason`.
 Event Failure(Stream stream, std::string action, const Actor& actor, std::string reason,
               std::string target = "");
 

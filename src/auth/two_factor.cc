@@ -182,10 +182,9 @@ Result<std::vector<std::string>> TwoFactorService::Confirm(const audit::Actor& b
         return used.status();
       }
       audit::Event e = AuthEvent(by, "auth.mfa_enrol", user.id);
-      e.success = false;
-      e.details["reason"] = outcome.code() == StatusCode::kConflict
-                                ? std::string("no_pending_enrolment")
-                                : CodeRefusal(used.status());
+      audit::MarkFailed(e, outcome.code() == StatusCode::kConflict
+                               ? std::string("no_pending_enrolment")
+                               : CodeRefusal(used.status()));
       return audit_.Append(s, e);
     }
     RETURN_IF_ERROR(
@@ -218,9 +217,8 @@ Status TwoFactorService::Disable(const audit::Actor& by, const User& user, std::
         return used.status();
       }
       audit::Event e = AuthEvent(by, "auth.mfa_disable", user.id);
-      e.success = false;
-      e.details["reason"] = outcome.code() == StatusCode::kConflict ? std::string("two_factor_off")
-                                                                    : CodeRefusal(used.status());
+      audit::MarkFailed(e, outcome.code() == StatusCode::kConflict ? std::string("two_factor_off")
+                                                                   : CodeRefusal(used.status()));
       return audit_.Append(s, e);
     }
     RETURN_IF_ERROR(s.Execute("DELETE FROM user_totp WHERE user_id = $1", {user.id}).status());
@@ -315,8 +313,7 @@ Result<TwoFactorService::Answered> TwoFactorService::AnswerChallenge(std::string
       audit::Actor who = from;
       who.tenant_id = tenant_id;
       audit::Event e = AuthEvent(who, "auth.mfa", user_id);
-      e.success = false;
-      e.details["reason"] = std::move(reason);
+      audit::MarkFailed(e, std::move(reason));
       return audit_.Append(s, e);
     };
     if (rows.empty()) {  // expired or exhausted: gone

@@ -160,8 +160,7 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
                                            std::string_view password, const audit::Event& attempt) {
   const auto refusal = [&](std::string reason, const std::optional<User>& who) {
     audit::Event e = attempt;
-    e.success = false;
-    e.details["reason"] = std::move(reason);
+    audit::MarkFailed(e, std::move(reason));
     if (who) e.target = "user:" + std::to_string(who->id);
     return e;
   };

@@ -44,12 +44,16 @@ int HttpStatusFor(StatusCode code) {
   return 500;
 }
 
+std::string ErrorCode(const Status& s) {
+  return s.reason().empty() ? std::string(StatusCodeSlug(s.code())) : s.reason();
+}
+
 std::string ErrorBody(const Status& s) {
   JsonWriter w;
   w.BeginObject()
       .Key("error")
       .BeginObject()
-      .Field("code", s.reason().empty() ? std::string(StatusCodeSlug(s.code())) : s.reason())
+      .Field("code", ErrorCode(s))
       .Field("message", s.message())
       .EndObject()
       .EndObject();

@@ -10,6 +10,9 @@ namespace pactum::http {
 
 int HttpStatusFor(StatusCode code);
 
+// The error object's code for `s`: its reason, else the slug of its status code.
+std::string ErrorCode(const Status& s);
+
 // {"error":{"code":"<slug>","message":"<text>"}}; internal detail is never included.
 std::string ErrorBody(const Status& s);
 

@@ -34,6 +34,17 @@ TEST(ErrorMapping, BodyHasCodeAndMessageButNeverDetail) {
   EXPECT_NE(r.log_detail.find("secret.key"), std::string::npos);
 }
 
+TEST(ErrorMapping, AnErrorAnswerCarriesTheCodeOfItsBody) {
+  for (const Status& s : {PermissionDenied("not yours"),
+                          PermissionDenied("outside the allowlist").WithReason("ip_not_allowed"),
+                          Status(StatusCode::kNotFound, "no such contract")}) {
+    const Response r = Response::Error(s);
+    EXPECT_EQ(r.error_code, nlohmann::json::parse(r.body)["error"]["code"]) << s.ToString();
+  }
+  EXPECT_EQ(Response::Error(PermissionDenied("x")).error_code, "forbidden");
+  EXPECT_EQ(Response::Json(200, {{"ok", true}}).error_code, "");
+}
+
 TEST(ParseJsonObject, RejectsBadJsonInvalidUtf8AndNonObjects) {
   EXPECT_TRUE(ParseJsonObject(R"({"a":1})").ok());
   for (const char* bad : {"", "{", "[1,2]", "\"str\"", "{\"a\":\"\xff\"}", "{\"a\":1}garbage",

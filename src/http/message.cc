@@ -78,6 +78,7 @@ Response Response::Error(const Status& s) {
   r.status = HttpStatusFor(s.code());
   r.body = ErrorBody(s);
   r.log_detail = s.detail();
+  r.error_code = ErrorCode(s);
   return r;
 }
 

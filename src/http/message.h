@@ -84,6 +84,9 @@ struct Response {
   // Internal detail of a failure: written to the operator log with the request id, never
   // sent to the client.
   std::string log_detail;
+  // The error object's code of an answer made by Error() ("forbidden", "ip_not_allowed"
+  // ...), so middleware can tell why without reading the body back; "" otherwise.
+  std::string error_code;
 
   static Response Json(int status, const nlohmann::json& value);
   static Response Text(int status, std::string text, std::string content_type);

@@ -286,26 +286,16 @@ TEST_F(AuditApiTest, SensitiveActionsAreRecordedWithActorAndTarget) {
   EXPECT_EQ(Details(expect("contract.update", contract))["fields"],
             nlohmann::json::array({"counterparty"}));
 
-  HttpRequest up;
-  up.method = "POST";
-  up.url = srv_.Url(cpath + "/documents");
-  up.headers = as;
-  up.headers.push_back("Content-Type: text/plain");
-  up.headers.push_back("X-Filename: terms.txt");
-  up.body = "the terms of supply";
-  up.ca_file = srv_.ca_file;
-  auto uploaded = Perform(up);
+  auto uploaded = Upload(as, cid, "the terms of supply");
   ASSERT_EQ(uploaded.status, 201) << uploaded.body;
   const int64_t did = nlohmann::json::parse(uploaded.body)["id"];
   const std::string document = "document:" + std::to_string(did);
   auto upload = expect("document.upload", document);
   EXPECT_EQ(Details(upload)["name"], "terms.txt");
   EXPECT_EQ(Details(upload)["size"], 19);
-  auto link = Call("POST", "/api/v1/documents/" + std::to_string(did) + "/link", "", as);
-  ASSERT_EQ(link.status, 200);
+  const std::string link = LinkPath(as, did);
   expect("document.link", document);
-  const std::string url = nlohmann::json::parse(link.body)["url"];
-  ASSERT_EQ(Call("GET", url.substr(url.find("/files/")), "", {as[0]}).body, "the terms of supply");
+  ASSERT_EQ(Call("GET", link, "", {as[0]}).body, "the terms of supply");
   EXPECT_EQ(Details(expect("document.download", document))["status"], 200);
   ASSERT_EQ(Call("DELETE", "/api/v1/documents/" + std::to_string(did), "", as).status, 204);
   expect("document.delete", document);
@@ -332,7 +322,7 @@ TEST_F(AuditApiTest, SensitiveActionsAreRecordedWithActorAndTarget) {
   EXPECT_EQ(denied.actor, "user:" + std::to_string(ids_["vic@example.com"]));
   EXPECT_EQ(Details(denied)["method"], "POST");
   // A link that was tampered with: recorded in the platform's chain.
-  std::string forged = url.substr(url.find("/files/"));
+  std::string forged = link;
   forged.back() = forged.back() == 'A' ? 'B' : 'A';
   EXPECT_EQ(Call("GET", forged, "").status, 403);
   ExpectFailure(Last(0, "document.download"), "link_invalid");
@@ -355,22 +345,10 @@ TEST_F(AuditApiTest, NoSecretEverReachesTheTrail) {
   ASSERT_EQ(Call("GET", "/api/v1/me", "", {"Authorization: Bearer " + bearer}).status, 200);
   auto created = Call("POST", "/api/v1/contracts", R"({"title":"Supply"})", as);
   const int64_t cid = nlohmann::json::parse(created.body)["id"];
-  HttpRequest up;
-  up.method = "POST";
-  up.url = srv_.Url("/api/v1/contracts/" + std::to_string(cid) + "/documents");
-  up.headers = as;
-  up.headers.push_back("X-Filename: note.txt");
-  up.body = "document content marker 7f3a9c";
-  up.ca_file = srv_.ca_file;
-  auto uploaded = Perform(up);
+  auto uploaded = Upload(as, cid, "document content marker 7f3a9c", "note.txt");
   ASSERT_EQ(uploaded.status, 201);
-  auto link =
-      Call("POST",
-           "/api/v1/documents/" +
-               std::to_string(nlohmann::json::parse(uploaded.body)["id"].get<int64_t>()) + "/link",
-           "", as);
-  const std::string url = nlohmann::json::parse(link.body)["url"];
-  const std::string link_token = url.substr(url.find("/files/") + 7);
+  const std::string link_token = LinkPath(as, nlohmann::json::parse(uploaded.body)["id"])
+                                     .substr(std::string("/files/").size());
   ASSERT_EQ(Call("GET", "/files/" + link_token, "", {as[0]}).status, 200);
   clock_.Advance(std::chrono::seconds(30));
   LogIn("acme", "ann@example.com", "a wrong passphrase here");  // a failed attempt's password
@@ -392,21 +370,9 @@ TEST_F(AuditApiTest, WhenTheTrailCannotRecordNothingHappens) {
   auto created = Call("POST", "/api/v1/contracts", R"({"title":"Supply"})", as);
   const int64_t cid = nlohmann::json::parse(created.body)["id"];
   const std::string cpath = "/api/v1/contracts/" + std::to_string(cid);
-  HttpRequest up;
-  up.method = "POST";
-  up.url = srv_.Url(cpath + "/documents");
-  up.headers = as;
-  up.headers.push_back("X-Filename: terms.txt");
-  up.body = "the terms of supply";
-  up.ca_file = srv_.ca_file;
-  auto uploaded = Perform(up);
+  auto uploaded = Upload(as, cid, "the terms of supply");
   ASSERT_EQ(uploaded.status, 201);
-  auto link =
-      Call("POST",
-           "/api/v1/documents/" +
-               std::to_string(nlohmann::json::parse(uploaded.body)["id"].get<int64_t>()) + "/link",
-           "", as);
-  const std::string url = nlohmann::json::parse(link.body)["url"];
+  const std::string link = LinkPath(as, nlohmann::json::parse(uploaded.body)["id"]);
   const int64_t sessions_before = Count("SELECT count(*) FROM sessions");
   const int64_t failures_before = Count("SELECT failed_logins FROM users WHERE id = $1", {ann_id_});
   const int64_t events_before = audit_log_->Head(Tenant("acme"))->seq;
@@ -426,7 +392,7 @@ TEST_F(AuditApiTest, WhenTheTrailCannotRecordNothingHappens) {
   auto patched = Call("PATCH", cpath, R"({"title":"Changed"})", {as[0], as[1], "If-Match: \"1\""});
   EXPECT_EQ(patched.status, 503);
   // A download: not one byte of the document.
-  auto download = Call("GET", url.substr(url.find("/files/")), "", {as[0]});
+  auto download = Call("GET", link, "", {as[0]});
   EXPECT_EQ(download.status, 503);
   EXPECT_EQ(download.body.find("the terms"), std::string::npos);
   audit_->fail = false;
@@ -458,16 +424,10 @@ TEST_F(AuditApiTest, ControlCharactersAreStoredEscapedAndShownIntact) {
   EXPECT_EQ(shown["user_agent"], "probe\tagent \xef\xbf\xbd\xef\xbf\xbd");  // U+FFFD each
   // A file name with CR/LF (percent-encoded, as X-Filename allows) and an email with CR/LF.
   auto contract = Call("POST", "/api/v1/contracts", R"({"title":"Supply"})", as);
-  HttpRequest up;
-  up.method = "POST";
-  up.url = srv_.Url("/api/v1/contracts/" +
-                    std::to_string(nlohmann::json::parse(contract.body)["id"].get<int64_t>()) +
-                    "/documents");
-  up.headers = as;
-  up.headers.push_back("X-Filename: evil%0D%0AX-Injected%3A%20yes%1B.txt");
-  up.body = "text";
-  up.ca_file = srv_.ca_file;
-  ASSERT_EQ(Perform(up).status, 201);
+  ASSERT_EQ(Upload(as, nlohmann::json::parse(contract.body)["id"], "text",
+                   "evil%0D%0AX-Injected%3A%20yes%1B.txt")
+                .status,
+            201);
   clock_.Advance(std::chrono::minutes(20));
   EXPECT_EQ(Call("POST", "/api/v1/auth/login",
                  nlohmann::json{{"tenant", "acme"},

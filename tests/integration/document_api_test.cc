@@ -44,28 +44,6 @@ class DocumentApiTest : public ApiTest {
     return nlohmann::json::parse(r.body).value("id", int64_t{0});
   }
 
-  HttpResponse Upload(const std::vector<std::string>& as, int64_t contract,
-                      const std::string& content, const std::string& filename = "terms.txt") {
-    HttpRequest r;
-    r.method = "POST";
-    r.url = srv_.Url("/api/v1/contracts/" + std::to_string(contract) + "/documents");
-    r.headers = as;
-    r.headers.push_back("Content-Type: application/octet-stream");
-    r.headers.push_back("X-Filename: " + filename);
-    r.body = content;
-    r.ca_file = srv_.ca_file;
-    return Perform(r);
-  }
-
-  // The link's URL path for document `id`, made by `as`.
-  std::string LinkPath(const std::vector<std::string>& as, int64_t id) {
-    auto r = Call("POST", "/api/v1/documents/" + std::to_string(id) + "/link", "", as);
-    EXPECT_EQ(r.status, 200) << r.body;
-    if (r.status != 200) return "/files/none";
-    const std::string url = nlohmann::json::parse(r.body)["url"];
-    return url.substr(url.find("/files/"));
-  }
-
   HttpResponse Get(const std::string& path, std::vector<std::string> headers = {}) {
     return Call("GET", path, "", std::move(headers));
   }
