@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/event_codec.h"
+#include "audit/sql_audit_log.h"
 #include "backup/backup_keys.h"
 #include "backup/backup_service.h"
 #include "backup/prune.h"
@@ -29,6 +30,7 @@
 #include "common/files.h"
 #include "crypto/random.h"
 #include "crypto/wrapped_key_file.h"
+#include "store/wal_access.h"
 
 namespace pactum::cli {
 namespace {
@@ -438,6 +440,31 @@ int ShowStatus(const CommonOptions& options) {
   return kExitOk;
 }
 
+// Records the restore as "backup.restore" on the platform's chain of the restored
+// database, its first event after the restored ones: whoever reads the trail later sees
+// where the data came from and to which instant it was set back. kFailedPrecondition when
+// the trail holds events but its signing key was not on the targets.
+Status RecordRestore(config::Config config, const std::string& dir, const std::string& at_text,
+                     const backup::RestoreReport& report) {
+  config.data_dir = dir;
+  config.database.synchronous = "full";
+  ASSIGN_OR_RETURN(DataDirectory data,
+                   OpenDataDirectory(config, nullptr, DirectoryAccess::kExclusive));
+  SystemClock clock;
+  ASSIGN_OR_RETURN(auto audit_log, OpenAuditLog(config, data, clock));
+  audit::Event e;
+  e.action = "backup.restore";
+  e.target = "database";
+  e.details = {{"at", at_text},
+               {"snapshot", report.snapshot_id},
+               {"snapshot_target", report.snapshot_target},
+               {"restored_to", Rfc3339Ms(report.restored_to_ms)},
+               {"segments", report.segments},
+               {"transactions", report.commits}};
+  e.actor = audit::Actor::System(0);
+  return data.db->Write([&](store::Session& s) { return audit_log->Append(s, e); });
+}
+
 int RestoreCommand(const CommonOptions& options, const std::string& at_text, const std::string& to,
                    const std::string& only) {
   auto cfg = LoadConfig(options);
@@ -521,6 +548,11 @@ int RestoreCommand(const CommonOptions& options, const std::string& at_text, con
           "trail is empty");
     }
     RETURN_IF_ERROR(backup::OpenBackupKey(**kek, dir + "/backup.key", targets->all).status());
+    progress.Show("restoring: recording the restore in the audit trail");
+    if (Status recorded = RecordRestore(*cfg, dir, at_text, report); !recorded.ok()) {
+      if (recorded.code() != StatusCode::kFailedPrecondition) return recorded;
+      report.notes.push_back("the restore is not in the audit trail: " + recorded.message());
+    }
     return report;
   };
   auto report = restore();
@@ -617,10 +649,7 @@ int VerifyCommand(const CommonOptions& options, bool all) {
       r.keys = keys;
       r.environment = cfg->environment;
       auto restored = backup::Restore(r);
-      std::error_code ec;
-      for (const char* suffix : {"", "-wal", "-shm"}) {
-        std::filesystem::remove(r.db_path + suffix, ec);
-      }
+      store::RemoveDatabaseFiles(r.db_path);
       failed = failed || !restored.ok();
       out.push_back({{"target", t->name()},
                      {"change_log", restored.ok() ? restored->segments : 0},

@@ -12,6 +12,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "crypto/local_key_provider.h"
+#include "crypto/wrapped_key_file.h"
+#include "store/sqlite_database.h"
 #include "tests/support/https_client.h"
 #include "tests/support/pactum_process.h"
 #include "tests/support/temp_dir.h"
@@ -49,6 +52,31 @@ class BackupRestoreTest : public ::testing::Test {
     auto env = env_;
     if (!data.empty()) env["PACTUM_DATA_DIR"] = data;
     return RunPactum(args, env);
+  }
+
+  // The newest event of the platform's audit chain in `data`'s database: action, details.
+  static std::pair<std::string, nlohmann::json> LastPlatformEvent(const std::string& data) {
+    std::pair<std::string, nlohmann::json> out;
+    auto keys = crypto::LocalKeyProvider::FromBase64(kMasterKey, "dev");
+    EXPECT_TRUE(keys.ok()) << keys.status().ToString();
+    if (!keys.ok()) return out;
+    auto key = crypto::LoadWrappedKeyFile(data + "/pactum.db-key", **keys, {"database", "main"});
+    EXPECT_TRUE(key.ok()) << key.status().ToString();
+    if (!key.ok()) return out;
+    store::SqliteOptions o;
+    o.path = data + "/pactum.db";
+    o.key = std::make_shared<const crypto::SecretBytes>(std::move(key).value());
+    auto db = store::OpenSqliteDatabase(o);
+    EXPECT_TRUE(db.ok()) << db.status().ToString();
+    if (!db.ok()) return out;
+    const Status s = (*db)->Read([&](store::Session& session) -> Status {
+      ASSIGN_OR_RETURN(auto rows, session.Query("SELECT action, details FROM audit_events WHERE "
+                                                "tenant_id = 0 ORDER BY seq DESC LIMIT 1"));
+      if (!rows.empty()) out = {rows[0].Text(0), nlohmann::json::parse(rows[0].Text(1))};
+      return Status::Ok();
+    });
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return out;
   }
 
   std::vector<std::string> Tenants(const std::string& data) {
@@ -189,6 +217,14 @@ TEST_F(BackupRestoreTest, TheCommandsAgainstALiveServer) {
   const auto mid = Tenants(dir_.File("mid"));
   EXPECT_TRUE(Contains(mid, "first"));
   EXPECT_FALSE(Contains(mid, "second"));
+  // The restore is the newest event of the restored trail, and the trail verifies.
+  const auto [action, details] = LastPlatformEvent(dir_.File("mid"));
+  EXPECT_EQ(action, "backup.restore");
+  EXPECT_EQ(details.value("at", ""), at);
+  EXPECT_FALSE(details.value("snapshot", "").empty()) << details.dump();
+  EXPECT_LE(details.value("restored_to", "~"), std::string(at)) << details.dump();
+  auto verify_mid = Pactum({"audit", "verify"}, dir_.File("mid"));
+  EXPECT_EQ(verify_mid.exit_code, 0) << verify_mid.out << verify_mid.err;
   ASSERT_EQ(Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("latest")}).exit_code,
             0);
   const auto latest = Tenants(dir_.File("latest"));
