@@ -212,14 +212,7 @@ void BackupService::StartSnapshot(const std::string& request) {
       json answer = {{"ok", result.ok()}, {"error", result.ok() ? "" : result.status().message()}};
       if (result.ok()) {
         answer["snapshot"] = result->manifest.ToJson();
-        json outcomes = json::array();
-        for (const TargetOutcome& o : result->outcomes) {
-          outcomes.push_back({{"target", o.target},
-                              {"ok", o.status.ok() && o.verification.ok},
-                              {"error", !o.status.ok() ? o.status.message() : o.verification.error},
-                              {"restore_ms", o.verification.restore_ms}});
-        }
-        answer["outcomes"] = outcomes;
+        answer["outcomes"] = result->OutcomesJson();
         answer["snapshot_ms"] = result->snapshot_ms;
         answer["copy_ms"] = result->copy_ms;
         answer["verify_ms"] = result->verify_ms;

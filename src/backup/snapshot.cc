@@ -197,6 +197,17 @@ json Manifest::ToJson() const {
             {"checked_ms", verification.checked_ms}}}};
 }
 
+json SnapshotResult::OutcomesJson() const {
+  json out = json::array();
+  for (const TargetOutcome& o : outcomes) {
+    out.push_back({{"target", o.target},
+                   {"ok", o.status.ok() && o.verification.ok},
+                   {"error", !o.status.ok() ? o.status.message() : o.verification.error},
+                   {"restore_ms", o.verification.restore_ms}});
+  }
+  return out;
+}
+
 Result<Manifest> Manifest::FromJson(const json& j) {
   try {
     Manifest m;

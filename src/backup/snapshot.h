@@ -80,6 +80,10 @@ struct SnapshotResult {
   int64_t snapshot_ms = 0;  // reading, sealing and spooling
   int64_t copy_ms = 0;      // copies to the targets
   int64_t verify_ms = 0;    // restores of every copy, and the manifests
+
+  // [{"target", "ok" (a verified copy), "error", "restore_ms"}], one per target: what
+  // `pactum backup run` prints, whether it took the snapshot or the server did.
+  nlohmann::json OutcomesJson() const;
 };
 
 // Takes a snapshot and stores it, verified, on every target it can reach. An error when

@@ -79,23 +79,21 @@ class Progress {
 };
 
 int Verify(const CommonOptions& options, const std::string& only_tenant) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
-  auto data = OpenDataDirectory(*cfg, nullptr, DirectoryAccess::kShared);
-  if (!data.ok()) {
-    PrintError(data.status().message());
-    return kExitFailure;
-  }
+  int code = kExitOk;
+  auto opened = LoadAndOpen(options, DirectoryAccess::kShared, &code);
+  if (!opened) return code;
+  const config::Config& cfg = opened->config;
+  DataDirectory& data = opened->data;
   SystemClock clock;
-  tenant::TenantKeys keys(*data->keys, clock);
-  tenant::TenantService tenants(*data->db, clock, keys);
+  tenant::TenantKeys keys(*data.keys, clock);
+  tenant::TenantService tenants(*data.db, clock, keys);
   auto chains = ChainsToVerify(tenants, only_tenant);
   if (!chains.ok()) {
     PrintError(chains.status().message());
     return kExitFailure;
   }
 
-  const std::string checkpoint_path = cfg->data_dir + "/" + std::string(audit::kCheckpointFile);
+  const std::string checkpoint_path = cfg.data_dir + "/" + std::string(audit::kCheckpointFile);
   auto checkpoints = audit::CheckpointFile(checkpoint_path).ReadAll();
   if (!checkpoints.ok()) {
     PrintError(checkpoints.status().code() == StatusCode::kDataLoss
@@ -105,16 +103,16 @@ int Verify(const CommonOptions& options, const std::string& only_tenant) {
   }
 
   std::vector<audit::ChainReport> reports;
-  auto signer = audit::OpenAuditSigner(cfg->data_dir, *data->keys, /*create=*/false);
+  auto signer = audit::OpenAuditSigner(cfg.data_dir, *data.keys, /*create=*/false);
   if (signer.status().code() == StatusCode::kNotFound) {
     // No key yet: fine while nothing was ever recorded, which then verifies trivially.
-    auto any = AuditTrailHasEvents(*data->db);
+    auto any = AuditTrailHasEvents(*data.db);
     if (!any.ok()) {
       PrintError(any.status().message());
       return kExitFailure;
     }
     if (*any || !checkpoints->empty()) {
-      PrintError(MissingAuditKey(*cfg).message());
+      PrintError(MissingAuditKey(cfg).message());
       return kExitFailure;
     }
     for (const Chain& c : *chains) reports.push_back({.tenant_id = c.tenant_id});
@@ -124,7 +122,7 @@ int Verify(const CommonOptions& options, const std::string& only_tenant) {
       PrintError("cannot open the audit signing key: " + redact_key.status().message());
       return kExitFailure;
     }
-    audit::SqlAuditLog log(*data->db, clock, std::move(redact_key).value());
+    audit::SqlAuditLog log(*data.db, clock, std::move(redact_key).value());
     Progress progress;
     for (const Chain& c : *chains) {
       auto head = log.Head(c.tenant_id);

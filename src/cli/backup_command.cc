@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/checkpoint.h"
 #include "audit/event_codec.h"
 #include "audit/sql_audit_log.h"
 #include "backup/backup_keys.h"
@@ -223,17 +224,6 @@ Result<Targets> OpenConfiguredTargets(const config::Config& cfg, const std::stri
   return t;
 }
 
-nlohmann::json OutcomesJson(const backup::SnapshotResult& r) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const backup::TargetOutcome& o : r.outcomes) {
-    out.push_back({{"target", o.target},
-                   {"ok", o.status.ok() && o.verification.ok},
-                   {"error", !o.status.ok() ? o.status.message() : o.verification.error},
-                   {"restore_ms", o.verification.restore_ms}});
-  }
-  return out;
-}
-
 // Prints a snapshot's result; exit 0 only when every target holds a verified copy.
 int ReportRun(const CommonOptions& options, const nlohmann::json& manifest,
               const nlohmann::json& outcomes, int64_t snapshot_ms, int64_t copy_ms,
@@ -296,7 +286,7 @@ int Run(const CommonOptions& options, int wait_seconds) {
       PrintError("snapshot failed: " + s.message());
       return kExitFailure;
     }
-    return ReportRun(options, result.manifest.ToJson(), OutcomesJson(result), result.snapshot_ms,
+    return ReportRun(options, result.manifest.ToJson(), result.OutcomesJson(), result.snapshot_ms,
                      result.copy_ms, result.verify_ms);
   }
   if (service.status().code() != StatusCode::kUnavailable) {
@@ -442,14 +432,23 @@ int ShowStatus(const CommonOptions& options) {
 
 // Records the restore as "backup.restore" on the platform's chain of the restored
 // database, its first event after the restored ones: whoever reads the trail later sees
-// where the data came from and to which instant it was set back. kFailedPrecondition when
-// the trail holds events but its signing key was not on the targets.
-Status RecordRestore(config::Config config, const std::string& dir, const std::string& at_text,
-                     const backup::RestoreReport& report) {
+// where the data came from and to which instant it was set back. Opening the directory
+// migrates an older snapshot's schema, as the server's start would. False (nothing
+// written) when the trail holds events but no signing key came with them: the event
+// could not be signed by the key of its chain.
+Result<bool> RecordRestore(config::Config config, const std::string& dir,
+                           const std::string& at_text, const backup::RestoreReport& report) {
   config.data_dir = dir;
   config.database.synchronous = "full";
+  // Checkpointed on close: the directory holds one self-contained database file, and the
+  // server started on it begins a new backup lineage of its own either way.
+  config.backup.mode = "off";
   ASSIGN_OR_RETURN(DataDirectory data,
                    OpenDataDirectory(config, nullptr, DirectoryAccess::kExclusive));
+  if (!std::filesystem::exists(dir + "/" + std::string(audit::kSigningKeyFile))) {
+    ASSIGN_OR_RETURN(const bool has_events, AuditTrailHasEvents(*data.db));
+    if (has_events) return false;
+  }
   SystemClock clock;
   ASSIGN_OR_RETURN(auto audit_log, OpenAuditLog(config, data, clock));
   audit::Event e;
@@ -462,7 +461,8 @@ Status RecordRestore(config::Config config, const std::string& dir, const std::s
                {"segments", report.segments},
                {"transactions", report.commits}};
   e.actor = audit::Actor::System(0);
-  return data.db->Write([&](store::Session& s) { return audit_log->Append(s, e); });
+  RETURN_IF_ERROR(data.db->Write([&](store::Session& s) { return audit_log->Append(s, e); }));
+  return true;
 }
 
 int RestoreCommand(const CommonOptions& options, const std::string& at_text, const std::string& to,
@@ -544,14 +544,14 @@ int RestoreCommand(const CommonOptions& options, const std::string& at_text, con
       return signing.status();
     } else {
       report.notes.push_back(
-          "no audit signing key on the targets: the restored server makes a new one only if the "
-          "trail is empty");
+          "no audit signing key on the targets: a new one is made only for an empty trail");
     }
     RETURN_IF_ERROR(backup::OpenBackupKey(**kek, dir + "/backup.key", targets->all).status());
     progress.Show("restoring: recording the restore in the audit trail");
-    if (Status recorded = RecordRestore(*cfg, dir, at_text, report); !recorded.ok()) {
-      if (recorded.code() != StatusCode::kFailedPrecondition) return recorded;
-      report.notes.push_back("the restore is not in the audit trail: " + recorded.message());
+    ASSIGN_OR_RETURN(const bool recorded, RecordRestore(*cfg, dir, at_text, report));
+    if (!recorded) {
+      report.notes.push_back(
+          "the restore is not in the audit trail: its events came without their signing key");
     }
     return report;
   };

@@ -32,37 +32,35 @@ std::string AuditSigningKeyPath(const config::Config& cfg) {
 // one, the key file still holds the old version too, and running rotate again finishes
 // the job.
 int Rotate(const CommonOptions& options) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
   // The rewrapped tenant keys must be on disk before the old master key versions go.
-  cfg->database.synchronous = "full";
-  auto data = OpenDataDirectory(*cfg, nullptr, DirectoryAccess::kExclusive);
-  if (!data.ok()) {
-    PrintError(data.status().message());
-    return kExitFailure;
-  }
+  int code = kExitOk;
+  auto opened = LoadAndOpen(options, DirectoryAccess::kExclusive, &code,
+                            [](config::Config& c) { c.database.synchronous = "full"; });
+  if (!opened) return code;
+  const config::Config& cfg = opened->config;
+  DataDirectory& data = opened->data;
   // Before anything changes: a trail from before the audit signing key gets one now (to
   // record the rotation); a missing key beside existing events stops here.
   SystemClock clock;
-  auto audit_log = OpenAuditLog(*cfg, *data, clock);
+  auto audit_log = OpenAuditLog(cfg, data, clock);
   if (!audit_log.ok()) {
     PrintError(audit_log.status().code() == StatusCode::kFailedPrecondition
                    ? audit_log.status().message()
                    : "cannot open the audit signing key: " + audit_log.status().message());
     return kExitFailure;
   }
-  crypto::KeyProvider& keys = *data->keys;
+  crypto::KeyProvider& keys = *data.keys;
   const uint32_t previous = keys.current_version();
   if (Status s = keys.AddVersion(); !s.ok()) {
     PrintError("cannot add a master key version: " + s.message());
     return kExitFailure;
   }
   const uint32_t version = keys.current_version();
-  if (auto s = crypto::RewrapKeyFile(DatabaseKeyPath(*cfg), keys, DatabaseKey()); !s.ok()) {
+  if (auto s = crypto::RewrapKeyFile(DatabaseKeyPath(cfg), keys, DatabaseKey()); !s.ok()) {
     PrintError("rewrapping the database key: " + s.status().message());
     return kExitFailure;
   }
-  if (auto s = crypto::RewrapKeyFile(AuditSigningKeyPath(*cfg), keys, AuditSigningKey()); !s.ok()) {
+  if (auto s = crypto::RewrapKeyFile(AuditSigningKeyPath(cfg), keys, AuditSigningKey()); !s.ok()) {
     PrintError("rewrapping the audit signing key: " + s.status().message());
     return kExitFailure;
   }
@@ -71,12 +69,12 @@ int Rotate(const CommonOptions& options) {
   bool backup_key_rewrapped = false;
   bool backup_key_on_every_target = false;
   {
-    auto targets = backup::OpenTargets(config::BackupDirectory(*cfg), cfg->backup.targets);
+    auto targets = backup::OpenTargets(config::BackupDirectory(cfg), cfg.backup.targets);
     std::vector<backup::BackupTarget*> ptrs;
     if (targets.ok()) {
       for (auto& t : *targets) ptrs.push_back(t.get());
     }
-    auto r = backup::RewrapBackupKey(keys, cfg->data_dir + "/backup.key", ptrs);
+    auto r = backup::RewrapBackupKey(keys, cfg.data_dir + "/backup.key", ptrs);
     if (r.ok()) {
       backup_key_rewrapped = true;
       backup_key_on_every_target = *r && targets.ok();
@@ -88,7 +86,7 @@ int Rotate(const CommonOptions& options) {
   tenant::TenantKeys tenant_keys(keys, clock);
   int64_t rewrapped = 0;
   int64_t started = 0;
-  Status s = data->db->Write([&](store::Session& session) -> Status {
+  Status s = data.db->Write([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(rewrapped, tenant_keys.RewrapAll(session));
     ASSIGN_OR_RETURN(auto tenants, session.Query("SELECT id FROM tenants ORDER BY id"));
     for (const store::Row& t : tenants) {
@@ -139,17 +137,15 @@ int Rotate(const CommonOptions& options) {
 
 // Unwraps every key with the current master key.
 int Check(const CommonOptions& options) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
-  auto data = OpenDataDirectory(*cfg, nullptr);  // unwraps the database key
-  if (!data.ok()) {
-    PrintError(data.status().message());
-    return kExitFailure;
-  }
+  int code = kExitOk;
+  auto opened = LoadAndOpen(options, DirectoryAccess::kShared, &code);  // unwraps the database key
+  if (!opened) return code;
+  const config::Config& cfg = opened->config;
+  DataDirectory& data = opened->data;
   SystemClock clock;
-  tenant::TenantKeys tenant_keys(*data->keys, clock);
+  tenant::TenantKeys tenant_keys(*data.keys, clock);
   int64_t verified = 0;
-  Status s = data->db->Read([&](store::Session& session) -> Status {
+  Status s = data.db->Read([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(verified, tenant_keys.VerifyAll(session));
     return Status::Ok();
   });
@@ -159,15 +155,15 @@ int Check(const CommonOptions& options) {
   }
   // The audit signing key: absent is fine only while nothing was ever recorded.
   std::string audit_key = "ok";
-  auto signer = audit::OpenAuditSigner(cfg->data_dir, *data->keys, /*create=*/false);
+  auto signer = audit::OpenAuditSigner(cfg.data_dir, *data.keys, /*create=*/false);
   if (signer.status().code() == StatusCode::kNotFound) {
-    auto any = AuditTrailHasEvents(*data->db);
+    auto any = AuditTrailHasEvents(*data.db);
     if (!any.ok()) {
       PrintError(any.status().message());
       return kExitFailure;
     }
     if (*any) {
-      PrintError(MissingAuditKey(*cfg).message());
+      PrintError(MissingAuditKey(cfg).message());
       return kExitFailure;
     }
     audit_key = "absent";
@@ -176,15 +172,15 @@ int Check(const CommonOptions& options) {
     return kExitFailure;
   }
   if (options.json) {
-    std::cout << nlohmann::json{{"master_key_version", data->keys->current_version()},
-                                {"environment", data->keys->environment()},
+    std::cout << nlohmann::json{{"master_key_version", data.keys->current_version()},
+                                {"environment", data.keys->environment()},
                                 {"database_key", "ok"},
                                 {"audit_signing_key", audit_key},
                                 {"tenant_key_versions", verified}}
               << std::endl;
   } else {
-    std::cout << "master key version " << data->keys->current_version() << " ("
-              << data->keys->environment() << "): database key, "
+    std::cout << "master key version " << data.keys->current_version() << " ("
+              << data.keys->environment() << "): database key, "
               << (audit_key == "ok" ? "audit signing key" : "no audit signing key yet") << " and "
               << verified << " tenant key version(s) open" << std::endl;
   }

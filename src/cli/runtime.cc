@@ -160,6 +160,23 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
   return out;
 }
 
+std::optional<OpenedDirectory> LoadAndOpen(const CommonOptions& options, DirectoryAccess access,
+                                           int* exit_code,
+                                           const std::function<void(config::Config&)>& flags) {
+  auto cfg = LoadConfig(options, flags);
+  if (!cfg) {
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  auto data = OpenDataDirectory(*cfg, nullptr, access);
+  if (!data.ok()) {
+    PrintError(data.status().message());
+    *exit_code = kExitFailure;
+    return std::nullopt;
+  }
+  return OpenedDirectory{std::move(cfg).value(), std::move(data).value()};
+}
+
 crypto::PasswordParams PasswordParamsFrom(const config::Config& config) {
   crypto::PasswordParams p;
   p.passes = static_cast<uint64_t>(config.auth.argon2_passes);

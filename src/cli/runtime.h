@@ -62,6 +62,18 @@ enum class DirectoryAccess { kShared, kExclusive };
 Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsRegistry* metrics,
                                         DirectoryAccess access = DirectoryAccess::kShared);
 
+// The preamble of a command that works on the data directory: LoadConfig (with `flags`)
+// then OpenDataDirectory. On failure prints the one-line error, sets `*exit_code`
+// (kExitUsage for a bad config, kExitFailure when the directory does not open) and
+// returns nullopt.
+struct OpenedDirectory {
+  config::Config config;
+  DataDirectory data;
+};
+std::optional<OpenedDirectory> LoadAndOpen(const CommonOptions& options, DirectoryAccess access,
+                                           int* exit_code,
+                                           const std::function<void(config::Config&)>& flags = {});
+
 // The master key alone, for commands that may run without a data directory (a backup
 // restore after the data directory was lost): from PACTUM_MASTER_KEY or the key file;
 // never created. kFailedPrecondition naming both ways when there is none. `from_file`

@@ -17,16 +17,12 @@ namespace {
 // exit code of the failing step, or fn's.
 int WithTenants(const CommonOptions& options,
                 const std::function<int(tenant::TenantService&)>& fn) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
-  auto data = OpenDataDirectory(*cfg, nullptr);
-  if (!data.ok()) {
-    PrintError(data.status().message());
-    return kExitFailure;
-  }
+  int code = kExitOk;
+  auto opened = LoadAndOpen(options, DirectoryAccess::kShared, &code);
+  if (!opened) return code;
   SystemClock clock;
-  tenant::TenantKeys keys(*data->keys, clock);
-  tenant::TenantService tenants(*data->db, clock, keys);
+  tenant::TenantKeys keys(*opened->data.keys, clock);
+  tenant::TenantService tenants(*opened->data.db, clock, keys);
   return fn(tenants);
 }
 
@@ -56,14 +52,12 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
         PrintError("--admin-email: not a valid email address");
         return kExitUsage;
       }
-      auto cfg = LoadConfig(*create_opts);
-      if (!cfg) return kExitUsage;
-      auto data = OpenDataDirectory(*cfg, nullptr);
-      if (!data.ok()) {
-        PrintError(data.status().message());
-        return kExitFailure;
-      }
-      auto created = CreateTenantWithAdmin(*cfg, *data, *slug, *admin_email, *admin_name);
+      int code = kExitOk;
+      auto opened = LoadAndOpen(*create_opts, DirectoryAccess::kShared, &code);
+      if (!opened) return code;
+      const config::Config& cfg = opened->config;
+      DataDirectory& data = opened->data;
+      auto created = CreateTenantWithAdmin(cfg, data, *slug, *admin_email, *admin_name);
       if (!created.ok()) {
         PrintError(created.status().message());
         return kExitFailure;
@@ -118,22 +112,20 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
         }
         networks.push_back(*n);
       }
-      auto cfg = LoadConfig(*settings_opts);
-      if (!cfg) return kExitUsage;
-      auto data = OpenDataDirectory(*cfg, nullptr);
-      if (!data.ok()) {
-        PrintError(data.status().message());
-        return kExitFailure;
-      }
+      int code = kExitOk;
+      auto opened = LoadAndOpen(*settings_opts, DirectoryAccess::kShared, &code);
+      if (!opened) return code;
+      const config::Config& cfg = opened->config;
+      DataDirectory& data = opened->data;
       SystemClock clock;
-      tenant::TenantKeys keys(*data->keys, clock);
-      tenant::TenantService tenants(*data->db, clock, keys);
-      auto audit_log = OpenAuditLog(*cfg, *data, clock);
+      tenant::TenantKeys keys(*data.keys, clock);
+      tenant::TenantService tenants(*data.db, clock, keys);
+      auto audit_log = OpenAuditLog(cfg, data, clock);
       if (!audit_log.ok()) {
         PrintError(audit_log.status().message());
         return kExitFailure;
       }
-      tenant::SettingsService service(*data->db, clock, **audit_log);
+      tenant::SettingsService service(*data.db, clock, **audit_log);
       auto t = tenants.FindBySlug(*settings_slug);
       if (!t.ok()) {
         PrintError("no tenant " + *settings_slug);
@@ -185,25 +177,23 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
   AddCommonOptions(*reset, *reset_opts);
   reset->callback([&run, reset_opts, reset_slug, reset_email] {
     run = [reset_opts, reset_slug, reset_email] {
-      auto cfg = LoadConfig(*reset_opts);
-      if (!cfg) return kExitUsage;
-      auto data = OpenDataDirectory(*cfg, nullptr);
-      if (!data.ok()) {
-        PrintError(data.status().message());
-        return kExitFailure;
-      }
+      int code = kExitOk;
+      auto opened = LoadAndOpen(*reset_opts, DirectoryAccess::kShared, &code);
+      if (!opened) return code;
+      const config::Config& cfg = opened->config;
+      DataDirectory& data = opened->data;
       SystemClock clock;
-      tenant::TenantKeys keys(*data->keys, clock);
-      tenant::TenantService tenants(*data->db, clock, keys);
-      auto audit_log = OpenAuditLog(*cfg, *data, clock);
+      tenant::TenantKeys keys(*data.keys, clock);
+      tenant::TenantService tenants(*data.db, clock, keys);
+      auto audit_log = OpenAuditLog(cfg, data, clock);
       if (!audit_log.ok()) {
         PrintError(audit_log.status().message());
         return kExitFailure;
       }
-      tenant::SettingsService settings(*data->db, clock, **audit_log);
-      auth::UserService users(*data->db, clock, PasswordParamsFrom(*cfg), **audit_log);
-      auth::SessionService sessions(*data->db, clock, settings, **audit_log);
-      auth::TwoFactorService two_factor(*data->db, clock, keys, **audit_log);
+      tenant::SettingsService settings(*data.db, clock, **audit_log);
+      auth::UserService users(*data.db, clock, PasswordParamsFrom(cfg), **audit_log);
+      auth::SessionService sessions(*data.db, clock, settings, **audit_log);
+      auth::TwoFactorService two_factor(*data.db, clock, keys, **audit_log);
       auto t = tenants.FindBySlug(*reset_slug);
       if (!t.ok()) {
         PrintError("no tenant " + *reset_slug);

@@ -259,6 +259,23 @@ TEST_F(BackupRestoreTest, TheCommandsAgainstALiveServer) {
   EXPECT_FALSE(std::filesystem::exists(dir_.File("only-a"))) << "nothing half-restored is left";
   auto verify_damaged = Pactum({"backup", "verify", "--json"});
   EXPECT_EQ(verify_damaged.exit_code, 1) << verify_damaged.out;
+
+  // The audit signing key on no target: the trail's events cannot be joined by one signed
+  // with another key, so the restore says it is not recorded (and still restores).
+  for (const char* site : {"backups/site-a/keys", "backups/site-b/keys"}) {
+    for (const auto& e : std::filesystem::directory_iterator(dir_.File(site))) {
+      if (e.path().filename().string().starts_with("audit-signing")) {
+        std::filesystem::remove(e.path());
+      }
+    }
+  }
+  auto unsigned_restore =
+      Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("unsigned"), "--json"});
+  ASSERT_EQ(unsigned_restore.exit_code, 0) << unsigned_restore.err;
+  EXPECT_NE(unsigned_restore.out.find("not in the audit trail"), std::string::npos)
+      << unsigned_restore.out;
+  EXPECT_NE(LastPlatformEvent(dir_.File("unsigned")).first, "backup.restore");
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("unsigned/audit-signing.key")));
 }
 
 }  // namespace
