@@ -52,9 +52,10 @@ Event Failure(Stream stream, std::string action, const Actor& actor, std::string
   return e;
 }
 
-Status AuditUnavailable() {
+Status AuditUnavailable(std::string detail) {
   return Status(StatusCode::kUnavailable,
-                "the audit trail cannot record this request right now; nothing was changed")
+                "the audit trail cannot record this request right now; nothing was changed",
+                std::move(detail))
       .WithReason("audit_unavailable");
 }
 

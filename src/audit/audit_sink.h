@@ -79,7 +79,8 @@ class AuditSink {
   virtual Status Record(const Event& event) = 0;
 };
 
-// The one status every audit write failure turns into (503 audit_unavailable).
-Status AuditUnavailable();
+// The one status every audit write failure turns into (503 audit_unavailable); `detail`
+// (the cause) goes to the operator log only.
+Status AuditUnavailable(std::string detail = {});
 
 }  // namespace pactum::audit

@@ -80,7 +80,10 @@ Status RequestRecorder::WriteQueued(std::unique_lock<std::mutex>& lock) {
       batch.insert(batch.end(), std::make_move_iterator(queue_.begin()),
                    std::make_move_iterator(queue_.end()));
       queue_.swap(batch);
-      if (!failing_) log::Error("audit", "the request stream cannot be written; refusing requests");
+      if (!failing_) {
+        log::Error("audit", "the request stream cannot be written; refusing requests",
+                   {{"events", static_cast<int64_t>(n)}, {"error", s.detail()}});
+      }
       failing_ = true;
       UpdateRefusing();
       if (failed_batches_ != nullptr) failed_batches_->Add();

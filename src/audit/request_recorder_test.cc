@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/log.h"
 #include "store/sqlite_database.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fault_database.h"
@@ -101,6 +102,7 @@ TEST_F(RequestRecorderTest, AFailedBatchStaysAheadOfNewerEventsAndNoneIsLost) {
 TEST_F(RequestRecorderTest, AFailingFullBatchIsRetriedOncePerIntervalNotInALoop) {
   faulty_->fail_writes = true;
   faulty_->write_calls = 0;
+  testing::internal::CaptureStderr();
   RequestRecorder recorder(*log_, {.max_batch = 7, .interval = std::chrono::hours(1)}, nullptr);
   for (int i = 0; i < 20; ++i) recorder.Add(Request(i));  // a full batch wakes the writer
   // Until the writer's failed attempt has been taken in (Admit refuses from then on).
@@ -113,6 +115,16 @@ TEST_F(RequestRecorderTest, AFailingFullBatchIsRetriedOncePerIntervalNotInALoop)
   EXPECT_EQ(faulty_->write_calls, 1) << "the writer retried without waiting for the interval";
   EXPECT_EQ(recorder.Flush().code(), StatusCode::kUnavailable);  // the caller is not starved
   EXPECT_EQ(faulty_->write_calls, 2);
+  // One error line for the outage, with its cause; not one per attempt.
+  log::Flush();
+  const std::string logged = testing::internal::GetCapturedStderr();
+  size_t lines = 0;
+  for (size_t at = logged.find("\"level\":\"error\""); at != std::string::npos;
+       at = logged.find("\"level\":\"error\"", at + 1)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1U) << logged;
+  EXPECT_NE(logged.find("injected fault"), std::string::npos) << logged;
   faulty_->fail_writes = false;
   ASSERT_TRUE(recorder.Flush().ok());
   EXPECT_EQ(log_->Head(0)->seq, 20);

@@ -161,12 +161,8 @@ Status SqlAuditLog::AppendBatch(const std::vector<Event>& events) {
     }
     return Status::Ok();
   });
-  if (!s.ok()) {
-    log::Error(kComponent, "a batch of audit events could not be written",
-               {{"events", static_cast<int64_t>(events.size())}, {"error", s.ToString()}});
-    return AuditUnavailable();
-  }
-  return Status::Ok();
+  // Logged by the caller, which retries: once when batches start failing, not per try.
+  return s.ok() ? s : AuditUnavailable(s.ToString());
 }
 
 Result<std::vector<StoredEvent>> SqlAuditLog::List(const ListQuery& q) {

@@ -46,6 +46,7 @@ class SqlAuditLog final : public AuditSink {
   Status Record(const Event& event) override;
 
   // Appends many events in one transaction (the request stream's batches). All or none.
+  // Not logged: AuditUnavailable with the cause as detail, for the caller that retries.
   Status AppendBatch(const std::vector<Event>& events);
 
   // Newest first (or oldest first), at most query.limit (1..1000).
