@@ -14,10 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/checkpoint.h"
-#include "crypto/local_key_provider.h"
 #include "crypto/random.h"
-#include "crypto/wrapped_key_file.h"
 #include "store/sqlite_database.h"
+#include "tests/support/data_database.h"
 #include "tests/support/pactum_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -68,14 +67,7 @@ class AuditCliTest : public ::testing::Test {
 
   // Runs `fn` in a write transaction on the data directory's encrypted database.
   void Tamper(const std::function<Status(store::Session&)>& fn) {
-    auto keys = crypto::LocalKeyProvider::Load(Data() + "/master.key", "dev");
-    ASSERT_TRUE(keys.ok()) << keys.status().ToString();
-    auto key = crypto::LoadWrappedKeyFile(Data() + "/pactum.db-key", **keys, {"database", "main"});
-    ASSERT_TRUE(key.ok()) << key.status().ToString();
-    store::SqliteOptions o;
-    o.path = Data() + "/pactum.db";
-    o.key = std::make_shared<const crypto::SecretBytes>(std::move(key).value());
-    auto db = store::OpenSqliteDatabase(o);
+    auto db = OpenDataDatabase(Data());
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     const Status s = (*db)->Write(fn);
     ASSERT_TRUE(s.ok()) << s.ToString();

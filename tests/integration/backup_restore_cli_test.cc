@@ -13,8 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/local_key_provider.h"
-#include "crypto/wrapped_key_file.h"
 #include "store/sqlite_database.h"
+#include "tests/support/data_database.h"
 #include "tests/support/https_client.h"
 #include "tests/support/pactum_process.h"
 #include "tests/support/temp_dir.h"
@@ -60,13 +60,7 @@ class BackupRestoreTest : public ::testing::Test {
     auto keys = crypto::LocalKeyProvider::FromBase64(kMasterKey, "dev");
     EXPECT_TRUE(keys.ok()) << keys.status().ToString();
     if (!keys.ok()) return out;
-    auto key = crypto::LoadWrappedKeyFile(data + "/pactum.db-key", **keys, {"database", "main"});
-    EXPECT_TRUE(key.ok()) << key.status().ToString();
-    if (!key.ok()) return out;
-    store::SqliteOptions o;
-    o.path = data + "/pactum.db";
-    o.key = std::make_shared<const crypto::SecretBytes>(std::move(key).value());
-    auto db = store::OpenSqliteDatabase(o);
+    auto db = OpenDataDatabase(data, **keys);
     EXPECT_TRUE(db.ok()) << db.status().ToString();
     if (!db.ok()) return out;
     const Status s = (*db)->Read([&](store::Session& session) -> Status {

@@ -7,9 +7,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "crypto/local_key_provider.h"
-#include "crypto/wrapped_key_file.h"
 #include "store/sqlite_database.h"
+#include "tests/support/data_database.h"
 #include "tests/support/https_client.h"
 #include "tests/support/pactum_process.h"
 #include "tests/support/temp_dir.h"
@@ -23,16 +22,7 @@ using namespace testing_support;  // NOLINT(google-build-using-namespace)
 // encrypted database the way the commands open it.
 std::vector<std::string> StoredRequestIds(const std::string& data) {
   std::vector<std::string> ids;
-  auto keys = crypto::LocalKeyProvider::Load(data + "/master.key", "dev");
-  EXPECT_TRUE(keys.ok()) << keys.status().ToString();
-  if (!keys.ok()) return ids;
-  auto key = crypto::LoadWrappedKeyFile(data + "/pactum.db-key", **keys, {"database", "main"});
-  EXPECT_TRUE(key.ok()) << key.status().ToString();
-  if (!key.ok()) return ids;
-  store::SqliteOptions o;
-  o.path = data + "/pactum.db";
-  o.key = std::make_shared<const crypto::SecretBytes>(std::move(key).value());
-  auto db = store::OpenSqliteDatabase(o);
+  auto db = OpenDataDatabase(data);
   EXPECT_TRUE(db.ok()) << db.status().ToString();
   if (!db.ok()) return ids;
   const Status s = (*db)->Read([&](store::Session& session) -> Status {
