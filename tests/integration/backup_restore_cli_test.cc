@@ -1,12 +1,13 @@
 // Backups end to end with the real binary: the server ships its change log while it is
 // written to, is killed, its data directory deleted, and `pactum backup restore` from one
-// target alone gives a database `pactum serve` runs on, holding every write acknowledged
-// more than the shipping interval before the kill. And the other commands against a live
+// target alone gives a database `pactum serve` runs on, holding every acknowledged write
+// the server's status reported shipped before the kill. And the other commands against a live
 // server: run (asked of the server), list, status, verify, prune, restore to an instant.
 
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -109,17 +110,40 @@ TEST_F(BackupRestoreTest, KilledServerDeletedDataRestoredFromOneTargetKeepsAckno
       (void)Perform(r);
     }
   });
-  std::vector<std::pair<std::string, Clock::time_point>> acked;
-  const auto load_until = Clock::now() + std::chrono::seconds(4);
+  auto create = [&](const std::string& slug) {
+    return Pactum({"tenant", "create", slug, "--admin-email", slug + "@example.com"}, data);
+  };
+  std::vector<std::string> acked;
+  const auto load_until = Clock::now() + std::chrono::seconds(3);
   for (int i = 0; Clock::now() < load_until; ++i) {
     const std::string slug = "load-" + std::to_string(i);
-    auto r = Pactum(
-        {"tenant", "create", slug, "--admin-email", "a" + std::to_string(i) + "@example.com"},
-        data);
+    auto r = create(slug);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    acked.emplace_back(slug, Clock::now());
+    acked.push_back(slug);
   }
-  const auto killed_at = Clock::now();
+  // Shipped, by the server's own account: a round has captured the log past the last
+  // acknowledgement and left nothing pending for site-b. (How soon is a benchmark's
+  // question, docs/benchmarks.md; here only that what the status claims holds.)
+  const int64_t last_ack_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count();
+  std::string status;
+  bool shipped = false;
+  for (int i = 0; i < 600 && !shipped; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    std::ifstream in(data + "/backup-spool/status.json");
+    status.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    const auto j = nlohmann::json::parse(status, nullptr, false);
+    if (!j.is_object() || !j.contains("change_log") || !j.contains("targets")) continue;
+    if (j["change_log"].value("last_commit_ms", int64_t{0}) < last_ack_ms) continue;
+    for (const auto& t : j["targets"]) {
+      shipped = shipped || (t.value("name", "") == "site-b" && t.value("ok", false) &&
+                            t.value("pending_segments", int64_t{-1}) == 0);
+    }
+  }
+  ASSERT_TRUE(shipped) << status;
+  // The kill comes while tenants are still being created (not asserted on).
+  for (int i = 0; i < 3; ++i) (void)create("late-" + std::to_string(i));
   server.Signal(SIGKILL);
   (void)server.Wait();
   stop = true;
@@ -137,18 +161,7 @@ TEST_F(BackupRestoreTest, KilledServerDeletedDataRestoredFromOneTargetKeepsAckno
   PactumProcess again;
   ASSERT_FALSE(Serve(again, dir_.File("restored")).empty()) << again.Stderr();
   const auto slugs = Tenants(dir_.File("restored"));
-  // The shipping interval is 1 s (rounds at a fixed rate); half a second more for the
-  // round's own upload.
-  size_t checked = 0;
-  for (const auto& [slug, at] : acked) {
-    if (killed_at - at < std::chrono::milliseconds(1500)) continue;
-    ++checked;
-    EXPECT_TRUE(Contains(slugs, slug))
-        << slug << " was acknowledged "
-        << std::chrono::duration_cast<std::chrono::milliseconds>(killed_at - at).count()
-        << " ms before the kill";
-  }
-  EXPECT_GT(checked, 0U);
+  for (const std::string& slug : acked) EXPECT_TRUE(Contains(slugs, slug)) << slug;
   auto verify = Pactum({"audit", "verify"}, dir_.File("restored"));
   EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
   again.Signal(SIGTERM);
