@@ -224,6 +224,43 @@ Result<Targets> OpenConfiguredTargets(const config::Config& cfg, const std::stri
   return t;
 }
 
+// The start of the commands that read backups: the config, the master key, the
+// configured targets (or only `only`) and the backup-key lookup over them. On failure
+// prints the one-line error, sets `*exit_code` and returns nullopt.
+struct BackupReader {
+  config::Config cfg;
+  std::unique_ptr<crypto::KeyProvider> kek;
+  Targets targets;
+  backup::BackupKeyLookup keys;
+};
+
+std::optional<BackupReader> OpenBackupReader(const CommonOptions& options, const std::string& only,
+                                             int* exit_code) {
+  auto cfg = LoadConfig(options);
+  if (!cfg) {
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  BackupReader r;
+  r.cfg = std::move(cfg).value();
+  auto kek = OpenMasterKey(r.cfg);
+  if (!kek.ok()) {
+    PrintError(kek.status().message());
+    *exit_code = kExitFailure;
+    return std::nullopt;
+  }
+  r.kek = std::move(kek).value();
+  auto targets = OpenConfiguredTargets(r.cfg, only);
+  if (!targets.ok()) {
+    PrintError(targets.status().message());
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  r.targets = std::move(targets).value();
+  r.keys = backup::TargetKeyLookup(*r.kek, r.targets.all);
+  return r;
+}
+
 // Prints a snapshot's result; exit 0 only when every target holds a verified copy.
 int ReportRun(const CommonOptions& options, const nlohmann::json& manifest,
               const nlohmann::json& outcomes, int64_t snapshot_ms, int64_t copy_ms,
@@ -332,22 +369,14 @@ int Run(const CommonOptions& options, int wait_seconds) {
 }
 
 int List(const CommonOptions& options, const std::string& only) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
-  auto kek = OpenMasterKey(*cfg);
-  if (!kek.ok()) {
-    PrintError(kek.status().message());
-    return kExitFailure;
-  }
-  auto targets = OpenConfiguredTargets(*cfg, only);
-  if (!targets.ok()) {
-    PrintError(targets.status().message());
-    return kExitUsage;
-  }
-  const auto keys = backup::TargetKeyLookup(**kek, targets->all);
+  int code = kExitOk;
+  auto reader = OpenBackupReader(options, only, &code);
+  if (!reader) return code;
+  const Targets& targets = reader->targets;
+  const backup::BackupKeyLookup& keys = reader->keys;
   nlohmann::json out = nlohmann::json::array();
   bool failed = false;
-  for (backup::BackupTarget* t : targets->all) {
+  for (backup::BackupTarget* t : targets.all) {
     std::vector<std::string> damaged;
     auto manifests = backup::ListManifests(*t, keys, &damaged);
     if (!manifests.ok()) {
@@ -588,19 +617,12 @@ int RestoreCommand(const CommonOptions& options, const std::string& at_text, con
 }
 
 int VerifyCommand(const CommonOptions& options, bool all) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
-  auto kek = OpenMasterKey(*cfg);
-  if (!kek.ok()) {
-    PrintError(kek.status().message());
-    return kExitFailure;
-  }
-  auto targets = OpenConfiguredTargets(*cfg, "");
-  if (!targets.ok()) {
-    PrintError(targets.status().message());
-    return kExitUsage;
-  }
-  const auto keys = backup::TargetKeyLookup(**kek, targets->all);
+  int code = kExitOk;
+  auto reader = OpenBackupReader(options, "", &code);
+  if (!reader) return code;
+  const config::Config& cfg = reader->cfg;
+  const Targets& targets = reader->targets;
+  const backup::BackupKeyLookup& keys = reader->keys;
   char scratch_template[] = "/tmp/pactum-verify-XXXXXX";
   const char* scratch = ::mkdtemp(scratch_template);
   if (scratch == nullptr) {
@@ -611,7 +633,7 @@ int VerifyCommand(const CommonOptions& options, bool all) {
   Progress progress;
   nlohmann::json out = nlohmann::json::array();
   bool failed = false;
-  for (backup::BackupTarget* t : targets->all) {
+  for (backup::BackupTarget* t : targets.all) {
     std::vector<std::string> damaged;
     auto manifests = backup::ListManifests(*t, keys, &damaged);
     if (!manifests.ok()) {
@@ -647,7 +669,7 @@ int VerifyCommand(const CommonOptions& options, bool all) {
       crypto::RandomBytes(r.db_key);
       r.targets = {t};
       r.keys = keys;
-      r.environment = cfg->environment;
+      r.environment = cfg.environment;
       auto restored = backup::Restore(r);
       store::RemoveDatabaseFiles(r.db_path);
       failed = failed || !restored.ok();
@@ -685,22 +707,14 @@ int VerifyCommand(const CommonOptions& options, bool all) {
 }
 
 int PruneCommand(const CommonOptions& options, bool dry_run) {
-  auto cfg = LoadConfig(options);
-  if (!cfg) return kExitUsage;
-  auto kek = OpenMasterKey(*cfg);
-  if (!kek.ok()) {
-    PrintError(kek.status().message());
-    return kExitFailure;
-  }
-  auto targets = OpenConfiguredTargets(*cfg, "");
-  if (!targets.ok()) {
-    PrintError(targets.status().message());
-    return kExitUsage;
-  }
-  const auto keys = backup::TargetKeyLookup(**kek, targets->all);
+  int code = kExitOk;
+  auto reader = OpenBackupReader(options, "", &code);
+  if (!reader) return code;
+  const Targets& targets = reader->targets;
+  const backup::BackupKeyLookup& keys = reader->keys;
   nlohmann::json out = nlohmann::json::array();
   bool failed = false;
-  for (backup::BackupTarget* t : targets->all) {
+  for (backup::BackupTarget* t : targets.all) {
     auto plan = backup::PlanPrune(*t, keys, NowMs());
     Status applied = plan.status();
     if (plan.ok() && !dry_run) applied = backup::ApplyPrune(*t, *plan);
