@@ -26,6 +26,40 @@ int WithTenants(const CommonOptions& options,
   return fn(tenants);
 }
 
+// What the commands on one named tenant share; valid during the call.
+struct OneTenant {
+  const config::Config& cfg;
+  DataDirectory& data;
+  const Clock& clock;
+  tenant::TenantKeys& keys;
+  audit::SqlAuditLog& audit_log;
+  const tenant::Tenant& tenant;
+};
+
+// Opens the data directory and its audit log, finds the tenant `slug` and runs `fn`; the
+// exit code of the failing step (with one line on stderr), or fn's.
+int WithTenant(const CommonOptions& options, const std::string& slug,
+               const std::function<int(OneTenant&)>& fn) {
+  int code = kExitOk;
+  auto opened = LoadAndOpen(options, DirectoryAccess::kShared, &code);
+  if (!opened) return code;
+  SystemClock clock;
+  tenant::TenantKeys keys(*opened->data.keys, clock);
+  tenant::TenantService tenants(*opened->data.db, clock, keys);
+  auto audit_log = OpenAuditLog(opened->config, opened->data, clock);
+  if (!audit_log.ok()) {
+    PrintError(audit_log.status().message());
+    return kExitFailure;
+  }
+  auto t = tenants.FindBySlug(slug);
+  if (!t.ok()) {
+    PrintError("no tenant " + slug);
+    return kExitFailure;
+  }
+  OneTenant one{opened->config, opened->data, clock, keys, **audit_log, *t};
+  return fn(one);
+}
+
 }  // namespace
 
 void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
@@ -112,56 +146,41 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
         }
         networks.push_back(*n);
       }
-      int code = kExitOk;
-      auto opened = LoadAndOpen(*settings_opts, DirectoryAccess::kShared, &code);
-      if (!opened) return code;
-      const config::Config& cfg = opened->config;
-      DataDirectory& data = opened->data;
-      SystemClock clock;
-      tenant::TenantKeys keys(*data.keys, clock);
-      tenant::TenantService tenants(*data.db, clock, keys);
-      auto audit_log = OpenAuditLog(cfg, data, clock);
-      if (!audit_log.ok()) {
-        PrintError(audit_log.status().message());
-        return kExitFailure;
-      }
-      tenant::SettingsService service(*data.db, clock, **audit_log);
-      auto t = tenants.FindBySlug(*settings_slug);
-      if (!t.ok()) {
-        PrintError("no tenant " + *settings_slug);
-        return kExitFailure;
-      }
-      auto current = service.Get(t->id);
-      if (!current.ok()) {
-        PrintError(current.status().message());
-        return kExitFailure;
-      }
-      tenant::TenantSettings updated = **current;
-      const bool change = !require_2fa->empty() || !allowlist->empty() || *clear_allowlist;
-      if (change) {
-        auto stored =
-            service.Update(audit::Actor::System(t->id), t->id, [&](tenant::TenantSettings& s) {
-              if (!require_2fa->empty()) s.require_2fa = *require_2fa == "on";
-              if (!allowlist->empty()) s.ip_allowlist = networks;
-              if (*clear_allowlist) s.ip_allowlist.clear();
-              return Status::Ok();
-            });
-        if (!stored.ok()) {
-          PrintError(stored.status().message());
+      return WithTenant(*settings_opts, *settings_slug, [&](OneTenant& one) {
+        tenant::SettingsService service(*one.data.db, one.clock, one.audit_log);
+        auto current = service.Get(one.tenant.id);
+        if (!current.ok()) {
+          PrintError(current.status().message());
           return kExitFailure;
         }
-        updated = *stored;
-      }
-      nlohmann::json j = tenant::ToJson(updated);
-      if (settings_opts->json) {
-        j["tenant"] = t->slug;
-        std::cout << j << std::endl;
-      } else {
-        std::cout << "tenant " << t->slug << (change ? " (changed)" : "") << "\n";
-        for (const auto& [key, value] : j.items())
-          std::cout << "  " << key << ": " << value << "\n";
-      }
-      return kExitOk;
+        tenant::TenantSettings updated = **current;
+        const bool change = !require_2fa->empty() || !allowlist->empty() || *clear_allowlist;
+        if (change) {
+          auto stored = service.Update(audit::Actor::System(one.tenant.id), one.tenant.id,
+                                       [&](tenant::TenantSettings& s) {
+                                         if (!require_2fa->empty())
+                                           s.require_2fa = *require_2fa == "on";
+                                         if (!allowlist->empty()) s.ip_allowlist = networks;
+                                         if (*clear_allowlist) s.ip_allowlist.clear();
+                                         return Status::Ok();
+                                       });
+          if (!stored.ok()) {
+            PrintError(stored.status().message());
+            return kExitFailure;
+          }
+          updated = *stored;
+        }
+        nlohmann::json j = tenant::ToJson(updated);
+        if (settings_opts->json) {
+          j["tenant"] = one.tenant.slug;
+          std::cout << j << std::endl;
+        } else {
+          std::cout << "tenant " << one.tenant.slug << (change ? " (changed)" : "") << "\n";
+          for (const auto& [key, value] : j.items())
+            std::cout << "  " << key << ": " << value << "\n";
+        }
+        return kExitOk;
+      });
     };
   });
 
@@ -177,50 +196,36 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
   AddCommonOptions(*reset, *reset_opts);
   reset->callback([&run, reset_opts, reset_slug, reset_email] {
     run = [reset_opts, reset_slug, reset_email] {
-      int code = kExitOk;
-      auto opened = LoadAndOpen(*reset_opts, DirectoryAccess::kShared, &code);
-      if (!opened) return code;
-      const config::Config& cfg = opened->config;
-      DataDirectory& data = opened->data;
-      SystemClock clock;
-      tenant::TenantKeys keys(*data.keys, clock);
-      tenant::TenantService tenants(*data.db, clock, keys);
-      auto audit_log = OpenAuditLog(cfg, data, clock);
-      if (!audit_log.ok()) {
-        PrintError(audit_log.status().message());
-        return kExitFailure;
-      }
-      tenant::SettingsService settings(*data.db, clock, **audit_log);
-      auth::UserService users(*data.db, clock, PasswordParamsFrom(cfg), **audit_log);
-      auth::SessionService sessions(*data.db, clock, settings, **audit_log);
-      auth::TwoFactorService two_factor(*data.db, clock, keys, **audit_log);
-      auto t = tenants.FindBySlug(*reset_slug);
-      if (!t.ok()) {
-        PrintError("no tenant " + *reset_slug);
-        return kExitFailure;
-      }
-      auto user = users.FindByEmail(t->id, *reset_email);
-      if (!user.ok()) {
-        PrintError("no user " + *reset_email + " in tenant " + t->slug);
-        return kExitFailure;
-      }
-      for (const Status& s : {two_factor.Reset(audit::Actor::System(t->id), t->id, user->id),
-                              sessions.EndOthers(user->id, "")}) {
-        if (!s.ok()) {
-          PrintError(s.message());
+      return WithTenant(*reset_opts, *reset_slug, [&](OneTenant& one) {
+        store::Database& db = *one.data.db;
+        tenant::SettingsService settings(db, one.clock, one.audit_log);
+        auth::UserService users(db, one.clock, PasswordParamsFrom(one.cfg), one.audit_log);
+        auth::SessionService sessions(db, one.clock, settings, one.audit_log);
+        auth::TwoFactorService two_factor(db, one.clock, one.keys, one.audit_log);
+        auto user = users.FindByEmail(one.tenant.id, *reset_email);
+        if (!user.ok()) {
+          PrintError("no user " + *reset_email + " in tenant " + one.tenant.slug);
           return kExitFailure;
         }
-      }
-      if (reset_opts->json) {
-        std::cout << nlohmann::json{{"tenant", t->slug},
-                                    {"email", user->email},
-                                    {"two_factor_enabled", false}}
-                  << std::endl;
-      } else {
-        std::cout << "two-factor login is off for " << user->email << " in " << t->slug
-                  << "; their sessions ended\n";
-      }
-      return kExitOk;
+        for (const Status& s :
+             {two_factor.Reset(audit::Actor::System(one.tenant.id), one.tenant.id, user->id),
+              sessions.EndOthers(user->id, "")}) {
+          if (!s.ok()) {
+            PrintError(s.message());
+            return kExitFailure;
+          }
+        }
+        if (reset_opts->json) {
+          std::cout << nlohmann::json{{"tenant", one.tenant.slug},
+                                      {"email", user->email},
+                                      {"two_factor_enabled", false}}
+                    << std::endl;
+        } else {
+          std::cout << "two-factor login is off for " << user->email << " in " << one.tenant.slug
+                    << "; their sessions ended\n";
+        }
+        return kExitOk;
+      });
     };
   });
 
