@@ -8,16 +8,16 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/temp_dir.h"
+
 namespace pactum {
 namespace {
 
-std::string TempDir() {
-  std::string tmpl = testing::TempDir() + "files_test_XXXXXX";
-  return ::mkdtemp(tmpl.data());
-}
+using testing_support::TempDir;  // removed with its contents at the end of each test
 
 TEST(Files, AtomicWriteSetsModeAndReplaces) {
-  const std::string dir = TempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/secret";
   ASSERT_TRUE(WriteFileAtomic(path, "one", 0600).ok());
   ASSERT_TRUE(WriteFileAtomic(path, "two", 0600).ok());
@@ -32,17 +32,20 @@ TEST(Files, AtomicWriteSetsModeAndReplaces) {
 }
 
 TEST(Files, AtomicWriteIntoMissingDirectoryFailsWithoutCreatingIt) {
-  const std::string dir = TempDir() + "/missing";
+  const TempDir tmp;
+  const std::string dir = tmp.File("missing");
   EXPECT_FALSE(WriteFileAtomic(dir + "/f", "x", 0600).ok());
   EXPECT_FALSE(std::filesystem::exists(dir));
 }
 
 TEST(Files, ReadMissingIsNotFound) {
-  EXPECT_EQ(ReadFile(TempDir() + "/nope").status().code(), StatusCode::kNotFound);
+  const TempDir tmp;
+  EXPECT_EQ(ReadFile(tmp.File("nope")).status().code(), StatusCode::kNotFound);
 }
 
 TEST(Files, MakeDirectoriesCreatesParentsWithMode) {
-  const std::string dir = TempDir() + "/a/b/c";
+  const TempDir tmp;
+  const std::string dir = tmp.File("a/b/c");
   ASSERT_TRUE(MakeDirectories(dir, 0700).ok());
   struct stat st {};
   ASSERT_EQ(::stat(dir.c_str(), &st), 0);
@@ -51,7 +54,8 @@ TEST(Files, MakeDirectoriesCreatesParentsWithMode) {
 }
 
 TEST(FileLock, SharedLocksCoexistAndAnExclusiveOneExcludesThem) {
-  const std::string path = TempDir() + "/lock";
+  const TempDir tmp;
+  const std::string path = tmp.File("lock");
   {
     auto a = FileLock::Acquire(path, false);
     auto b = FileLock::Acquire(path, false);
@@ -65,7 +69,8 @@ TEST(FileLock, SharedLocksCoexistAndAnExclusiveOneExcludesThem) {
 }
 
 TEST(Files, WriteFileExclusiveNeverReplacesAndExactlyOneRacerWins) {
-  const std::string dir = TempDir();
+  const TempDir tmp;
+  const std::string& dir = tmp.path();
   const std::string path = dir + "/key";
   ASSERT_TRUE(WriteFileExclusive(path, "first", 0600).ok());
   EXPECT_EQ(WriteFileExclusive(path, "second", 0600).code(), StatusCode::kAlreadyExists);
