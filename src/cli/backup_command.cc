@@ -18,7 +18,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "audit/checkpoint.h"
 #include "audit/event_codec.h"
 #include "audit/sql_audit_log.h"
 #include "backup/backup_keys.h"
@@ -474,12 +473,10 @@ Result<bool> RecordRestore(config::Config config, const std::string& dir,
   config.backup.mode = "off";
   ASSIGN_OR_RETURN(DataDirectory data,
                    OpenDataDirectory(config, nullptr, DirectoryAccess::kExclusive));
-  if (!std::filesystem::exists(dir + "/" + std::string(audit::kSigningKeyFile))) {
-    ASSIGN_OR_RETURN(const bool has_events, AuditTrailHasEvents(*data.db));
-    if (has_events) return false;
-  }
   SystemClock clock;
-  ASSIGN_OR_RETURN(auto audit_log, OpenAuditLog(config, data, clock));
+  auto audit_log = OpenAuditLog(config, data, clock);
+  if (audit_log.status().reason() == kAuditKeyMissing) return false;
+  RETURN_IF_ERROR(audit_log.status());
   audit::Event e;
   e.action = "backup.restore";
   e.target = "database";
@@ -490,7 +487,7 @@ Result<bool> RecordRestore(config::Config config, const std::string& dir,
                {"segments", report.segments},
                {"transactions", report.commits}};
   e.actor = audit::Actor::System(0);
-  RETURN_IF_ERROR(data.db->Write([&](store::Session& s) { return audit_log->Append(s, e); }));
+  RETURN_IF_ERROR(data.db->Write([&](store::Session& s) { return (*audit_log)->Append(s, e); }));
   return true;
 }
 

@@ -248,7 +248,8 @@ Status MissingAuditKey(const config::Config& config) {
   return FailedPrecondition("audit signing key file " + config.data_dir + "/" +
                             std::string(audit::kSigningKeyFile) +
                             " is missing but the audit trail holds events; restore it from the "
-                            "backup (it is kept with the master key)");
+                            "backup (it is kept with the master key)")
+      .WithReason(std::string(kAuditKeyMissing));
 }
 
 }  // namespace pactum::cli

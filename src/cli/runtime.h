@@ -96,7 +96,9 @@ Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& c
 // Whether the database holds any audit event, of any chain.
 Result<bool> AuditTrailHasEvents(store::Database& db);
 
-// "audit signing key file <path> is missing but the audit trail holds events; ..."
+// "audit signing key file <path> is missing but the audit trail holds events; ...",
+// kFailedPrecondition with reason kAuditKeyMissing.
+inline constexpr std::string_view kAuditKeyMissing = "audit_key_missing";
 Status MissingAuditKey(const config::Config& config);
 
 // argon2id parameters for user passwords.

@@ -13,16 +13,25 @@
 namespace pactum::cli {
 namespace {
 
-// Loads the config, opens the data directory and runs `fn` with a TenantService; the
-// exit code of the failing step, or fn's.
-int WithTenants(const CommonOptions& options,
-                const std::function<int(tenant::TenantService&)>& fn) {
+// What the tenant commands work with; valid during the call.
+struct Tenants {
+  const config::Config& cfg;
+  DataDirectory& data;
+  const Clock& clock;
+  tenant::TenantKeys& keys;
+  tenant::TenantService& service;
+};
+
+// Loads the config, opens the data directory and runs `fn` with its tenants; the exit
+// code of the failing step, or fn's.
+int WithTenants(const CommonOptions& options, const std::function<int(Tenants&)>& fn) {
   int code = kExitOk;
   auto opened = LoadAndOpen(options, DirectoryAccess::kShared, &code);
   if (!opened) return code;
   SystemClock clock;
   tenant::TenantKeys keys(*opened->data.keys, clock);
-  tenant::TenantService tenants(*opened->data.db, clock, keys);
+  tenant::TenantService service(*opened->data.db, clock, keys);
+  Tenants tenants{opened->config, opened->data, clock, keys, service};
   return fn(tenants);
 }
 
@@ -36,28 +45,24 @@ struct OneTenant {
   const tenant::Tenant& tenant;
 };
 
-// Opens the data directory and its audit log, finds the tenant `slug` and runs `fn`; the
-// exit code of the failing step (with one line on stderr), or fn's.
+// As WithTenants, with the audit log and the tenant `slug`; the exit code of the failing
+// step (with one line on stderr), or fn's.
 int WithTenant(const CommonOptions& options, const std::string& slug,
                const std::function<int(OneTenant&)>& fn) {
-  int code = kExitOk;
-  auto opened = LoadAndOpen(options, DirectoryAccess::kShared, &code);
-  if (!opened) return code;
-  SystemClock clock;
-  tenant::TenantKeys keys(*opened->data.keys, clock);
-  tenant::TenantService tenants(*opened->data.db, clock, keys);
-  auto audit_log = OpenAuditLog(opened->config, opened->data, clock);
-  if (!audit_log.ok()) {
-    PrintError(audit_log.status().message());
-    return kExitFailure;
-  }
-  auto t = tenants.FindBySlug(slug);
-  if (!t.ok()) {
-    PrintError("no tenant " + slug);
-    return kExitFailure;
-  }
-  OneTenant one{opened->config, opened->data, clock, keys, **audit_log, *t};
-  return fn(one);
+  return WithTenants(options, [&](Tenants& all) {
+    auto audit_log = OpenAuditLog(all.cfg, all.data, all.clock);
+    if (!audit_log.ok()) {
+      PrintError(audit_log.status().message());
+      return kExitFailure;
+    }
+    auto t = all.service.FindBySlug(slug);
+    if (!t.ok()) {
+      PrintError("no tenant " + slug);
+      return kExitFailure;
+    }
+    OneTenant one{all.cfg, all.data, all.clock, all.keys, **audit_log, *t};
+    return fn(one);
+  });
 }
 
 }  // namespace
@@ -234,8 +239,8 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
   AddCommonOptions(*list, *list_opts);
   list->callback([&run, list_opts] {
     run = [list_opts] {
-      return WithTenants(*list_opts, [&](tenant::TenantService& tenants) {
-        auto all = tenants.List();
+      return WithTenants(*list_opts, [&](Tenants& tenants) {
+        auto all = tenants.service.List();
         if (!all.ok()) {
           PrintError(all.status().message());
           return kExitFailure;
