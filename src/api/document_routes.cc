@@ -1,11 +1,15 @@
-#include "api/document_routes.h"
+// Documents and their download links (DESIGN §3, §4, §5). Reads for every role; a `user`
+// uploads to and deletes from contracts they own. A link lives the tenant's link_minutes
+// (at most 60) and, when links_bound_to_session is on (the default), works only with the
+// session or API token that made it. The download is the only way to a document's bytes:
+// attachment, nosniff, no-store, Range supported.
 
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <future>
 
-#include "api/route_util.h"
+#include "api/routes.h"
 #include "common/clock.h"
 #include "document/content_type.h"
 
@@ -231,112 +235,223 @@ http::Response Download(document::DocumentService& documents, const document::Do
   return r;
 }
 
+std::vector<FieldSpec> DocumentFields() {
+  return {
+      Field("id", Json::kInteger).Required(),
+      Field("contract_id", Json::kInteger).Required(),
+      Field("name", Json::kString)
+          .Required()
+          .Describe("the file name, made safe")
+          .Example(R"("lease.pdf")"),
+      Field("version", Json::kInteger).Required().Describe("1, 2 ... per name within a contract"),
+      Field("media_type", Json::kString)
+          .Required()
+          .Describe("from the content")
+          .Example(R"("application/pdf")"),
+      Field("size", Json::kInteger).Required().Describe("bytes"),
+      Field("sha256", Json::kString).Required().Describe("of the content, hex"),
+      Field("uploaded_by", Json::kInteger).Required(),
+      Field("created_at", Json::kString).Required().Format("date-time"),
+  };
+}
+
 }  // namespace
 
-void RegisterDocumentRoutes(http::Router& router, document::DocumentService& documents,
-                            AuthDeps auth) {
-  router.Add(
-      http::Method::kPost, "/api/v1/contracts/{id}/documents",
-      [&documents](http::Request& req) {
-        const Principal* p = CallerOf(req);
-        const int64_t contract_id = ParseId(req.Param("id"));
-        // Refused before a byte of the body is read.
-        if (Status s = documents.CheckContract(p->user.tenant_id, contract_id, OnlyOwner(*p));
-            !s.ok()) {
-          return http::Response::Error(s);
-        }
-        BodySource body(*req.body_reader);
-        auto d = documents.Upload(ActorOf(req), p->user.tenant_id, contract_id, p->user.id,
-                                  OnlyOwner(*p), FilenameFrom(req.Header("X-Filename")), body);
-        if (!d.ok()) return http::Response::Error(d.status());
-        auto r = http::Response::Json(201, document::ToJson(*d));
-        r.headers.push_back({"Location", "/api/v1/documents/" + std::to_string(d->id)});
-        return r;
-      },
-      {.body = http::BodyMode::kStreamed});
-
-  router.Add(http::Method::kGet, "/api/v1/contracts/{id}/documents",
-             [&documents](http::Request& req) {
-               auto list = documents.List(CallerOf(req)->user.tenant_id, ParseId(req.Param("id")));
-               if (!list.ok()) return http::Response::Error(list.status());
-               auto out = nlohmann::json::array();
-               for (const auto& d : *list) out.push_back(document::ToJson(d));
-               return http::Response::Json(200, {{"documents", out}});
-             });
-
-  router.Add(http::Method::kGet, "/api/v1/documents/{id}", [&documents](http::Request& req) {
-    auto d = documents.Get(CallerOf(req)->user.tenant_id, ParseId(req.Param("id")));
-    if (!d.ok()) return http::Response::Error(d.status());
-    return http::Response::Json(200, document::ToJson(*d));
+void AddDocumentEndpoints(EndpointTable& api, document::DocumentService& documents) {
+  const AuthDeps& auth = api.deps();
+  api.Add({
+      .method = http::Method::kPost,
+      .path = "/api/v1/contracts/{id}/documents",
+      .group = "Documents",
+      .summary = "Upload a document to a contract (the raw bytes as the body)",
+      .description =
+          "Streamed and encrypted as it arrives; any size up to limits.max_upload_bytes. The "
+          "type is taken from the content and must be one the server allows. A second upload "
+          "of the same name becomes its next version.",
+      .who = Who::kUser,
+      .body = BodyKind::kStream,
+      .headers = {Field("X-Filename", Json::kString)
+                      .Describe("the file name (percent-encoded UTF-8 allowed); metadata only")
+                      .Example(R"("lease.pdf")")},
+      .success = 201,
+      .response = {DocumentFields()},
+      .errors = {{403, "not_owner", "a user uploads only to their own contracts"},
+                 {404, "not_found", "no such contract in the tenant"},
+                 {413, "payload_too_large", "larger than limits.max_upload_bytes"},
+                 {415, "unsupported_type", "content of a type the server does not accept"},
+                 {503, "disk_full", "the storage is full"}},
+      .audit = {"document.upload"},
+      .handler =
+          [&documents](Call& call) {
+            const Principal& p = call.caller();
+            const int64_t contract_id = call.Id();
+            // Refused before a byte of the body is read.
+            if (Status s = documents.CheckContract(p.user.tenant_id, contract_id, OnlyOwner(p));
+                !s.ok()) {
+              return http::Response::Error(s);
+            }
+            BodySource body(*call.request.body_reader);
+            auto d = documents.Upload(call.actor(), p.user.tenant_id, contract_id, p.user.id,
+                                      OnlyOwner(p), FilenameFrom(call.request.Header("X-Filename")),
+                                      body);
+            if (!d.ok()) return http::Response::Error(d.status());
+            auto r = http::Response::Json(201, document::ToJson(*d));
+            r.headers.push_back({"Location", "/api/v1/documents/" + std::to_string(d->id)});
+            return r;
+          },
   });
 
-  router.Add(http::Method::kDelete, "/api/v1/documents/{id}", [&documents](http::Request& req) {
-    const Principal* p = CallerOf(req);
-    if (Status s = documents.Delete(ActorOf(req), p->user.tenant_id, ParseId(req.Param("id")),
-                                    OnlyOwner(*p));
-        !s.ok()) {
-      return http::Response::Error(s);
-    }
-    return NoContent();
+  api.Add({
+      .method = http::Method::kGet,
+      .path = "/api/v1/contracts/{id}/documents",
+      .group = "Documents",
+      .summary = "Every document version of a contract",
+      .who = Who::kViewer,
+      .response = {{Field("documents", Json::kArray)
+                        .Required()
+                        .Items(Json::kObject)
+                        .Fields(DocumentFields())}},
+      .errors = {{404, "not_found", "no such contract in the tenant"}},
+      .handler =
+          [&documents](Call& call) {
+            auto list = documents.List(call.caller().user.tenant_id, call.Id());
+            if (!list.ok()) return http::Response::Error(list.status());
+            auto out = nlohmann::json::array();
+            for (const auto& d : *list) out.push_back(document::ToJson(d));
+            return http::Response::Json(200, {{"documents", out}});
+          },
   });
 
-  router.Add(
-      http::Method::kPost, "/api/v1/documents/{id}/link", [&documents, auth](http::Request& req) {
-        const Principal* p = CallerOf(req);
-        const auto& settings = *p->settings;
-        const std::string credential = settings.links_bound_to_session ? CredentialOf(*p) : "";
-        const int64_t id = ParseId(req.Param("id"));
-        auto link =
-            documents.MakeLink(p->user.tenant_id, id, p->user.id, credential,
-                               std::clamp<int64_t>(settings.link_minutes, 1,
-                                                   document::DocumentService::kMaxLinkMinutes));
-        if (!link.ok()) return http::Response::Error(link.status());
-        audit::Event e{.action = "document.link", .target = "document:" + std::to_string(id)};
-        e.details = {{"expires_at", link->expires_at}, {"bound_to_session", !credential.empty()}};
-        e.actor = ActorOf(req);
-        if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
-        const std::string host = SafeHost(req.Header("Host"));
-        const std::string path = "/files/" + link->token;
-        return http::Response::Json(
-            200, {{"url", host.empty() ? path : "https://" + host + path},
-                  {"expires_at", FormatRfc3339(std::chrono::system_clock::time_point(
-                                     std::chrono::seconds(link->expires_at)))},
-                  {"bound_to_session", !credential.empty()}});
-      });
+  api.Add({
+      .method = http::Method::kGet,
+      .path = "/api/v1/documents/{id}",
+      .group = "Documents",
+      .summary = "One document version's metadata",
+      .who = Who::kViewer,
+      .response = {DocumentFields()},
+      .errors = {{404, "not_found", "no such document in the tenant"}},
+      .handler =
+          [&documents](Call& call) {
+            auto d = documents.Get(call.caller().user.tenant_id, call.Id());
+            if (!d.ok()) return http::Response::Error(d.status());
+            return http::Response::Json(200, document::ToJson(*d));
+          },
+  });
 
-  router.Add(http::Method::kGet, "/files/{token}", [&documents, auth](http::Request& req) {
-    // Every download and every refused link is recorded before anything is answered; when
-    // that cannot be done the answer is 503 and no byte of the document leaves.
-    audit::Event e{.action = "document.download"};
-    e.actor = ActorOf(req);
-    const auto refuse = [&](const Status& s) {
-      audit::MarkFailed(e, s.reason().empty() ? std::string("refused") : s.reason());
-      if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
-      return http::Response::Error(s);
-    };
-    // Nothing of a link is used before its signature is checked (a forged link is
-    // recorded in the platform's chain).
-    auto link = documents.Verify(req.Param("token"));
-    if (!link.ok()) return refuse(link.status());
-    e.actor.tenant_id = link->claims.tenant_id;
-    e.actor.user_id = link->claims.user_id;
-    e.target = "document:" + std::to_string(link->claims.document_id);
-    // The tenant's allowlist applies to downloads too (fail closed).
-    auto settings = auth.settings.Get(link->claims.tenant_id);
-    if (!settings.ok()) return http::Response::Error(settings.status());
-    if (!AddressAllowed(**settings, req.remote_ip)) return refuse(IpNotAllowed());
-    auto d = documents.Redeem(*link, CredentialOf(auth, req));
-    if (!d.ok()) return refuse(d.status());
-    http::Response r = Download(documents, *d, req);
-    e.details = {{"status", r.status}};
-    if (r.status >= 400) {
-      audit::MarkFailed(e, r.status == 416 ? "range_not_satisfiable" : "unreadable");
-    }
-    if (const std::string_view range = req.Header("Range"); !range.empty()) {
-      e.details["range"] = std::string(range.substr(0, 100));
-    }
-    if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
-    return r;
+  api.Add({
+      .method = http::Method::kDelete,
+      .path = "/api/v1/documents/{id}",
+      .group = "Documents",
+      .summary = "Delete a document version",
+      .who = Who::kUser,
+      .success = 204,
+      .errors = {{403, "not_owner", "a user deletes only from their own contracts"},
+                 {404, "not_found", "no such document in the tenant"}},
+      .audit = {"document.delete"},
+      .handler =
+          [&documents](Call& call) {
+            const Principal& p = call.caller();
+            if (Status s =
+                    documents.Delete(call.actor(), p.user.tenant_id, call.Id(), OnlyOwner(p));
+                !s.ok()) {
+              return http::Response::Error(s);
+            }
+            return NoContent();
+          },
+  });
+
+  api.Add({
+      .method = http::Method::kPost,
+      .path = "/api/v1/documents/{id}/link",
+      .group = "Documents",
+      .summary = "A short-lived download link to a document",
+      .description = "The link is valid for the tenant's link_minutes (at most 60); with "
+                     "links_bound_to_session it works only with the caller's session or token.",
+      .who = Who::kViewer,
+      .response = {{
+          Field("url", Json::kString).Required().Format("uri"),
+          Field("expires_at", Json::kString).Required().Format("date-time"),
+          Field("bound_to_session", Json::kBoolean).Required(),
+      }},
+      .errors = {{404, "not_found", "no such document in the tenant"}},
+      .audit = {"document.link"},
+      .handler =
+          [&documents, &auth](Call& call) {
+            const Principal& p = call.caller();
+            const auto& settings = *p.settings;
+            const std::string credential = settings.links_bound_to_session ? CredentialOf(p) : "";
+            const int64_t id = call.Id();
+            auto link =
+                documents.MakeLink(p.user.tenant_id, id, p.user.id, credential,
+                                   std::clamp<int64_t>(settings.link_minutes, 1,
+                                                       document::DocumentService::kMaxLinkMinutes));
+            if (!link.ok()) return http::Response::Error(link.status());
+            audit::Event e{.action = "document.link", .target = "document:" + std::to_string(id)};
+            e.details = {{"expires_at", link->expires_at},
+                         {"bound_to_session", !credential.empty()}};
+            e.actor = call.actor();
+            if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
+            const std::string host = SafeHost(call.request.Header("Host"));
+            const std::string path = "/files/" + link->token;
+            return http::Response::Json(
+                200, {{"url", host.empty() ? path : "https://" + host + path},
+                      {"expires_at", FormatRfc3339(std::chrono::system_clock::time_point(
+                                         std::chrono::seconds(link->expires_at)))},
+                      {"bound_to_session", !credential.empty()}});
+          },
+  });
+
+  api.Add({
+      .method = http::Method::kGet,
+      .path = "/files/{token}",
+      .group = "Documents",
+      .summary = "The document's bytes, for the holder of a valid link",
+      .description = "Content-Disposition: attachment; Range requests are served. Every "
+                     "download and every refused link is recorded before anything is answered.",
+      .who = Who::kLinkHolder,
+      .headers = {Field("Range", Json::kString).Describe("one range: bytes=a-b, a- or -n")},
+      .produces = "application/octet-stream",
+      .errors = {{401, "unauthenticated",
+                  "the link is forged, expired or bound to another session"},
+                 {404, "not_found", "the document is gone"},
+                 {416, "range_not_satisfiable", "the range is outside the file"}},
+      .audit = {"document.download"},
+      .handler =
+          [&documents, &auth](Call& call) {
+            const http::Request& req = call.request;
+            // Every download and every refused link is recorded before anything is
+            // answered; when that cannot be done the answer is 503 and no byte leaves.
+            audit::Event e{.action = "document.download"};
+            e.actor = call.actor();
+            const auto refuse = [&](const Status& s) {
+              audit::MarkFailed(e, s.reason().empty() ? std::string("refused") : s.reason());
+              if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
+              return http::Response::Error(s);
+            };
+            // Nothing of a link is used before its signature is checked (a forged link is
+            // recorded in the platform's chain).
+            auto link = documents.Verify(req.Param("token"));
+            if (!link.ok()) return refuse(link.status());
+            e.actor.tenant_id = link->claims.tenant_id;
+            e.actor.user_id = link->claims.user_id;
+            e.target = "document:" + std::to_string(link->claims.document_id);
+            // The tenant's allowlist applies to downloads too (fail closed).
+            auto settings = auth.settings.Get(link->claims.tenant_id);
+            if (!settings.ok()) return http::Response::Error(settings.status());
+            if (!AddressAllowed(**settings, req.remote_ip)) return refuse(IpNotAllowed());
+            auto d = documents.Redeem(*link, CredentialOf(auth, req));
+            if (!d.ok()) return refuse(d.status());
+            http::Response r = Download(documents, *d, req);
+            e.details = {{"status", r.status}};
+            if (r.status >= 400) {
+              audit::MarkFailed(e, r.status == 416 ? "range_not_satisfiable" : "unreadable");
+            }
+            if (const std::string_view range = req.Header("Range"); !range.empty()) {
+              e.details["range"] = std::string(range.substr(0, 100));
+            }
+            if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
+            return r;
+          },
   });
 }
 

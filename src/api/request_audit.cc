@@ -4,7 +4,7 @@
 #include <array>
 #include <charconv>
 
-#include "api/auth_routes.h"
+#include "api/caller.h"
 
 namespace pactum::api {
 namespace {

@@ -9,13 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/audit_routes.h"
-#include "api/auth_routes.h"
-#include "api/contract_routes.h"
-#include "api/custom_field_routes.h"
-#include "api/document_routes.h"
 #include "api/request_audit.h"
-#include "api/system_routes.h"
+#include "api/routes.h"
 #include "audit/checkpoint.h"
 #include "audit/request_recorder.h"
 #include "audit/sql_audit_log.h"
@@ -199,13 +194,10 @@ int Serve(const ServeFlags& flags) {
   auth::TokenService tokens(*data->db, clock, audit_log);
   auth::TwoFactorService two_factor(*data->db, clock, tenant_keys, audit_log);
   http::Router router;
-  const api::AuthDeps auth_deps{tenants, users,      sessions, throttle,
-                                tokens,  two_factor, settings, audit_log};
-  api::RegisterAuthRoutes(router, auth_deps);
+  api::EndpointTable endpoints(
+      router, {tenants, users, sessions, throttle, tokens, two_factor, settings, audit_log});
   contract::ContractService contracts(*data->db, clock, audit_log);
-  api::RegisterContractRoutes(router, contracts);
   contract::CustomFieldService custom_fields(*data->db, clock, audit_log);
-  api::RegisterCustomFieldRoutes(router, custom_fields);
   // Documents' encrypted objects live under <data>/files, named by random ids.
   auto blobs = blob::LocalBlobStore::Open(cfg->data_dir + "/files");
   if (!blobs.ok()) {
@@ -214,9 +206,11 @@ int Serve(const ServeFlags& flags) {
   }
   document::DocumentService documents(*data->db, clock, tenant_keys, **blobs,
                                       cfg->documents.allowed_types, audit_log);
-  api::RegisterDocumentRoutes(router, documents, auth_deps);
-  api::RegisterAuditRoutes(router, {audit_log, checkpoint_file, signer->public_key()});
-  api::RegisterSystemRoutes(router, {*data->db, metrics, std::move(allow)});
+  api::AddAllEndpoints(endpoints, {.contracts = contracts,
+                                   .custom_fields = custom_fields,
+                                   .documents = documents,
+                                   .audit = {audit_log, checkpoint_file, signer->public_key()},
+                                   .system = {*data->db, metrics, std::move(allow)}});
 
   // The request and api streams, written in batches. Declared before the server, so they
   // outlive it: the last batch is written after the last request.

@@ -85,11 +85,14 @@ Response Response::Error(const Status& s) {
 Result<nlohmann::json> ParseJsonObject(std::string_view body) {
   try {
     auto value = nlohmann::json::parse(body);
-    if (!value.is_object()) return InvalidArgument("request body must be a JSON object");
+    if (!value.is_object()) {
+      return InvalidArgument("request body must be a JSON object").WithReason("invalid_json");
+    }
     return value;
   } catch (const nlohmann::json::parse_error& e) {
     // e.what() can echo request bytes; the byte offset is enough for the client.
-    return InvalidArgument("invalid JSON at byte " + std::to_string(e.byte));
+    return InvalidArgument("invalid JSON at byte " + std::to_string(e.byte))
+        .WithReason("invalid_json");
   }
 }
 

@@ -64,7 +64,7 @@ struct Request {
   std::string peer_ip;  // the TCP peer, always
   std::string request_id;
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
-  // Who is calling, set by the authentication middleware (api/auth_routes.h); empty for
+  // Who is calling, set by the API's endpoint table (api/endpoint.h); empty for
   // anonymous requests.
   std::any principal;
 

@@ -35,6 +35,10 @@ struct RouteOptions {
   BodyMode body = BodyMode::kBuffered;
   int64_t max_body_bytes =
       -1;  // -1: limits.max_body_bytes (buffered) / max_upload_bytes (streamed)
+  // Checks the request head before any of its body is read, on the I/O thread (so it must
+  // not block: headers only). A non-OK Status is answered at once and the body is never
+  // read (the connection then closes). Null: no check.
+  std::function<Status(const Request&)> precheck;
 };
 
 using Handler = std::function<Response(Request&)>;

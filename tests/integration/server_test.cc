@@ -9,7 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "api/system_routes.h"
+#include "api/routes.h"
 #include "store/sqlite_database.h"
 #include "tests/support/fault_database.h"
 #include "tests/support/https_client.h"
@@ -36,7 +36,8 @@ class ServerTest : public ::testing::Test {
     allowlist_ = {*IpNetwork::Parse("127.0.0.1/32")};
   }
   void StartServer() {
-    api::RegisterSystemRoutes(srv_.router, {*fault_db_, srv_.metrics, allowlist_});
+    endpoints_ = std::make_unique<api::EndpointTable>(srv_.router);
+    api::AddSystemEndpoints(*endpoints_, {*fault_db_, srv_.metrics, allowlist_});
     srv_.router.Add(http::Method::kPost, "/echo", [](http::Request& req) {
       auto body = http::ParseJsonObject(req.body);
       if (!body.ok()) return http::Response::Error(body.status());
@@ -71,6 +72,7 @@ class ServerTest : public ::testing::Test {
     return c.RoundTrip(request);
   }
 
+  std::unique_ptr<api::EndpointTable> endpoints_;  // outlives the server's handlers
   TestServer srv_;
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<FaultDatabase> fault_db_;

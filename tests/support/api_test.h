@@ -14,12 +14,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "api/audit_routes.h"
-#include "api/auth_routes.h"
-#include "api/contract_routes.h"
-#include "api/custom_field_routes.h"
-#include "api/document_routes.h"
 #include "api/request_audit.h"
+#include "api/routes.h"
 #include "audit/checkpoint.h"
 #include "audit/request_recorder.h"
 #include "audit/sql_audit_log.h"
@@ -76,20 +72,23 @@ class ApiTest : public ::testing::Test {
     two_factor_ = std::make_unique<auth::TwoFactorService>(*db_, clock_, *keys_, *audit_);
     contracts_ = std::make_unique<contract::ContractService>(*db_, clock_, *audit_);
     custom_fields_ = std::make_unique<contract::CustomFieldService>(*db_, clock_, *audit_);
-    api::RegisterAuthRoutes(srv_.router, {*tenants_, *users_, *sessions_, *throttle_, *tokens_,
-                                          *two_factor_, *settings_, *audit_});
-    api::RegisterContractRoutes(srv_.router, *contracts_);
-    api::RegisterCustomFieldRoutes(srv_.router, *custom_fields_);
+    endpoints_ = std::make_unique<api::EndpointTable>(
+        srv_.router,
+        api::AuthDeps{*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_,
+                      *settings_, *audit_},
+        api::EndpointOptions{.strict = true});
     blobs_ = std::move(blob::LocalBlobStore::Open(srv_.dir.File("files"))).value();
     Configure(srv_.config);
     documents_ = std::make_unique<document::DocumentService>(
         *db_, clock_, *keys_, *blobs_, srv_.config.documents.allowed_types, *audit_);
     checkpoints_ =
         std::make_unique<audit::CheckpointFile>(srv_.dir.File("audit-checkpoints.jsonl"));
-    api::RegisterAuditRoutes(srv_.router, {*audit_log_, *checkpoints_, signer_->public_key()});
-    api::RegisterDocumentRoutes(
-        srv_.router, *documents_,
-        {*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_, *settings_, *audit_});
+    api::AddAllEndpoints(*endpoints_,
+                         {.contracts = *contracts_,
+                          .custom_fields = *custom_fields_,
+                          .documents = *documents_,
+                          .audit = {*audit_log_, *checkpoints_, signer_->public_key()},
+                          .system = {*db_, srv_.metrics, {*IpNetwork::Parse("127.0.0.1/32")}}});
     if (RecordsRequests()) {
       // The request and api streams, over a database handle a test can make fail. Batches
       // are written only when a test calls recorder_->Flush().
@@ -225,6 +224,7 @@ class ApiTest : public ::testing::Test {
   std::unique_ptr<contract::CustomFieldService> custom_fields_;
   std::unique_ptr<blob::LocalBlobStore> blobs_;
   std::unique_ptr<document::DocumentService> documents_;
+  std::unique_ptr<api::EndpointTable> endpoints_;  // strict: handlers held to declarations
   int64_t ann_id_ = 0;
   std::string ann_otp_;
   // With RecordsRequests() only.

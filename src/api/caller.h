@@ -1,20 +1,22 @@
 #pragma once
 
-// Authentication for the API (DESIGN §4): POST /api/v1/auth/login, POST
-// /api/v1/auth/logout, GET /api/v1/me, POST /api/v1/me/password, and the middleware that
-// every /api/v1 route passes: it resolves the session cookie (or an API token in
-// `Authorization: Bearer`), requires X-CSRF-Token on unsafe methods of a session,
-// confines a session whose password must change to the password endpoint, checks the
-// policy table, and puts the caller into Request::principal (an api::Principal). Also
-// the API token endpoints (GET/POST /api/v1/tokens, DELETE /api/v1/tokens/{id}), and
-// (security_routes.cc) two-factor enrolment and the tenant's security settings.
+// Who is calling the API: the session (cookie `__Host-pactum_session` + X-CSRF-Token on
+// unsafe methods) or API token (`Authorization: Bearer`) a request carries, resolved into
+// a Principal by the endpoint table (api/endpoint.h) before a handler runs, and the
+// services authentication needs. Helpers the handlers share: the audit actor of a
+// request, recording or refusing (fail closed), the owner rule, the IP allowlist.
 //
-// Tenant settings apply here: requests of a tenant with an ip_allowlist are refused from
-// other addresses (403 ip_not_allowed, also at login), and a tenant that requires 2FA
-// confines sessions of users without it to enrolment (403 two_factor_required). API
-// tokens are machine credentials: 2FA does not apply to them, the allowlist does.
+// Tenant settings apply to every caller: requests of a tenant with an ip_allowlist are
+// refused from other addresses (403 ip_not_allowed, also at login), and a tenant that
+// requires 2FA confines sessions of users without it to enrolment (403
+// two_factor_required). API tokens are machine credentials: 2FA does not apply to them,
+// the allowlist does.
 
+#include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "audit/audit_sink.h"
 #include "auth/login_throttle.h"
@@ -22,7 +24,7 @@
 #include "auth/token_service.h"
 #include "auth/two_factor.h"
 #include "auth/user_service.h"
-#include "http/router.h"
+#include "http/message.h"
 #include "tenant/settings_service.h"
 #include "tenant/tenant_service.h"
 
@@ -48,10 +50,7 @@ struct AuthDeps {
   audit::AuditSink& audit;  // refusals and reads; changes are recorded by the services
 };
 
-// Registers the routes and the middleware (call before routes that need a caller).
-void RegisterAuthRoutes(http::Router& router, AuthDeps deps);
-
-// The caller of an authenticated route; nullptr on a public route.
+// The caller of an authenticated endpoint; nullptr on a public one.
 const Principal* CallerOf(const http::Request& request);
 
 // Who is asking, for the audit trail: the caller (tenant, user, token) when there is one,
@@ -73,6 +72,10 @@ std::string CredentialOf(const Principal& p);
 // bearer token, or "" when it has none that is valid. Reads only; nothing is touched.
 std::string CredentialOf(const AuthDeps& deps, const http::Request& request);
 
+// Whether a request carries a credential at all (a bearer token or the session cookie),
+// valid or not: a cheap check on the request head, before its body is read.
+bool HasCredential(const http::Request& request);
+
 // Whether the tenant's ip_allowlist admits `ip` (fail closed: an address that does not
 // parse is admitted only where there is no allowlist).
 bool AddressAllowed(const tenant::TenantSettings& settings, const std::string& ip);
@@ -80,8 +83,10 @@ bool AddressAllowed(const tenant::TenantSettings& settings, const std::string& i
 // 403 ip_not_allowed.
 Status IpNotAllowed();
 
-// Two-factor enrolment (/api/v1/me/totp...) and GET/PUT /api/v1/settings; called by
-// RegisterAuthRoutes.
-void RegisterSecurityRoutes(http::Router& router, AuthDeps deps);
+// The value of cookie `name` in a Cookie header ("a=1; b=2"), or "".
+std::string_view CookieValue(std::string_view header, std::string_view name);
+
+// The Set-Cookie value of the session cookie; max_age 0 clears it.
+std::string SessionCookie(std::string_view value, int64_t max_age);
 
 }  // namespace pactum::api
