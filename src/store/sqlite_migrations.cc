@@ -195,8 +195,16 @@ CREATE INDEX audit_events_time ON audit_events(tenant_id, time_ms);
 )sql"},
 };
 
+constexpr MigrationList kSqlite{
+    .engine = "sqlite",
+    .create_bookkeeping =
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+        "PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;",
+    .migrations = kMigrations,
+};
+
 }  // namespace
 
-std::span<const Migration> SqliteMigrations() { return kMigrations; }
+const MigrationList& SqliteMigrations() { return kSqlite; }
 
 }  // namespace pactum::store
