@@ -4,6 +4,7 @@
 #include <string>
 
 #include "common/clock.h"
+#include "common/text_fold.h"
 
 namespace pactum::store {
 
@@ -59,6 +60,17 @@ Result<int> ApplyMigrations(MigrationConnection& connection, const MigrationList
     }));
   }
   return current;
+}
+
+Status FillCounterpartyKeys(Session& session) {
+  ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, counterparty FROM contracts"));
+  for (const Row& r : rows) {
+    ASSIGN_OR_RETURN(const std::string key, FoldForMatching(r.Text(1)));
+    RETURN_IF_ERROR(
+        session.Execute("UPDATE contracts SET counterparty_key = $1 WHERE id = $2", {key, r.Int(0)})
+            .status());
+  }
+  return Status::Ok();
 }
 
 }  // namespace pactum::store

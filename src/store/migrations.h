@@ -72,4 +72,9 @@ Status CheckMigrationList(const MigrationList& list);
 Result<int> ApplyMigrations(MigrationConnection& connection, const MigrationList& list,
                             int up_to = 0);
 
+// The `then` steps, shared by the engines' lists.
+
+// Migration 13: contracts.counterparty_key := FoldForMatching(counterparty) for every row.
+Status FillCounterpartyKeys(Session& session);
+
 }  // namespace pactum::store

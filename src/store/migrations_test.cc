@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "store/sqlite_database.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_keys.h"
 
 namespace pactum::store {
 namespace {
@@ -13,7 +16,7 @@ TEST(MigrationLists, EveryEngineListIsNumberedFromOneWithoutGaps) {
   const Status s = CheckMigrationList(SqliteMigrations());
   EXPECT_TRUE(s.ok()) << s.ToString();
   EXPECT_STREQ(SqliteMigrations().engine, "sqlite");
-  EXPECT_GE(SqliteMigrations().latest(), 12);
+  EXPECT_GE(SqliteMigrations().latest(), 13);
 }
 
 TEST(MigrationLists, AGapOrAMissingNameIsCaught) {
@@ -117,6 +120,70 @@ TEST(ApplyMigrations, RefusesADatabaseNewerThanTheList) {
   auto reached = ApplyMigrations(db, {"test", "BOOK;", kThree});
   EXPECT_EQ(reached.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(reached.status().message().find("version 4"), std::string::npos);
+}
+
+// The SQLite database of the release before migration 13 (contracts' tags only as JSON),
+// upgraded: the tags move to contract_tags, the counterparty gets its folded key.
+TEST(SqliteMigrations, ThirteenMovesExistingTagsAndFoldsCounterparties) {
+  testing_support::TempDir dir;
+  SqliteOptions o;
+  o.path = dir.File("p.db");
+  o.key = testing_support::RandomKey();
+  o.max_schema_version = 12;
+  {
+    auto old = OpenSqliteDatabase(o);
+    ASSERT_TRUE(old.ok()) << old.status().ToString();
+    EXPECT_EQ((*old)->Info().schema_version, 12);
+    ASSERT_TRUE((*old)
+                    ->Write([](Session& s) -> Status {
+                      RETURN_IF_ERROR(s.Execute("INSERT INTO tenants (id, slug, created_at) "
+                                                "VALUES (1, 'acme', 'x')")
+                                          .status());
+                      RETURN_IF_ERROR(
+                          s.Execute("INSERT INTO users (id, tenant_id, email, email_key, name, "
+                                    "role, password_hash, created_at, updated_at) VALUES (1, 1, "
+                                    "'a@b.c', 'a@b.c', 'A', 'admin', 'h', 'x', 'x')")
+                              .status());
+                      for (const auto& [id, counterparty, tags] :
+                           std::vector<std::tuple<int64_t, std::string, std::string>>{
+                               {1, "ÄRZTE GmbH", R"(["it","50% off"])"},
+                               {2, "Straße AG", "[]"},
+                               {3, "", R"(["it"])"}}) {
+                        RETURN_IF_ERROR(
+                            s.Execute("INSERT INTO contracts (id, tenant_id, title, counterparty, "
+                                      "type, status, owner_id, start_date, end_date, auto_renew, "
+                                      "currency, tags, custom, version, created_at, updated_at) "
+                                      "VALUES ($1, 1, 't', $2, '', 'draft', 1, '', '', 0, '', $3, "
+                                      "'{}', 1, 'x', 'x')",
+                                      {id, counterparty, tags})
+                                .status());
+                      }
+                      return Status::Ok();
+                    })
+                    .ok());
+  }
+  o.max_schema_version = 0;
+  auto db = OpenSqliteDatabase(o);
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  EXPECT_EQ((*db)->Info().schema_version, SqliteMigrations().latest());
+  std::vector<std::string> tags;
+  std::vector<std::string> keys;
+  ASSERT_TRUE((*db)
+                  ->Read([&](Session& s) -> Status {
+                    ASSIGN_OR_RETURN(auto t, s.Query("SELECT tenant_id, contract_id, tag FROM "
+                                                     "contract_tags ORDER BY contract_id, tag"));
+                    for (const Row& r : t) {
+                      tags.push_back(std::to_string(r.Int(0)) + "/" + std::to_string(r.Int(1)) +
+                                     "/" + r.Text(2));
+                    }
+                    ASSIGN_OR_RETURN(auto k, s.Query("SELECT counterparty_key FROM contracts "
+                                                     "ORDER BY id"));
+                    for (const Row& r : k) keys.push_back(r.Text(0));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(tags, (std::vector<std::string>{"1/1/50% off", "1/1/it", "1/3/it"}));
+  EXPECT_EQ(keys, (std::vector<std::string>{"ärzte gmbh", "strasse ag", ""}));
 }
 
 }  // namespace
