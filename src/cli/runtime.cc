@@ -237,7 +237,8 @@ Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& c
 Result<bool> AuditTrailHasEvents(store::Database& db) {
   bool any = false;
   RETURN_IF_ERROR(db.Read([&](store::Session& session) -> Status {
-    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT EXISTS (SELECT 1 FROM audit_events)"));
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT CASE WHEN EXISTS (SELECT 1 FROM "
+                                              "audit_events) THEN 1 ELSE 0 END"));
     any = !rows.empty() && rows[0].Int(0) != 0;
     return Status::Ok();
   }));
