@@ -154,6 +154,7 @@ int Serve(const ServeFlags& flags) {
     PrintError(data.status().message());
     return kExitFailure;
   }
+  WarnIfMasterKeyInDataDirectory(*cfg, *data);
   SystemClock clock;
   // The audit trail: events in the database, signed checkpoints in a file beside it.
   auto signer = OpenAuditSigner(*cfg, *data);
