@@ -521,7 +521,7 @@ TEST_F(CliTest, ServeWarnsAtEveryStartWhileTheMasterKeyLiesInTheDataDirectory) {
     ASSERT_EQ(p.Wait(), 0);
     const auto warnings = MasterKeyWarnings(p.Stderr());
     ASSERT_EQ(warnings.size(), 1U) << "start " << start << ": " << p.Stderr();
-    EXPECT_EQ(warnings[0]["level"], "warn");
+    EXPECT_EQ(warnings[0]["level"], "warning");
     EXPECT_EQ(warnings[0]["master_key_file"], Data() + "/master.key");
     const std::string msg = warnings[0]["msg"];
     EXPECT_NE(msg.find("every copy or backup"), std::string::npos) << "why";
