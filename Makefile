@@ -1,15 +1,18 @@
 # Pactum's entry points. Every target installs what is missing first (scripts/install-deps).
 #   make run       build Release and start the server on embedded defaults
+#   make install   build Release and install pactum as $(DESTDIR)$(PREFIX)/bin/pactum
 #   make test      build and run the whole suite through ctest
 #   make bench     benchmarks against nginx, dd and plain SQLite in the same run (docs/benchmarks.md)
 #   make lint      clang-format check, clang-tidy, cppcheck: zero findings
 #   make sanitize  ASan+UBSan build running the suite
 
 BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: deps build build-release run test bench lint format sanitize clean api-docs
+.PHONY: deps build build-release run install test bench lint format sanitize clean api-docs
 
 deps:
 	@scripts/install-deps
@@ -23,7 +26,11 @@ build-release: deps
 	@cmake --build build-release -j $(JOBS) --target pactum
 
 run: build-release
+	@echo "make run: serving with ./build-release/src/cli/pactum; 'make install' puts pactum on the PATH ($(PREFIX)/bin)"
 	@./build-release/src/cli/pactum serve
+
+install: build-release
+	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" scripts/install-pactum build-release
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900

@@ -174,8 +174,9 @@ Result<User> UserService::CheckCredentials(int64_t tenant_id, std::string_view e
       ASSIGN_OR_RETURN(auto rows,
                        session.Query("SELECT id, tenant_id, email, name, role, disabled, "
                                      "password_change_required, created_at, password_hash, "
-                                     "locked_until, EXISTS (SELECT 1 FROM user_totp t WHERE "
-                                     "t.user_id = users.id AND t.confirmed = 1) FROM users "
+                                     "locked_until, CASE WHEN EXISTS (SELECT 1 FROM user_totp t "
+                                     "WHERE t.user_id = users.id AND t.confirmed = 1) THEN 1 "
+                                     "ELSE 0 END FROM users "
                                      "WHERE tenant_id = $1 AND email_key = $2",
                                      {tenant_id, EmailKey(email)}));
       if (!rows.empty()) {
@@ -222,7 +223,8 @@ Status CountFailedLogin(store::Session& session, int64_t user_id,
                         std::chrono::system_clock::time_point now) {
   RETURN_IF_ERROR(session
                       .Execute("INSERT INTO login_failures_daily (day, failures) VALUES ($1, 1) "
-                               "ON CONFLICT (day) DO UPDATE SET failures = failures + 1",
+                               "ON CONFLICT (day) DO UPDATE SET failures = "
+                               "login_failures_daily.failures + 1",
                                {FormatRfc3339(now).substr(0, 10)})
                       .status());
   if (user_id <= 0) return Status::Ok();
@@ -250,10 +252,11 @@ Result<User> UserService::Find(int64_t tenant_id, int64_t user_id) {
   std::optional<User> found;
   RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
-                                              "password_change_required, created_at, EXISTS "
-                                              "(SELECT 1 FROM user_totp t WHERE t.user_id = "
-                                              "users.id AND t.confirmed = 1) FROM users "
-                                              "WHERE tenant_id = $1 AND id = $2",
+                                              "password_change_required, created_at, CASE WHEN "
+                                              "EXISTS (SELECT 1 FROM user_totp t WHERE "
+                                              "t.user_id = users.id AND t.confirmed = 1) THEN 1 "
+                                              "ELSE 0 END FROM users WHERE tenant_id = $1 AND "
+                                              "id = $2",
                                               {tenant_id, user_id}));
     if (!rows.empty()) {
       found = FromRow(rows[0]);
@@ -290,10 +293,11 @@ Result<std::vector<User>> UserService::List(int64_t tenant_id) {
   std::vector<User> out;
   RETURN_IF_ERROR(db_.Read([&](store::Session& session) -> Status {
     ASSIGN_OR_RETURN(auto rows, session.Query("SELECT id, tenant_id, email, name, role, disabled, "
-                                              "password_change_required, created_at, EXISTS "
-                                              "(SELECT 1 FROM user_totp t WHERE t.user_id = "
-                                              "users.id AND t.confirmed = 1) FROM users "
-                                              "WHERE tenant_id = $1 ORDER BY email_key",
+                                              "password_change_required, created_at, CASE WHEN "
+                                              "EXISTS (SELECT 1 FROM user_totp t WHERE "
+                                              "t.user_id = users.id AND t.confirmed = 1) THEN 1 "
+                                              "ELSE 0 END FROM users WHERE tenant_id = $1 ORDER "
+                                              "BY email_key",
                                               {tenant_id}));
     for (const auto& r : rows) {
       out.push_back(FromRow(r));

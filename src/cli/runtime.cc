@@ -1,11 +1,13 @@
 #include "cli/runtime.h"
 
+#include <filesystem>
 #include <iostream>
 
 #include <sys/stat.h>
 
 #include "audit/checkpoint.h"
 #include "common/files.h"
+#include "common/log.h"
 #include "crypto/local_key_provider.h"
 #include "crypto/wrapped_key_file.h"
 #include "store/sqlite_database.h"
@@ -55,16 +57,20 @@ std::optional<config::Config> LoadConfig(const CommonOptions& options,
 
 namespace {
 
+// `*from_file` gets the key file (empty for PACTUM_MASTER_KEY).
 Result<std::unique_ptr<crypto::KeyProvider>> OpenKeyProvider(const config::Config& config,
-                                                             const std::string& database_path) {
+                                                             const std::string& database_path,
+                                                             std::string* from_file) {
   const auto env = config::ProcessEnvironment();
   if (const auto it = env.find("PACTUM_MASTER_KEY"); it != env.end()) {
     auto p = crypto::LocalKeyProvider::FromBase64(it->second, config.environment);
     if (!p.ok()) return InvalidArgument("PACTUM_MASTER_KEY: " + p.status().message());
+    from_file->clear();
     return std::unique_ptr<crypto::KeyProvider>(std::move(p).value());
   }
   const std::string path =
       config.master_key_file.empty() ? config.data_dir + "/master.key" : config.master_key_file;
+  *from_file = path;
   auto loaded = crypto::LocalKeyProvider::Load(path, config.environment);
   if (loaded.ok()) return std::unique_ptr<crypto::KeyProvider>(std::move(loaded).value());
   if (loaded.status().code() != StatusCode::kNotFound) return loaded.status();
@@ -143,7 +149,7 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
   ASSIGN_OR_RETURN(const FileLock opening,
                    FileLock::Acquire(config.data_dir + "/pactum.open.lock", true, true));
   const std::string database_path = config.data_dir + "/pactum.db";
-  ASSIGN_OR_RETURN(out.keys, OpenKeyProvider(config, database_path));
+  ASSIGN_OR_RETURN(out.keys, OpenKeyProvider(config, database_path, &out.master_key_file));
   ASSIGN_OR_RETURN(crypto::SecretBytes db_key, OpenDatabaseKey(*out.keys, database_path));
   store::SqliteOptions o;
   o.path = database_path;
@@ -158,6 +164,32 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
   o.external_checkpoints = config.backup.mode == "on";
   ASSIGN_OR_RETURN(out.db, store::OpenSqliteDatabase(o));
   return out;
+}
+
+bool MasterKeyInDataDirectory(const config::Config& config, const DataDirectory& data) {
+  if (data.master_key_file.empty()) return false;
+  // Both exist by now; weakly_canonical also copes if one went away meanwhile.
+  std::error_code ec;
+  const auto dir = std::filesystem::weakly_canonical(config.data_dir, ec);
+  if (ec) return false;
+  const auto key = std::filesystem::weakly_canonical(data.master_key_file, ec);
+  if (ec) return false;
+  auto k = key.begin();
+  for (auto d = dir.begin(); d != dir.end(); ++d, ++k) {
+    if (d->empty()) continue;  // a trailing separator
+    if (k == key.end() || *k != *d) return false;
+  }
+  return k != key.end();
+}
+
+void WarnIfMasterKeyInDataDirectory(const config::Config& config, const DataDirectory& data) {
+  if (!MasterKeyInDataDirectory(config, data)) return;
+  log::Warn("keys",
+            "the master key file lies inside the data directory, so every copy or backup of "
+            "the directory carries the key that decrypts it; move it elsewhere and set "
+            "PACTUM_MASTER_KEY_FILE (or master_key_file) to it, see \"Moving the master key "
+            "out of the data directory\" in docs/operations.md",
+            {{"master_key_file", data.master_key_file}, {"data_dir", config.data_dir}});
 }
 
 std::optional<OpenedDirectory> LoadAndOpen(const CommonOptions& options, DirectoryAccess access,
@@ -237,7 +269,8 @@ Result<std::unique_ptr<audit::SqlAuditLog>> OpenAuditLog(const config::Config& c
 Result<bool> AuditTrailHasEvents(store::Database& db) {
   bool any = false;
   RETURN_IF_ERROR(db.Read([&](store::Session& session) -> Status {
-    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT EXISTS (SELECT 1 FROM audit_events)"));
+    ASSIGN_OR_RETURN(auto rows, session.Query("SELECT CASE WHEN EXISTS (SELECT 1 FROM "
+                                              "audit_events) THEN 1 ELSE 0 END"));
     any = !rows.empty() && rows[0].Int(0) != 0;
     return Status::Ok();
   }));

@@ -45,6 +45,7 @@ std::optional<config::Config> LoadConfig(const CommonOptions& options,
 struct DataDirectory {
   FileLock lock;  // <data>/pactum.lock, released last
   std::unique_ptr<crypto::KeyProvider> keys;
+  std::string master_key_file;  // the key file `keys` came from; "" for PACTUM_MASTER_KEY
   std::unique_ptr<store::Database> db;
 };
 
@@ -73,6 +74,17 @@ struct OpenedDirectory {
 std::optional<OpenedDirectory> LoadAndOpen(const CommonOptions& options, DirectoryAccess access,
                                            int* exit_code,
                                            const std::function<void(config::Config&)>& flags = {});
+
+// Whether the master key file in use lies inside the data directory (the default,
+// <data>/master.key; symbolic links resolved). Every copy and file-level backup of the
+// data directory then carries the key that decrypts it.
+bool MasterKeyInDataDirectory(const config::Config& config, const DataDirectory& data);
+
+// Logs a warning (one line) while MasterKeyInDataDirectory holds: why, and how to move
+// the key (docs/operations.md, "Moving the master key out of the data directory").
+// `pactum serve` calls it at every start; one-shot commands do not (their stderr is one
+// line on failure, nothing otherwise).
+void WarnIfMasterKeyInDataDirectory(const config::Config& config, const DataDirectory& data);
 
 // The master key alone, for commands that may run without a data directory (a backup
 // restore after the data directory was lost): from PACTUM_MASTER_KEY or the key file;

@@ -238,6 +238,8 @@ int Serve(const ServeFlags& flags) {
   const std::string url = server.BaseUrl();
   log::Info(kComponent, "serving",
             {{"url", url}, {"version", kVersion}, {"environment", cfg->environment}});
+  // After the start succeeded: a start that fails stays one line on stderr.
+  WarnIfMasterKeyInDataDirectory(*cfg, *data);
   if (flags.common.json) {
     nlohmann::json line{{"url", url}, {"version", kVersion}};
     if (!initial_password_file.empty()) {

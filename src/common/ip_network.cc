@@ -48,7 +48,10 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view text) {
   if (!addr.ok()) return InvalidArgument("invalid network (expected CIDR such as 10.0.0.0/8)");
   IpNetwork net;
   net.base_ = *addr;
-  const int max_bits = addr->is_v4() ? 32 : 128;
+  // The prefix counts bits of the notation written: "10.0.0.0/8" and its IPv6 form
+  // "::ffff:10.0.0.0/104" are the same network.
+  const bool v4_notation = text.substr(0, slash).find(':') == std::string_view::npos;
+  const int max_bits = v4_notation ? 32 : 128;
   int bits = max_bits;
   if (slash != std::string_view::npos) {
     const auto digits = text.substr(slash + 1);
@@ -58,7 +61,7 @@ Result<IpNetwork> IpNetwork::Parse(std::string_view text) {
       return InvalidArgument("invalid network prefix length");
     }
   }
-  net.prefix_bits_ = addr->is_v4() ? bits + 96 : bits;
+  net.prefix_bits_ = v4_notation ? bits + 96 : bits;
   // Zero the host bits so Contains() can compare masked bytes.
   for (int i = 0; i < 16; ++i) {
     const int keep = std::clamp(net.prefix_bits_ - i * 8, 0, 8);

@@ -14,6 +14,17 @@ TEST(IpNetwork, V4NetworkMatchesV4AndMappedAddresses) {
   EXPECT_FALSE(net->Contains(*IpAddress::Parse("::1")));
 }
 
+TEST(IpNetwork, AMappedNetworkInIpv6NotationCountsIpv6Bits) {
+  auto net = IpNetwork::Parse("::ffff:10.0.0.0/104");
+  ASSERT_TRUE(net.ok()) << net.status().ToString();
+  EXPECT_TRUE(net->Contains(*IpAddress::Parse("10.200.0.1")));
+  EXPECT_TRUE(net->Contains(*IpAddress::Parse("::ffff:10.0.0.9")));
+  EXPECT_FALSE(net->Contains(*IpAddress::Parse("11.0.0.1")));
+  EXPECT_EQ(net->ToString(), "10.0.0.0/8");
+  EXPECT_EQ(IpNetwork::Parse("::ffff:10.0.0.1")->ToString(), "10.0.0.1/32");
+  EXPECT_FALSE(IpNetwork::Parse("::ffff:10.0.0.0/129").ok());
+}
+
 TEST(IpNetwork, BareAddressIsAHostRoute) {
   auto net = IpNetwork::Parse("::1");
   ASSERT_TRUE(net.ok());

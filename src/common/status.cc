@@ -1,5 +1,8 @@
 #include "common/status.h"
 
+#include <cstdio>
+#include <cstdlib>
+
 namespace pactum {
 
 const char* StatusCodeSlug(StatusCode code) {
@@ -71,6 +74,16 @@ Status DataLoss(std::string message, std::string detail) {
 }
 Status Internal(std::string detail) {
   return {StatusCode::kInternal, "internal error", std::move(detail)};
+}
+
+void DieOnErrorValue(const Status& status) {
+  // stdio, not iostreams: this may run while anything else is broken, and must not
+  // allocate more than it has to. The detail stays out (it may name paths or hold what a
+  // library said); the message is client-safe by construction.
+  std::fprintf(stderr, "pactum: fatal: value of an error Result: %s: %s\n",
+               StatusCodeSlug(status.code()), status.message().c_str());
+  std::fflush(stderr);
+  std::abort();
 }
 
 }  // namespace pactum

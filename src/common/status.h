@@ -78,7 +78,14 @@ Status DataLoss(std::string message, std::string detail = {});
 // The client sees only "internal error"; the detail is for the operator log.
 Status Internal(std::string detail);
 
-// A value or the Status saying why there is none.
+// Reading the value of a Result that holds an error is a programmer error: this prints
+// "pactum: fatal: value of an error Result: <code slug>: <message>" on stderr and aborts,
+// in every build. Only the client-safe message is printed, never the detail (paths,
+// library errors, whatever a caller put there). Never returns.
+[[noreturn]] void DieOnErrorValue(const Status& status);
+
+// A value or the Status saying why there is none. value(), operator* and operator-> on
+// an error abort (DieOnErrorValue): check ok() first, or use ASSIGN_OR_RETURN.
 template <typename T>
 class [[nodiscard]] Result {
  public:
@@ -89,15 +96,28 @@ class [[nodiscard]] Result {
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
+  T& value() & { return Checked(); }
+  const T& value() const& { return Checked(); }
+  T&& value() && { return std::move(Checked()); }
+  T* operator->() { return &Checked(); }
+  const T* operator->() const { return &Checked(); }
+  T& operator*() & { return Checked(); }
+  const T& operator*() const& { return Checked(); }
 
  private:
+  T& Checked() {
+    if (!value_.has_value()) [[unlikely]] {
+      DieOnErrorValue(status_);
+    }
+    return *value_;
+  }
+  const T& Checked() const {
+    if (!value_.has_value()) [[unlikely]] {
+      DieOnErrorValue(status_);
+    }
+    return *value_;
+  }
+
   std::optional<T> value_;
   Status status_;
 };

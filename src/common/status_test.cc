@@ -38,6 +38,25 @@ TEST(Status, ResultFromOkStatusIsAnError) {
   EXPECT_EQ(r.status().code(), StatusCode::kInternal);
 }
 
+TEST(StatusDeathTest, ValueOfAnErrorAbortsNamingTheStatusButNotItsDetail) {
+  // Found at once in every build, not undefined behaviour: the code and the message on
+  // stderr, the detail (which may name a path or hold what a library said) never.
+  const Result<std::string> bad =
+      Status(StatusCode::kNotFound, "no such contract", "row 7 of /srv/secret-path");
+  // The line ends after the message: the detail is not appended.
+  EXPECT_DEATH((void)bad.value(),
+               "pactum: fatal: value of an error Result: not_found: no such contract\n");
+  EXPECT_DEATH((void)bad->size(), "not_found: no such contract");
+  EXPECT_DEATH((void)*bad, "not_found: no such contract");
+  Result<std::string> moved = Internal("sqlite3_step: /srv/secret-path");
+  EXPECT_DEATH((void)std::move(moved).value(), "internal: internal error\n");
+  // A value reads as before.
+  Result<std::string> good = std::string("x");
+  EXPECT_EQ(good.value(), "x");
+  EXPECT_EQ(good->size(), 1U);
+  EXPECT_EQ(*good, "x");
+}
+
 TEST(Status, EveryCodeHasASlug) {
   for (int c = 0; c <= static_cast<int>(StatusCode::kUnavailable); ++c) {
     EXPECT_STRNE(StatusCodeSlug(static_cast<StatusCode>(c)), "") << c;

@@ -5,7 +5,9 @@
 #include <set>
 
 #include "common/hex.h"
+#include "common/text_fold.h"
 #include "contract/text_checks.h"
+#include "store/like.h"
 
 namespace pactum::contract {
 namespace {
@@ -14,25 +16,25 @@ constexpr std::array kCurrencies = {
 #include "contract/currencies.inc"
 };
 
-// The list query ordered by KEY (a column name literal), keyset-paged after ($10, $11).
+// The list query ordered by KEY (a column name literal), keyset-paged after ($9, $10):
+// the first page passes ('' or 0, 0), which every row follows. Engine-neutral SQL
+// (SQLite and PostgreSQL run it unchanged): the trash flag compared as an integer, the
+// counterparty as a LIKE pattern over the folded column (wildcards in the input
+// escaped), the tag through contract_tags (one range of its (tenant_id, tag) index,
+// evaluated once per query). Each sort order has a (tenant_id, KEY, id) index, and the
+// keyset condition is a range on it: a page seeks to its first row instead of reading
+// the pages before it.
 // NOLINTNEXTLINE(bugprone-macro-parentheses): KEY is pasted into a string literal
 #define PACTUM_CONTRACT_LIST(KEY)                                                             \
   "SELECT id, tenant_id, title, counterparty, type, status, owner_id, start_date, end_date, " \
   "auto_renew, renewal_months, notice_days, value_cents, currency, tags, custom, version, "   \
   "created_at, updated_at, deleted_at FROM contracts WHERE tenant_id = $1 AND "               \
-  "(deleted_at IS NOT NULL) = $2 AND ($3 = '' OR status = $3) AND ($4 = 0 OR owner_id = $4) " \
-  "AND ($5 = '' OR instr(lower(counterparty), $5) > 0) AND ($6 = '' OR EXISTS (SELECT 1 "     \
-  "FROM json_each(contracts.tags) WHERE value = $6)) AND ($7 = '' OR end_date >= $7) AND "    \
-  "($8 = '' OR (end_date != '' AND end_date <= $8)) AND ($9 = 0 OR " KEY " > $10 OR (" KEY    \
-  " = $10 AND id > $11)) ORDER BY " KEY ", id LIMIT $12"
-
-std::string ToLowerAscii(std::string_view s) {
-  std::string out(s);
-  for (char& ch : out) {
-    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-  }
-  return out;
-}
+  "(($2 = 0 AND deleted_at IS NULL) OR ($2 = 1 AND deleted_at IS NOT NULL)) AND "             \
+  "($3 = '' OR status = $3) AND ($4 = 0 OR owner_id = $4) AND "                               \
+  "($5 = '' OR counterparty_key LIKE $5 ESCAPE '\\') AND ($6 = '' OR id IN (SELECT "          \
+  "contract_id FROM contract_tags WHERE tenant_id = $1 AND tag = $6)) AND "                   \
+  "($7 = '' OR end_date >= $7) AND ($8 = '' OR (end_date != '' AND end_date <= $8)) AND " KEY \
+  " >= $9 AND (" KEY " > $9 OR id > $10) ORDER BY " KEY ", id LIMIT $11"
 
 std::optional<int64_t> OptInt(const store::Row& r, size_t i) {
   if (r.IsNull(i)) return std::nullopt;
@@ -70,6 +72,22 @@ Contract FromRow(const store::Row& r) {
 store::Value OrNull(const std::optional<int64_t>& v) {
   if (!v) return store::Value();
   return *v;
+}
+
+// Makes contract_tags hold exactly `c`'s tags, inside the transaction that writes `c`:
+// it is what the tag filter reads (contracts.tags stays the copy reads return, so a
+// page is one query on any engine). `fresh`: `c` has no rows there yet.
+Status WriteTags(store::Session& s, const Contract& c, bool fresh) {
+  if (!fresh) {
+    RETURN_IF_ERROR(s.Execute("DELETE FROM contract_tags WHERE contract_id = $1", {c.id}).status());
+  }
+  for (const std::string& tag : c.tags) {
+    RETURN_IF_ERROR(s.Execute("INSERT INTO contract_tags (tenant_id, contract_id, tag) VALUES "
+                              "($1, $2, $3)",
+                              {c.tenant_id, c.id, tag})
+                        .status());
+  }
+  return Status::Ok();
 }
 
 Status OptIntField(const nlohmann::json& v, const std::string& key, int64_t min, int64_t max,
@@ -285,21 +303,24 @@ Result<Contract> ContractService::Create(const audit::Actor& by, int64_t tenant_
     RETURN_IF_ERROR(ApplyFields(body, fields, Change::kCreate, c));
     if (c.owner_id == 0) c.owner_id = creator_id;
     RETURN_IF_ERROR(CheckOwner(s, tenant_id, c.owner_id));
+    ASSIGN_OR_RETURN(const std::string counterparty_key, FoldForMatching(c.counterparty));
     ASSIGN_OR_RETURN(
         auto rows,
         s.Query("INSERT INTO contracts (tenant_id, title, counterparty, type, status, owner_id, "
                 "start_date, end_date, auto_renew, renewal_months, notice_days, value_cents, "
-                "currency, tags, custom, version, created_at, updated_at) VALUES ($1, $2, $3, "
-                "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING "
-                "id, tenant_id, title, counterparty, type, status, owner_id, start_date, "
-                "end_date, auto_renew, renewal_months, notice_days, value_cents, currency, tags, "
-                "custom, version, created_at, updated_at, deleted_at",
+                "currency, tags, custom, version, created_at, updated_at, counterparty_key) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, "
+                "$16, $16, $17) RETURNING id, tenant_id, title, counterparty, type, status, "
+                "owner_id, start_date, end_date, auto_renew, renewal_months, notice_days, "
+                "value_cents, currency, tags, custom, version, created_at, updated_at, "
+                "deleted_at",
                 {tenant_id, c.title, c.counterparty, c.type, c.status, c.owner_id, c.start_date,
                  c.end_date, int64_t{c.auto_renew ? 1 : 0}, OrNull(c.renewal_months),
                  OrNull(c.notice_days), OrNull(c.value_cents), c.currency,
-                 nlohmann::json(c.tags).dump(), c.custom.dump(), now}));
+                 nlohmann::json(c.tags).dump(), c.custom.dump(), now, counterparty_key}));
     if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
     stored = FromRow(rows[0]);
+    RETURN_IF_ERROR(WriteTags(s, stored, /*fresh=*/true));
     return Record(s, by, "contract.create", stored.id, {{"title", stored.title}});
   }));
   return stored;
@@ -329,20 +350,26 @@ Result<Page> ContractService::List(int64_t tenant_id, const ListQuery& q) {
   for (const auto* d : {&q.end_from, &q.end_to}) {
     if (!d->empty() && !IsIsoDate(*d)) return Bad("end_date", "bounds must be YYYY-MM-DD");
   }
+  // No stored counterparty or tag is longer: a longer filter is a mistake, not a search.
+  RETURN_IF_ERROR(CheckText(q.counterparty, "counterparty", 0, 500));
+  RETURN_IF_ERROR(CheckText(q.tag, "tag", 0, 50));
   CursorPos after;
   if (!q.cursor.empty()) {
     ASSIGN_OR_RETURN(after, DecodeCursor(q.cursor, q.sort));
   }
-  const std::string counterparty = ToLowerAscii(q.counterparty);
-  const int64_t paged = q.cursor.empty() ? 0 : 1;
+  std::string counterparty;
+  if (!q.counterparty.empty()) {
+    ASSIGN_OR_RETURN(const std::string folded, FoldForMatching(q.counterparty));
+    counterparty = store::LikeContaining(folded);
+  }
   Page page;
   RETURN_IF_ERROR(db_.Read([&](store::Session& s) -> Status {
     // One literal statement per sort column (SQL is never assembled at run time); every
-    // value is a bound parameter. $10 is the cursor's sort value, $11 its id.
+    // value is a bound parameter. $9 is the cursor's sort value, $10 its id.
     auto run = [&](store::Sql sql, store::Value after_value) {
       return s.Query(
           sql, {tenant_id, int64_t{q.trash ? 1 : 0}, q.status, q.owner_id, counterparty, q.tag,
-                q.end_from, q.end_to, paged, std::move(after_value), after.id, q.limit + 1});
+                q.end_from, q.end_to, std::move(after_value), after.id, q.limit + 1});
     };
     Result<std::vector<store::Row>> rows = Status::Ok();
     if (q.sort == "title") {
@@ -406,6 +433,7 @@ Result<Contract> ContractService::Update(const audit::Actor& by, int64_t tenant_
           .WithReason("version_mismatch");
     }
     const int64_t owner_before = updated.owner_id;
+    const std::vector<std::string> tags_before = updated.tags;
     ASSIGN_OR_RETURN(const auto fields, ReadCustomFields(s, tenant_id));
     RETURN_IF_ERROR(ApplyFields(body, fields, Change::kUpdate, updated));
     if (updated.owner_id != owner_before) {
@@ -413,23 +441,40 @@ Result<Contract> ContractService::Update(const audit::Actor& by, int64_t tenant_
     }
     updated.version += 1;
     updated.updated_at = FormatRfc3339(clock_.Now());
+    ASSIGN_OR_RETURN(const std::string counterparty_key, FoldForMatching(updated.counterparty));
     ASSIGN_OR_RETURN(
         const int64_t changed,
         s.Execute("UPDATE contracts SET title = $1, counterparty = $2, type = $3, status = $4, "
                   "owner_id = $5, start_date = $6, end_date = $7, auto_renew = $8, "
                   "renewal_months = $9, notice_days = $10, value_cents = $11, currency = $12, "
-                  "tags = $13, custom = $14, version = $15, updated_at = $16 WHERE id = $17 AND "
-                  "tenant_id = $19 AND version = $18 AND deleted_at IS NULL",
-                  {updated.title, updated.counterparty, updated.type, updated.status,
-                   updated.owner_id, updated.start_date, updated.end_date,
-                   int64_t{updated.auto_renew ? 1 : 0}, OrNull(updated.renewal_months),
-                   OrNull(updated.notice_days), OrNull(updated.value_cents), updated.currency,
-                   nlohmann::json(updated.tags).dump(), updated.custom.dump(), updated.version,
-                   updated.updated_at, id, if_version, tenant_id}));
+                  "tags = $13, custom = $14, version = $15, updated_at = $16, "
+                  "counterparty_key = $20 WHERE id = $17 AND tenant_id = $19 AND version = $18 "
+                  "AND deleted_at IS NULL",
+                  {updated.title,
+                   updated.counterparty,
+                   updated.type,
+                   updated.status,
+                   updated.owner_id,
+                   updated.start_date,
+                   updated.end_date,
+                   int64_t{updated.auto_renew ? 1 : 0},
+                   OrNull(updated.renewal_months),
+                   OrNull(updated.notice_days),
+                   OrNull(updated.value_cents),
+                   updated.currency,
+                   nlohmann::json(updated.tags).dump(),
+                   updated.custom.dump(),
+                   updated.version,
+                   updated.updated_at,
+                   id,
+                   if_version,
+                   tenant_id,
+                   counterparty_key}));
     if (changed != 1) {  // another writer got there first (engines without one write lock)
       return Status(StatusCode::kFailedPrecondition, "the contract changed meanwhile")
           .WithReason("version_mismatch");
     }
+    if (updated.tags != tags_before) RETURN_IF_ERROR(WriteTags(s, updated, /*fresh=*/false));
     auto fields_changed = nlohmann::json::array();
     for (const auto& [key, value] : body.items()) fields_changed.push_back(key);
     return Record(s, by, "contract.update", id,
@@ -487,6 +532,10 @@ Result<Purged> ContractService::PurgeTrash() {
                                         {cutoff}));
     purged.blob_ids.reserve(docs.size());
     for (const auto& r : docs) purged.blob_ids.push_back(r.Text(0));
+    RETURN_IF_ERROR(s.Execute("DELETE FROM contract_tags WHERE contract_id IN (SELECT id FROM "
+                              "contracts WHERE deleted_at IS NOT NULL AND deleted_at <= $1)",
+                              {cutoff})
+                        .status());
     ASSIGN_OR_RETURN(auto rows, s.Query("DELETE FROM contracts WHERE deleted_at IS NOT NULL AND "
                                         "deleted_at <= $1 RETURNING id, tenant_id",
                                         {cutoff}));

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 #include "auth/user_service.h"
@@ -276,6 +277,139 @@ TEST_F(ContractServiceTest, ListFiltersAndPagesWithoutGapsOrRepeats) {
   EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
   q = ListQuery{};
   q.limit = 0;
+  EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
+}
+
+std::vector<std::string> Titles(const Result<Page>& page) {
+  std::vector<std::string> out;
+  if (!page.ok()) return {"error: " + page.status().ToString()};
+  for (const auto& c : page->contracts) out.push_back(c.title);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST_F(ContractServiceTest, CounterpartyFilterMatchesTheTextGivenNotAPattern) {
+  for (const char* counterparty :
+       {"100% Organic", "100 Percent", "under_score Ltd", "underXscore Ltd", "O'Brien & Sons",
+        "Back\\slash", "Backslash", "ÄRZTEKAMMER Nord", "Straße GmbH", "\"Quoted\" AG"}) {
+    ASSERT_TRUE(Make({{"title", counterparty}, {"counterparty", counterparty}}).ok());
+  }
+  auto matching = [&](const std::string& text) {
+    ListQuery q;
+    q.counterparty = text;
+    q.limit = 200;
+    return Titles(service_->List(acme_, q));
+  };
+  using V = std::vector<std::string>;
+  // SQL wildcards and the escape character are plain characters to the user.
+  EXPECT_EQ(matching("%"), V{"100% Organic"});
+  EXPECT_EQ(matching("0%"), V{"100% Organic"});
+  EXPECT_EQ(matching("_"), V{"under_score Ltd"});
+  EXPECT_EQ(matching("r_s"), V{"under_score Ltd"});
+  EXPECT_EQ(matching("\\"), V{"Back\\slash"});
+  EXPECT_EQ(matching("k\\s"), V{"Back\\slash"});
+  // Quotes reach the database only as bound values.
+  EXPECT_EQ(matching("o'brien"), V{"O'Brien & Sons"});
+  EXPECT_EQ(matching("\"quoted\""), V{"\"Quoted\" AG"});
+  EXPECT_EQ(matching("' OR 1=1 --"), V{});
+  // Case beyond ASCII, either way round; ß and ss alike.
+  EXPECT_EQ(matching("ärztekammer"), V{"ÄRZTEKAMMER Nord"});
+  EXPECT_EQ(matching("ÄRZTEKAMMER NORD"), V{"ÄRZTEKAMMER Nord"});
+  EXPECT_EQ(matching("STRASSE"), V{"Straße GmbH"});
+  EXPECT_EQ(matching("straße"), V{"Straße GmbH"});
+  EXPECT_EQ(matching("ＯＲＧＡＮＩＣ"), V{"100% Organic"}) << "full-width letters";
+  EXPECT_EQ(matching("100"), (V{"100 Percent", "100% Organic"}));
+  // A renamed counterparty is found under its new name only.
+  auto c = Make({{"title", "Renamed"}, {"counterparty", "Initech"}});
+  ASSERT_TRUE(c.ok());
+  ASSERT_TRUE(service_
+                  ->Update(testing_support::TestActor(), acme_, c->id, c->version,
+                           {{"counterparty", "Hooli Ärzte"}})
+                  .ok());
+  EXPECT_EQ(matching("initech"), V{});
+  EXPECT_EQ(matching("ÄRZTE"), (V{"Renamed", "ÄRZTEKAMMER Nord"}));
+  ListQuery q;
+  q.counterparty = std::string(501, 'a');
+  EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
+  q.counterparty = "\xff";
+  EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(ContractServiceTest, TagFilterIsExactAndFollowsEveryChangeOfTheTags) {
+  auto make = [&](const std::string& title, const nlohmann::json& tags) {
+    auto c = Make({{"title", title}, {"tags", tags}});
+    EXPECT_TRUE(c.ok()) << c.status().ToString();
+    return c.ok() ? *c : Contract{};
+  };
+  const Contract fifty = make("fifty", {"50%", "it's"});
+  const Contract five_hundred = make("five hundred", {"500"});
+  const Contract a_b = make("a_b", {"a_b", "Ärzte"});
+  make("axb", {"axb"});
+  ASSERT_TRUE(Make({{"title", "other tenant"}, {"tags", {"50%"}}}, globex_, gus_).ok());
+  auto tagged = [&](const std::string& tag, bool trash = false) {
+    ListQuery q;
+    q.tag = tag;
+    q.trash = trash;
+    q.limit = 200;
+    return Titles(service_->List(acme_, q));
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(tagged("50%"), V{"fifty"}) << "only this tenant's";
+  EXPECT_EQ(tagged("%"), V{});
+  EXPECT_EQ(tagged("a_b"), V{"a_b"});
+  EXPECT_EQ(tagged("it's"), V{"fifty"});
+  EXPECT_EQ(tagged("Ärzte"), V{"a_b"});
+  EXPECT_EQ(tagged("ärzte"), V{}) << "tags are exact, as stored";
+  // Changed tags are what the filter sees, in the same transaction as the contract.
+  auto changed = service_->Update(testing_support::TestActor(), acme_, fifty.id, fifty.version,
+                                  {{"tags", {"500", "new"}}});
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_EQ(tagged("50%"), V{});
+  EXPECT_EQ(tagged("500"), (V{"fifty", "five hundred"}));
+  EXPECT_EQ(tagged("new"), V{"fifty"});
+  // Untouched tags stay when other fields change.
+  ASSERT_TRUE(service_
+                  ->Update(testing_support::TestActor(), acme_, fifty.id, changed->version,
+                           {{"title", "fifty!"}})
+                  .ok());
+  EXPECT_EQ(tagged("new"), V{"fifty!"});
+  // The trash keeps them; a filtered page of the trash finds them there.
+  ASSERT_TRUE(service_->Trash(testing_support::TestActor(), acme_, five_hundred.id).ok());
+  EXPECT_EQ(tagged("500"), V{"fifty!"});
+  EXPECT_EQ(tagged("500", /*trash=*/true), V{"five hundred"});
+  // Keyset pages over a tag filter: every match once.
+  ListQuery q;
+  q.tag = "500";
+  q.limit = 1;
+  q.trash = false;
+  ASSERT_TRUE(service_->Restore(testing_support::TestActor(), acme_, five_hundred.id).ok());
+  std::vector<int64_t> seen;
+  for (int pages = 0; pages < 5; ++pages) {
+    auto page = service_->List(acme_, q);
+    ASSERT_TRUE(page.ok());
+    for (const auto& c : page->contracts) seen.push_back(c.id);
+    if (page->next_cursor.empty()) break;
+    q.cursor = page->next_cursor;
+  }
+  EXPECT_EQ(seen, (std::vector<int64_t>{fifty.id, five_hundred.id}));
+  // Purged contracts leave no tag rows behind.
+  ASSERT_TRUE(service_->Trash(testing_support::TestActor(), acme_, a_b.id).ok());
+  clock_.Advance(std::chrono::hours(24 * (ContractService::kTrashDays + 1)));
+  auto purged = service_->PurgeTrash();
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString();
+  EXPECT_EQ(purged->contract_ids, std::vector<int64_t>{a_b.id});
+  int64_t rows_of_a_b = -1;
+  ASSERT_TRUE(db_->Read([&](store::Session& s) -> Status {
+                   ASSIGN_OR_RETURN(auto r, s.Query("SELECT count(*) FROM contract_tags WHERE "
+                                                    "contract_id = $1",
+                                                    {a_b.id}));
+                   rows_of_a_b = r[0].Int(0);
+                   return Status::Ok();
+                 })
+                  .ok());
+  EXPECT_EQ(rows_of_a_b, 0);
+  q = ListQuery{};
+  q.tag = std::string(51, 't');
   EXPECT_EQ(service_->List(acme_, q).status().code(), StatusCode::kInvalidArgument);
 }
 

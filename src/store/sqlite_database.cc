@@ -449,6 +449,7 @@ class SqliteDatabase final : public Database, public WalAccess {
   }
 
   Status CheckApplicationId() {
+    static_assert(kSqliteApplicationId == 1346589745);
     ASSIGN_OR_RETURN(auto rows, writer_->Query("PRAGMA application_id", {}));
     const int64_t id = rows.empty() ? 0 : rows[0].Int(0);
     if (id == kSqliteApplicationId) return Status::Ok();
@@ -462,35 +463,24 @@ class SqliteDatabase final : public Database, public WalAccess {
     return writer_->Exec("PRAGMA application_id=1346589745;");
   }
 
+  // The writer connection as the migration runner sees it (store/migrations.h).
+  class MigrationWriter final : public MigrationConnection {
+   public:
+    explicit MigrationWriter(Connection& c) : c_(c) {}
+    Status ExecScript(const char* sql) override { return c_.Exec(sql); }
+    Session& Autocommit() override { return c_; }
+    Status Transaction(const std::function<Status(Session&)>& fn) override {
+      return SqliteDatabase::Transaction(c_, "BEGIN IMMEDIATE;", fn);
+    }
+
+   private:
+    Connection& c_;
+  };
+
   Status Migrate() {
-    static_assert(kSqliteApplicationId == 1346589745);
-    RETURN_IF_ERROR(
-        writer_->Exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                      "name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;"));
-    ASSIGN_OR_RETURN(auto rows,
-                     writer_->Query("SELECT coalesce(max(version), 0) FROM schema_migrations", {}));
-    int current = rows.empty() ? 0 : static_cast<int>(rows[0].Int(0));
-    const auto migrations = SqliteMigrations();
-    const int latest = migrations.empty() ? 0 : migrations.back().version;
-    if (current > latest) {
-      return FailedPrecondition("database schema version " + std::to_string(current) +
-                                " is newer than this pactum supports (" + std::to_string(latest) +
-                                "); run a newer pactum");
-    }
-    for (const Migration& m : migrations) {
-      if (m.version <= current) continue;
-      const std::string now = FormatRfc3339(std::chrono::system_clock::now());
-      RETURN_IF_ERROR(Transaction(*writer_, "BEGIN IMMEDIATE;", [&](Session& s) -> Status {
-        RETURN_IF_ERROR(writer_->Exec(m.sql));
-        return s
-            .Execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
-                {int64_t{m.version}, std::string(m.name), now})
-            .status();
-      }));
-      current = m.version;
-    }
-    schema_version_ = current;
+    MigrationWriter writer(*writer_);
+    ASSIGN_OR_RETURN(schema_version_,
+                     ApplyMigrations(writer, SqliteMigrations(), options_.max_schema_version));
     return Status::Ok();
   }
 

@@ -28,6 +28,9 @@ struct SqliteOptions {
   // Backups keep a change log from the WAL (store/wal_access.h): no connection then
   // checkpoints by itself or when it closes; the backup side does, after shipping.
   bool external_checkpoints = false;
+  // Apply migrations only up to this schema version; 0: all (store/migrations.h). For
+  // tests that build the database of an earlier release and then upgrade it.
+  int max_schema_version = 0;
 };
 
 // Opens (creating if needed, encrypted), checks the application id, applies pending

@@ -34,7 +34,7 @@ std::unique_ptr<Database> Open(const std::string& path) {
 
 TEST(SqliteDatabase, AppliesAndRecordsEveryMigrationOnce) {
   TempDir dir;
-  const auto latest = SqliteMigrations().back().version;
+  const auto latest = SqliteMigrations().latest();
   {
     auto db = Open(dir.File("p.db"));
     EXPECT_EQ(db->Info().schema_version, latest);

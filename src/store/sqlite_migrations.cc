@@ -193,10 +193,40 @@ CREATE TABLE audit_events (
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX audit_events_time ON audit_events(tenant_id, time_ms);
 )sql"},
+    // Engine-neutral filters: tags in a table of their own (the tag filter reads it
+    // through an index, no JSON function), moved from the contracts' JSON; contracts.tags
+    // stays as the contract's own copy that reads return, written with the rows here in
+    // one transaction. The counterparty filter matches a folded copy of the
+    // counterparty (FillCounterpartyKeys) with LIKE, not an engine's lower(). Each sort
+    // order of the list gets an index, so a keyset page reads only its rows.
+    {13, "contract_tags_and_counterparty_key",
+     R"sql(
+CREATE TABLE contract_tags (
+  tenant_id    INTEGER NOT NULL REFERENCES tenants(id),
+  contract_id  INTEGER NOT NULL REFERENCES contracts(id),
+  tag          TEXT NOT NULL,
+  PRIMARY KEY (contract_id, tag)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX contract_tags_tenant_tag ON contract_tags(tenant_id, tag, contract_id);
+INSERT INTO contract_tags (tenant_id, contract_id, tag)
+  SELECT DISTINCT c.tenant_id, c.id, t.value FROM contracts c, json_each(c.tags) t;
+ALTER TABLE contracts ADD COLUMN counterparty_key TEXT NOT NULL DEFAULT '';
+CREATE INDEX contracts_tenant_title ON contracts(tenant_id, title, id);
+CREATE INDEX contracts_tenant_updated ON contracts(tenant_id, updated_at, id);
+)sql",
+     &FillCounterpartyKeys},
+};
+
+constexpr MigrationList kSqlite{
+    .engine = "sqlite",
+    .create_bookkeeping =
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER "
+        "PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL) STRICT;",
+    .migrations = kMigrations,
 };
 
 }  // namespace
 
-std::span<const Migration> SqliteMigrations() { return kMigrations; }
+const MigrationList& SqliteMigrations() { return kSqlite; }
 
 }  // namespace pactum::store
