@@ -432,7 +432,7 @@ int Run(const Options& opt) {
   backup::BackupKey log_key;
   log_key.version = key.version;
   log_key.key = crypto::SecretBytes::CopyOf(key.key.span());
-  auto opened = backup::ChangeLog::Open(*db->Wal(), std::move(log_key), *spool,
+  auto opened = backup::ChangeLog::Open(*db->Changes(), std::move(log_key), *spool,
                                         dir + "/backup-spool-state.json", targets, clock,
                                         backup::ChangeLogOptions{});
   if (!opened.ok()) Fail("change log", opened.status());
@@ -445,7 +445,7 @@ int Run(const Options& opt) {
     so.scratch_dir = dir + "/scratch";
     so.environment = "bench";
     const auto start = Steady::now();
-    auto snap = backup::TakeSnapshot(*log, *db->Wal(), key, *spool, targets, clock, so);
+    auto snap = backup::TakeSnapshot(*log, *db->Changes(), key, *spool, targets, clock, so);
     const double wall_ms = Ms(Steady::now() - start);
     if (!snap.ok()) Fail("snapshot", snap.status());
     int64_t verify_ms = 0;

@@ -10,7 +10,7 @@
 #include "backup/prune.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "store/wal_access.h"
+#include "store/change_capture.h"
 
 namespace pactum::backup {
 namespace {
@@ -52,9 +52,11 @@ Result<std::unique_ptr<BackupService>> BackupService::Open(store::Database& db,
 }
 
 Status BackupService::Init() {
-  store::WalAccess* wal = db_.Wal();
-  if (wal == nullptr || !wal->external_checkpoints()) {
-    return FailedPrecondition("backups need the embedded database with external checkpoints");
+  store::ChangeCapture* capture = db_.Changes();
+  if (capture == nullptr || !capture->retains_log()) {
+    return FailedPrecondition(
+        "backups need a database whose changes they can capture (the embedded database, "
+        "with external checkpoints)");
   }
   const std::string spool_dir = SpoolDirectory(options_.data_dir);
   RETURN_IF_ERROR(MakeDirectories(spool_dir + "/requests", 0700));
@@ -71,7 +73,7 @@ Status BackupService::Init() {
   BackupKey copy;
   copy.version = key_.version;
   copy.key = crypto::SecretBytes::CopyOf(key_.key.span());
-  ASSIGN_OR_RETURN(log_, ChangeLog::Open(*wal, std::move(copy), *spool_, spool_dir + "/state.json",
+  ASSIGN_OR_RETURN(log_, ChangeLog::Open(*capture, std::move(copy), *spool_, spool_dir + "/state.json",
                                          target_ptrs_, clock_, ChangeLogOptions{}));
   // A target without a verified snapshot of the current lineage gets one at once.
   const LogPosition at = log_->position();
@@ -115,7 +117,7 @@ Result<SnapshotResult> BackupService::Snapshot() {
     std::lock_guard lock(state_mu_);
     if (UnixMillis(clock_.Now()) >= next_daily_ms_) ScheduleNextDaily();
   }
-  auto result = TakeSnapshot(*log_, *db_.Wal(), key_, *spool_, target_ptrs_, clock_, o);
+  auto result = TakeSnapshot(*log_, *db_.Changes(), key_, *spool_, target_ptrs_, clock_, o);
   MetricsRegistry* m = options_.metrics;
   if (!result.ok()) {
     std::lock_guard lock(state_mu_);

@@ -26,15 +26,14 @@ Result<crypto::Sha256Digest> DigestFromHex(const std::string& hex) {
 
 struct ChangeLog::State {
   LogPosition position;      // lineage empty: none yet
-  store::WalPosition wal;    // where the WAL was read up to
-  bool wal_drained = false;  // every frame of wal's generation is in the database file
+  store::LogCursor cursor;   // where the engine's log was read up to
   bool continuity_lost = false;
 };
 
-ChangeLog::ChangeLog(store::WalAccess& wal, BackupKey key, BackupTarget& spool,
+ChangeLog::ChangeLog(store::ChangeCapture& capture, BackupKey key, BackupTarget& spool,
                      std::string state_file, std::vector<BackupTarget*> targets, const Clock& clock,
                      ChangeLogOptions options)
-    : wal_(wal),
+    : capture_(capture),
       key_(std::move(key)),
       spool_(spool),
       state_file_(std::move(state_file)),
@@ -46,28 +45,29 @@ ChangeLog::ChangeLog(store::WalAccess& wal, BackupKey key, BackupTarget& spool,
   confirmed_.resize(targets_.size());
 }
 
-ChangeLog::~ChangeLog() { wal_.SetCommitObserver(nullptr); }
+ChangeLog::~ChangeLog() { capture_.SetCommitObserver(nullptr); }
 
-Result<std::unique_ptr<ChangeLog>> ChangeLog::Open(store::WalAccess& wal, BackupKey key,
+Result<std::unique_ptr<ChangeLog>> ChangeLog::Open(store::ChangeCapture& capture, BackupKey key,
                                                    BackupTarget& spool, std::string state_file,
                                                    std::vector<BackupTarget*> targets,
                                                    const Clock& clock, ChangeLogOptions options) {
-  if (!wal.external_checkpoints()) {
+  if (!capture.retains_log()) {
     return FailedPrecondition(
-        "the database checkpoints by itself; a change log needs external checkpoints");
+        "the database folds its log by itself; a change log needs it kept (external "
+        "checkpoints)");
   }
-  std::unique_ptr<ChangeLog> log(new ChangeLog(wal, std::move(key), spool, std::move(state_file),
+  std::unique_ptr<ChangeLog> log(new ChangeLog(capture, std::move(key), spool, std::move(state_file),
                                                std::move(targets), clock, options));
   RETURN_IF_ERROR(log->LoadState());
   ChangeLog* self = log.get();
-  wal.SetCommitObserver([self](uint32_t frames) { self->OnCommit(frames); });
+  capture.SetCommitObserver([self](uint64_t mark) { self->OnCommit(mark); });
   return log;
 }
 
-void ChangeLog::OnCommit(uint32_t wal_frames) {
+void ChangeLog::OnCommit(uint64_t mark) {
   const int64_t now = UnixMillis(clock_.Now());
   std::lock_guard lock(times_mu_);
-  commit_times_.emplace_back(wal_frames, now);
+  commit_times_.emplace_back(mark, now);
 }
 
 Status ChangeLog::LoadState() {
@@ -84,14 +84,17 @@ Status ChangeLog::LoadState() {
     s.position.seq = j.at("seq").get<uint64_t>();
     ASSIGN_OR_RETURN(s.position.hash, DigestFromHex(j.at("hash").get<std::string>()));
     s.position.time_ms = j.at("time_ms").get<int64_t>();
-    const json& w = j.at("wal");
-    s.wal.salt1 = w.at("salt1").get<uint32_t>();
-    s.wal.salt2 = w.at("salt2").get<uint32_t>();
-    s.wal.checkpoint_seq = w.at("checkpoint_seq").get<uint32_t>();
-    s.wal.frames = w.at("frames").get<uint32_t>();
-    s.wal.checksum = {w.at("checksum1").get<uint32_t>(), w.at("checksum2").get<uint32_t>()};
-    s.wal.big_endian_checksum = w.at("big_endian").get<bool>();
-    s.wal_drained = j.at("wal_drained").get<bool>();
+    if (j.contains("log_cursor")) {
+      s.cursor = j.at("log_cursor").get<std::string>();
+    } else if (!s.position.lineage.empty()) {
+      // Written by an earlier version, whose position in the WAL this one does not read:
+      // the lineage ends here and the next snapshot starts a new one.
+      s.continuity_lost = true;
+      log::Info("backup",
+                "the backup state file is of an earlier version; a new snapshot starts a "
+                "new lineage",
+                {{"lineage", s.position.lineage}});
+    }
     if (!s.position.lineage.empty() && !IsLineage(s.position.lineage)) {
       return DataLoss("backup state file " + state_file_ + " names no valid lineage");
     }
@@ -113,15 +116,7 @@ Status ChangeLog::SaveState() {
                   {"seq", s.position.seq},
                   {"hash", crypto::HexDigest(s.position.hash)},
                   {"time_ms", s.position.time_ms},
-                  {"wal",
-                   {{"salt1", s.wal.salt1},
-                    {"salt2", s.wal.salt2},
-                    {"checkpoint_seq", s.wal.checkpoint_seq},
-                    {"frames", s.wal.frames},
-                    {"checksum1", s.wal.checksum.s1},
-                    {"checksum2", s.wal.checksum.s2},
-                    {"big_endian", s.wal.big_endian_checksum}}},
-                  {"wal_drained", s.wal_drained}};
+                  {"log_cursor", s.cursor}};
   return WriteFileAtomic(state_file_, j.dump() + "\n", 0600);
 }
 
@@ -164,7 +159,7 @@ Status ChangeLog::Spool(const Segment& segment) {
   return Status::Ok();
 }
 
-Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
+Status ChangeLog::CaptureLocked(store::ChangeReader& r, bool for_snapshot) {
   State s;
   {
     std::lock_guard lock(mu_);
@@ -173,34 +168,7 @@ Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
   if (s.position.lineage.empty() || s.continuity_lost) {
     return FailedPrecondition("the change log needs a snapshot to start a lineage");
   }
-  auto generation = r.Generation();
-  if (!generation.ok() && generation.status().code() != StatusCode::kNotFound) {
-    return generation.status();
-  }
-  const bool no_wal = !generation.ok();
-  store::WalPosition from;
-  if (no_wal && (s.wal.frames == 0 || s.wal_drained)) {
-    return Status::Ok();  // nothing written since
-  }
-  if (!no_wal && generation->SameGeneration(s.wal)) {
-    from = s.wal;
-  } else if (!no_wal && s.wal_drained &&
-             (generation->salt1 == s.wal.salt1 + 1 || (s.wal.salt1 == 0 && s.wal.salt2 == 0))) {
-    // SQLite restarted the log after our complete checkpoint, or started the first one
-    // after a snapshot of a database that had none.
-    from = *generation;
-  } else {
-    {
-      std::lock_guard lock(mu_);
-      state_->continuity_lost = true;
-    }
-    log::Error("backup",
-               "the change log lost continuity with the database's WAL (a checkpoint made "
-               "elsewhere); a new snapshot starts a new lineage",
-               {{"lineage", s.position.lineage}, {"seq", static_cast<int64_t>(s.position.seq)}});
-    return FailedPrecondition("the change log lost continuity; a snapshot is needed");
-  }
-  std::vector<std::pair<uint32_t, int64_t>> times;
+  std::vector<std::pair<uint64_t, int64_t>> times;
   {
     std::lock_guard lock(times_mu_);
     times.swap(commit_times_);
@@ -208,9 +176,24 @@ Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
   size_t next_time = 0;
   int64_t last_time = s.position.time_ms;
   const int64_t now = UnixMillis(clock_.Now());
+  store::LogCursor from = s.cursor;
   for (;;) {
-    ASSIGN_OR_RETURN(store::WalRead read, r.ReadCommitted(from, options_.max_segment_frames));
-    if (read.commits.empty()) break;
+    auto read = r.ReadSince(from, options_.max_segment_frames);
+    if (read.status().code() == StatusCode::kFailedPrecondition) {
+      {
+        std::lock_guard lock(mu_);
+        state_->continuity_lost = true;
+      }
+      log::Error("backup",
+                 "the change log lost continuity with the database's log (it was folded "
+                 "elsewhere); a new snapshot starts a new lineage",
+                 {{"lineage", s.position.lineage},
+                  {"seq", static_cast<int64_t>(s.position.seq)},
+                  {"reason", read.status().message()}});
+      return FailedPrecondition("the change log lost continuity; a snapshot is needed");
+    }
+    RETURN_IF_ERROR(read.status());
+    if (read->commits.empty()) break;
     Segment segment;
     segment.lineage = s.position.lineage;
     {
@@ -218,11 +201,11 @@ Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
       segment.seq = state_->position.seq + 1;
       segment.prev = state_->position.hash;
     }
-    for (store::WalCommit& c : read.commits) {
+    for (store::CapturedCommit& c : read->commits) {
       // The observer's time for this commit: entries come in commit order.
       int64_t t = now;
       for (size_t i = next_time; i < times.size(); ++i) {
-        if (times[i].first == c.end_frame) {
+        if (times[i].first == c.mark) {
           t = times[i].second;
           next_time = i + 1;
           break;
@@ -234,19 +217,17 @@ Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
     RETURN_IF_ERROR(Spool(segment));
     {
       std::lock_guard lock(mu_);
-      state_->wal = read.end;
-      state_->wal_drained = false;
+      state_->cursor = read->end;
     }
     RETURN_IF_ERROR(SaveState());
-    from = read.end;
+    from = read->end;
   }
-  if (!for_snapshot && !hold_checkpoints_ && from.frames >= options_.checkpoint_frames) {
-    ASSIGN_OR_RETURN(const store::CheckpointResult cp, r.Checkpoint(false));
-    if (cp.complete() && static_cast<uint32_t>(cp.log_frames) == from.frames) {
+  if (!for_snapshot && !hold_checkpoints_) {
+    ASSIGN_OR_RETURN(store::LogCursor released, r.Release(from, options_.checkpoint_frames));
+    if (released != from) {
       {
         std::lock_guard lock(mu_);
-        state_->wal = from;
-        state_->wal_drained = true;
+        state_->cursor = std::move(released);
       }
       RETURN_IF_ERROR(SaveState());
     }
@@ -255,35 +236,23 @@ Status ChangeLog::CaptureLocked(store::WalReader& r, bool for_snapshot) {
 }
 
 Status ChangeLog::Capture() {
-  return wal_.WithWritesPaused(
-      [&](store::WalReader& r) { return CaptureLocked(r, /*for_snapshot=*/false); });
+  return capture_.WithWritesPaused(
+      [&](store::ChangeReader& r) { return CaptureLocked(r, /*for_snapshot=*/false); });
 }
 
 Result<LogPosition> ChangeLog::BeginSnapshot(const std::function<Status()>& opened_at_position) {
   LogPosition at;
-  RETURN_IF_ERROR(wal_.WithWritesPaused([&](store::WalReader& r) -> Status {
+  RETURN_IF_ERROR(capture_.WithWritesPaused([&](store::ChangeReader& r) -> Status {
     Status captured = CaptureLocked(r, /*for_snapshot=*/true);
     const bool new_lineage = captured.code() == StatusCode::kFailedPrecondition;
     if (!captured.ok() && !new_lineage) return captured;
-    ASSIGN_OR_RETURN(const store::CheckpointResult cp, r.Checkpoint(/*wait_for_readers=*/true));
-    if (!cp.complete()) {
-      return Unavailable("readers kept the checkpoint before the snapshot from completing");
-    }
-    store::WalPosition end;
-    if (new_lineage) {
-      // Everything in the WAL is now in the database file: the new lineage starts after
-      // all of it.
-      auto generation = r.Generation();
-      if (generation.ok()) {
-        ASSIGN_OR_RETURN(store::WalRead rest, r.ReadCommitted(*generation, UINT32_MAX));
-        end = rest.end;
-      } else if (generation.status().code() != StatusCode::kNotFound) {
-        return generation.status();
-      }
-    } else {
+    store::LogCursor from;
+    if (!new_lineage) {
       std::lock_guard lock(mu_);
-      end = state_->wal;
+      from = state_->cursor;
     }
+    // A new lineage starts after everything the engine's log holds now.
+    ASSIGN_OR_RETURN(const store::LogCursor end, r.FoldAll(from));
     {
       std::lock_guard lock(mu_);
       if (new_lineage) {
@@ -297,8 +266,7 @@ Result<LogPosition> ChangeLog::BeginSnapshot(const std::function<Status()>& open
         std::lock_guard times_lock(times_mu_);
         commit_times_.clear();
       }
-      state_->wal = end;
-      state_->wal_drained = true;
+      state_->cursor = end;
       at = state_->position;
     }
     RETURN_IF_ERROR(SaveState());

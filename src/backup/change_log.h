@@ -4,20 +4,21 @@
 // committed to the embedded database, as page images with its commit time, sealed into
 // hash-linked segments (backup/log_format.h) and copied to every backup target.
 //
-// Capture, with the database's writes paused (store/wal_access.h): read the transactions
-// committed since the last position, cut them into segments, seal each into the local
-// spool (<data>/backup-spool, a directory of sealed artefacts) and record the position in
-// <spool>/state.json; then, once the WAL holds enough shipped frames, checkpoint. Upload,
+// Capture, with the database's writes paused (store/change_capture.h): read the
+// transactions committed since the last position, cut them into segments, seal each into
+// the local spool (<data>/backup-spool, a directory of sealed artefacts) and record the
+// position in <spool>/state.json; then, once the engine's log holds enough shipped pages,
+// release it (the engine folds it into the database). Upload,
 // without pausing anything: copy spooled segments to each target; a segment leaves the
 // spool once every target has it, so a target that is down catches up when it is back
 // and never holds up the others or the server. Commit times come from the store's
 // commit observer (the clock at commit); a transaction the observer did not see (written
 // by another process, or before this one started) gets the time it was found.
 //
-// Continuity: the log continues across WAL generations only when this log checkpointed
-// every frame of the previous one (SQLite then restarts the WAL with salt-1 + 1);
-// anything else — the first start, a WAL restarted by a checkpoint made elsewhere —
-// needs a snapshot, which starts a new lineage (NeedsSnapshot()).
+// Continuity is the engine's judgement (its log cursor, kept in the state file): when
+// its log no longer continues from where this one stands — the first start, a log folded
+// by a process without backups — a snapshot is needed, which starts a new lineage
+// (NeedsSnapshot()).
 //
 // Thread-safety: Capture and BeginSnapshot serialize on the database's writer lock, so
 // a snapshot may run on its own thread beside the shipping one; Upload from one thread
@@ -36,7 +37,7 @@
 #include "backup/log_format.h"
 #include "common/clock.h"
 #include "crypto/secret.h"
-#include "store/wal_access.h"
+#include "store/change_capture.h"
 
 namespace pactum::backup {
 
@@ -47,7 +48,7 @@ struct BackupKey {
 
 struct ChangeLogOptions {
   uint32_t max_segment_frames = 4096;  // 16 MiB of pages at most per segment
-  uint32_t checkpoint_frames = 1000;   // checkpoint once the WAL holds this many
+  uint32_t checkpoint_frames = 1000;   // release the engine's log once it holds this many pages
   int zstd_level = 1;
 };
 
@@ -64,7 +65,7 @@ class ChangeLog {
  public:
   // `spool` is the local spool target; `targets` the backup targets (not owned; they
   // outlive the log). Reads <spool dir>/state.json.
-  static Result<std::unique_ptr<ChangeLog>> Open(store::WalAccess& wal, BackupKey key,
+  static Result<std::unique_ptr<ChangeLog>> Open(store::ChangeCapture& capture, BackupKey key,
                                                  BackupTarget& spool, std::string state_file,
                                                  std::vector<BackupTarget*> targets,
                                                  const Clock& clock, ChangeLogOptions options);
@@ -83,9 +84,9 @@ class ChangeLog {
   LogPosition position() const;
   std::vector<TargetHealth> health() const;
 
-  // For a snapshot: with writes paused, captures everything, checkpoints every frame into
-  // the database file (starting a new lineage when continuity was lost) and holds off
-  // further checkpoints until EndSnapshot, so the database file stays exactly the state
+  // For a snapshot: with writes paused, captures everything, folds the engine's whole log
+  // into the database file (starting a new lineage when continuity was lost) and holds off
+  // further releases until EndSnapshot, so the database file stays exactly the state
   // at the returned position while the snapshot reads it. `opened_at_position` runs
   // while writes are still paused (to open a reader pinned at the same state).
   // kUnavailable when readers kept the checkpoint from completing.
@@ -94,15 +95,15 @@ class ChangeLog {
 
  private:
   struct State;
-  ChangeLog(store::WalAccess& wal, BackupKey key, BackupTarget& spool, std::string state_file,
+  ChangeLog(store::ChangeCapture& capture, BackupKey key, BackupTarget& spool, std::string state_file,
             std::vector<BackupTarget*> targets, const Clock& clock, ChangeLogOptions options);
   Status LoadState();
   Status SaveState();
-  Status CaptureLocked(store::WalReader& r, bool for_snapshot);
+  Status CaptureLocked(store::ChangeReader& r, bool for_snapshot);
   Status Spool(const Segment& segment);
-  void OnCommit(uint32_t wal_frames);
+  void OnCommit(uint64_t mark);
 
-  store::WalAccess& wal_;
+  store::ChangeCapture& capture_;
   BackupKey key_;
   BackupTarget& spool_;
   std::string state_file_;
@@ -119,7 +120,7 @@ class ChangeLog {
   std::atomic<bool> hold_checkpoints_{false};  // set while a snapshot reads the file
 
   std::mutex times_mu_;
-  std::vector<std::pair<uint32_t, int64_t>> commit_times_;  // (WAL frames, ms) GUARDED_BY
+  std::vector<std::pair<uint64_t, int64_t>> commit_times_;  // (commit mark, ms) GUARDED_BY
 };
 
 }  // namespace pactum::backup

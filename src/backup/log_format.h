@@ -27,11 +27,11 @@
 #include "common/byte_source.h"
 #include "common/status.h"
 #include "crypto/sha256.h"
-#include "store/wal_access.h"
+#include "store/change_capture.h"
 
 namespace pactum::backup {
 
-inline constexpr size_t kPageBytes = store::kWalPageBytes;
+inline constexpr size_t kPageBytes = store::kPageImageBytes;
 inline constexpr size_t kLineageChars = 32;
 
 // Where a lineage stands: after segment `seq` (0: its start) whose hash is `hash`, with

@@ -346,7 +346,8 @@ Verification VerifySnapshot(BackupTarget& target, const BackupKeyLookup& keys,
   return v;
 }
 
-Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::WalAccess& wal, const BackupKey& key,
+Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& capture,
+                                    const BackupKey& key,
                                     BackupTarget& spool, const std::vector<BackupTarget*>& targets,
                                     const Clock& clock, const SnapshotOptions& options) {
   const auto start = std::chrono::steady_clock::now();
@@ -360,7 +361,7 @@ Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::WalAccess& wal, const
 
   std::unique_ptr<store::PageReader> reader;
   ASSIGN_OR_RETURN(m.position, log.BeginSnapshot([&]() -> Status {
-    ASSIGN_OR_RETURN(reader, wal.OpenPageReader());
+    ASSIGN_OR_RETURN(reader, capture.OpenPageReader());
     return Status::Ok();
   }));
   struct Release {

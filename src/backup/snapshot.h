@@ -28,7 +28,7 @@
 #include "backup/change_log.h"
 #include "backup/log_format.h"
 #include "common/clock.h"
-#include "store/wal_access.h"
+#include "store/change_capture.h"
 
 namespace pactum::backup {
 
@@ -88,7 +88,8 @@ struct SnapshotResult {
 
 // Takes a snapshot and stores it, verified, on every target it can reach. An error when
 // the snapshot itself could not be taken; per-target failures are in the outcomes.
-Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::WalAccess& wal, const BackupKey& key,
+Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& capture,
+                                    const BackupKey& key,
                                     BackupTarget& spool, const std::vector<BackupTarget*>& targets,
                                     const Clock& clock, const SnapshotOptions& options);
 

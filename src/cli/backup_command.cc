@@ -30,7 +30,7 @@
 #include "common/files.h"
 #include "crypto/random.h"
 #include "crypto/wrapped_key_file.h"
-#include "store/wal_access.h"
+#include "store/change_capture.h"
 
 namespace pactum::cli {
 namespace {

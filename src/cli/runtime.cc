@@ -159,7 +159,7 @@ Result<DataDirectory> OpenDataDirectory(const config::Config& config, MetricsReg
   o.cache_mib = static_cast<int>(config.database.cache_mib);
   o.synchronous_full = config.database.synchronous == "full";
   o.metrics = metrics;
-  // With backups on, only the backup side checkpoints (store/wal_access.h): every process
+  // With backups on, only the backup side checkpoints (store/change_capture.h): every process
   // opening the database must agree, or frames would reach the database file unshipped.
   o.external_checkpoints = config.backup.mode == "on";
   ASSIGN_OR_RETURN(out.db, store::OpenSqliteDatabase(o));

@@ -80,7 +80,7 @@ struct DatabaseInfo {
   int schema_version = 0;  // highest applied migration
 };
 
-class WalAccess;  // store/wal_access.h
+class ChangeCapture;  // store/change_capture.h
 
 class Database {
  public:
@@ -101,8 +101,9 @@ class Database {
 
   virtual DatabaseInfo Info() const = 0;
 
-  // The embedded engine's write-ahead log, for backups; nullptr for other engines.
-  virtual WalAccess* Wal() { return nullptr; }
+  // The engine's capture of its committed changes, for backups; nullptr when it offers
+  // none.
+  virtual ChangeCapture* Changes() { return nullptr; }
 };
 
 }  // namespace pactum::store

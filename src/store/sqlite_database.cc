@@ -10,8 +10,8 @@
 #include "common/clock.h"
 #include "store/encrypted_vfs.h"
 #include "store/migrations.h"
+#include "store/change_capture.h"
 #include "store/sqlite_wal.h"
-#include "store/wal_access.h"
 
 namespace pactum::store {
 namespace {
@@ -292,7 +292,7 @@ class ConnectionPageReader final : public PageReader {
   ConnectionPageReader& operator=(const ConnectionPageReader&) = delete;
   Result<std::map<std::string, int64_t>> CountRows() override { return CountRowsOn(c_->db()); }
   Result<uint32_t> PageCount() override { return DatabaseFilePageCount(c_->db()); }
-  Status Read(uint32_t pgno, std::span<uint8_t, kWalPageBytes> out) override {
+  Status Read(uint32_t pgno, std::span<uint8_t, kPageImageBytes> out) override {
     return ReadDatabaseFilePage(c_->db(), pgno, out);
   }
 
@@ -300,7 +300,7 @@ class ConnectionPageReader final : public PageReader {
   std::unique_ptr<Connection> c_;
 };
 
-class SqliteDatabase final : public Database, public WalAccess {
+class SqliteDatabase final : public Database, public ChangeCapture {
  public:
   explicit SqliteDatabase(SqliteOptions options) : options_(std::move(options)) {
     if (options_.metrics != nullptr) {
@@ -383,11 +383,11 @@ class SqliteDatabase final : public Database, public WalAccess {
 
   DatabaseInfo Info() const override { return {"sqlite", schema_version_}; }
 
-  WalAccess* Wal() override { return this; }
+  ChangeCapture* Changes() override { return this; }
 
-  bool external_checkpoints() const override { return options_.external_checkpoints; }
+  bool retains_log() const override { return options_.external_checkpoints; }
 
-  Status WithWritesPaused(const std::function<Status(WalReader&)>& fn) override {
+  Status WithWritesPaused(const std::function<Status(ChangeReader&)>& fn) override {
     std::lock_guard lock(writer_mu_);
     if (backup_ == nullptr) {
       auto c = std::make_unique<Connection>();
@@ -395,12 +395,12 @@ class SqliteDatabase final : public Database, public WalAccess {
       // SQLite opens the WAL with a connection's first read.
       RETURN_IF_ERROR(c->Exec("BEGIN; SELECT count(*) FROM sqlite_schema; COMMIT;"));
       backup_ = std::move(c);
-      backup_wal_ = NewSqliteWalReader(backup_->db());
+      backup_reader_ = NewSqliteChangeReader(backup_->db());
     }
-    return fn(*backup_wal_);
+    return fn(*backup_reader_);
   }
 
-  void SetCommitObserver(std::function<void(uint32_t wal_frames)> observer) override {
+  void SetCommitObserver(std::function<void(uint64_t mark)> observer) override {
     std::lock_guard lock(writer_mu_);
     commit_observer_ = std::move(observer);
   }
@@ -444,7 +444,7 @@ class SqliteDatabase final : public Database, public WalAccess {
   // sqlite3_wal_hook: on the writer's thread, under writer_mu_, after each commit.
   static int OnCommit(void* self, sqlite3* /*db*/, const char* /*schema*/, int frames) {
     auto* db = static_cast<SqliteDatabase*>(self);
-    if (db->commit_observer_) db->commit_observer_(static_cast<uint32_t>(frames));
+    if (db->commit_observer_) db->commit_observer_(static_cast<uint64_t>(frames));
     return SQLITE_OK;
   }
 
@@ -493,9 +493,9 @@ class SqliteDatabase final : public Database, public WalAccess {
 
   std::mutex writer_mu_;
   std::unique_ptr<Connection> writer_;             // GUARDED_BY(writer_mu_) after Open()
-  std::function<void(uint32_t)> commit_observer_;  // GUARDED_BY(writer_mu_)
+  std::function<void(uint64_t)> commit_observer_;  // GUARDED_BY(writer_mu_)
   std::unique_ptr<Connection> backup_;             // GUARDED_BY(writer_mu_), when first used
-  std::unique_ptr<WalReader> backup_wal_;          // GUARDED_BY(writer_mu_)
+  std::unique_ptr<ChangeReader> backup_reader_;    // GUARDED_BY(writer_mu_)
 
   std::mutex pool_mu_;
   std::condition_variable pool_cv_;

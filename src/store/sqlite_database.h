@@ -25,7 +25,7 @@ struct SqliteOptions {
   int cache_mib = 32;                  // page cache per connection (grows to this at most)
   bool synchronous_full = true;        // PRAGMA synchronous=FULL (else NORMAL)
   MetricsRegistry* metrics = nullptr;  // optional: pactum_db_seconds{op}
-  // Backups keep a change log from the WAL (store/wal_access.h): no connection then
+  // Backups keep a change log from the WAL (store/change_capture.h): no connection then
   // checkpoints by itself or when it closes; the backup side does, after shipping.
   bool external_checkpoints = false;
   // Apply migrations only up to this schema version; 0: all (store/migrations.h). For

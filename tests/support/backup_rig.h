@@ -21,7 +21,7 @@
 #include "backup/snapshot.h"
 #include "crypto/random.h"
 #include "store/sqlite_database.h"
-#include "store/wal_access.h"
+#include "store/change_capture.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fault_backup_target.h"
 #include "tests/support/temp_dir.h"
@@ -77,7 +77,7 @@ class BackupRig {
     backup::BackupKey copy;
     copy.version = key_.version;
     copy.key = crypto::SecretBytes::CopyOf(key_.key.span());
-    auto log = backup::ChangeLog::Open(*db_->Wal(), std::move(copy), *spool_, dir_ + "/state.json",
+    auto log = backup::ChangeLog::Open(*db_->Changes(), std::move(copy), *spool_, dir_ + "/state.json",
                                        both(), clock, backup::ChangeLogOptions{});
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
@@ -126,7 +126,7 @@ class BackupRig {
     backup::SnapshotOptions o;
     o.scratch_dir = dir_ + "/scratch";
     o.environment = "dev";
-    return backup::TakeSnapshot(*log_, *db_->Wal(), key_, *spool_, both(), clock, o);
+    return backup::TakeSnapshot(*log_, *db_->Changes(), key_, *spool_, both(), clock, o);
   }
 
   Status Ship() {

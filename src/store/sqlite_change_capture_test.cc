@@ -1,4 +1,4 @@
-#include "store/wal_access.h"
+#include "store/change_capture.h"
 
 #include <filesystem>
 #include <fstream>
@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "store/sqlite_database.h"
+#include "store/sqlite_wal.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -53,28 +54,24 @@ void CreateTable(Database& db) {
         }).ok());
 }
 
-// All page images of the database file, read while writes are paused after a full
-// checkpoint: the state at `at`.
+// All page images of the database file, read while writes are paused after folding the
+// whole log into it: the state at `at`.
 struct Base {
   std::vector<PageImage> pages;
-  WalPosition at;
+  LogCursor at;
 };
 
 Base TakeBase(Database& db) {
   Base base;
-  WalAccess* wal = db.Wal();
-  EXPECT_NE(wal, nullptr);
-  EXPECT_TRUE(wal->WithWritesPaused([&](WalReader& r) -> Status {
-                   ASSIGN_OR_RETURN(WalPosition gen, r.Generation());
-                   ASSIGN_OR_RETURN(WalRead all, r.ReadCommitted(gen, UINT32_MAX));
-                   ASSIGN_OR_RETURN(CheckpointResult c, r.Checkpoint(true));
-                   EXPECT_TRUE(c.complete());
-                   EXPECT_EQ(static_cast<uint32_t>(c.log_frames), all.end.frames);
-                   base.at = all.end;
-                   return Status::Ok();
-                 })
+  ChangeCapture* capture = db.Changes();
+  EXPECT_NE(capture, nullptr);
+  EXPECT_TRUE(capture
+                  ->WithWritesPaused([&](ChangeReader& r) -> Status {
+                    ASSIGN_OR_RETURN(base.at, r.FoldAll(""));
+                    return Status::Ok();
+                  })
                   .ok());
-  auto reader = wal->OpenPageReader();
+  auto reader = capture->OpenPageReader();
   EXPECT_TRUE(reader.ok());
   auto count = (*reader)->PageCount();
   EXPECT_TRUE(count.ok());
@@ -86,29 +83,25 @@ Base TakeBase(Database& db) {
   return base;
 }
 
-// Everything committed after `from`. A position whose generation was fully checkpointed
-// continues at the start of the next one (SQLite restarts the log after such a
-// checkpoint, with salt-1 one higher).
-WalRead ReadAfter(Database& db, const WalPosition& from) {
-  WalRead out;
-  EXPECT_TRUE(db.Wal()
-                  ->WithWritesPaused([&](WalReader& r) -> Status {
-                    ASSIGN_OR_RETURN(WalPosition start, r.Generation());
-                    if (start.SameGeneration(from)) {
-                      start = from;
-                    } else {
-                      EXPECT_EQ(start.salt1, from.salt1 + 1);
-                    }
-                    ASSIGN_OR_RETURN(out, r.ReadCommitted(start, UINT32_MAX));
-                    return Status::Ok();
-                  })
-                  .ok());
+// Everything committed after `from`; the status when the log does not continue from it.
+Result<CapturedChanges> ReadAfter(Database& db, const LogCursor& from) {
+  CapturedChanges out;
+  RETURN_IF_ERROR(db.Changes()->WithWritesPaused([&](ChangeReader& r) -> Status {
+    ASSIGN_OR_RETURN(out, r.ReadSince(from, UINT32_MAX));
+    return Status::Ok();
+  }));
   return out;
+}
+
+uint32_t FramesAt(const LogCursor& cursor) {
+  auto c = DecodeSqliteCursor(cursor);
+  EXPECT_TRUE(c.ok()) << c.status().ToString();
+  return c.ok() ? c->wal.frames : 0;
 }
 
 // Builds a database file from a base and the first `n` commits, under `key`.
 void Rebuild(const std::string& path, const Key& key, const Base& base,
-             const std::vector<WalCommit>& commits, size_t n) {
+             const std::vector<CapturedCommit>& commits, size_t n) {
   auto w = EncryptedPageWriter::Create(path, key->span());
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   for (const PageImage& p : base.pages) ASSERT_TRUE((*w)->Write(p.pgno, p.bytes).ok());
@@ -119,7 +112,7 @@ void Rebuild(const std::string& path, const Key& key, const Base& base,
   ASSERT_TRUE((*w)->Finish().ok());
 }
 
-TEST(WalAccess, TheCommittedLogRebuildsTheDatabaseAtEveryTransaction) {
+TEST(ChangeCapture, TheCommittedLogRebuildsTheDatabaseAtEveryTransaction) {
   TempDir dir;
   const Key key = RandomKey();
   auto db = Open(dir.File("p.db"), key);
@@ -128,8 +121,8 @@ TEST(WalAccess, TheCommittedLogRebuildsTheDatabaseAtEveryTransaction) {
   const Base base = TakeBase(*db);
 
   std::vector<std::map<int64_t, std::string>> states;
-  std::vector<uint32_t> observed;
-  db->Wal()->SetCommitObserver([&](uint32_t frames) { observed.push_back(frames); });
+  std::vector<uint64_t> observed;
+  db->Changes()->SetCommitObserver([&](uint64_t mark) { observed.push_back(mark); });
   for (int i = 2; i <= 40; ++i) {
     ASSERT_TRUE(Put(*db, i, std::string(static_cast<size_t>(i) * 300, 'x')).ok());
     states.push_back(Contents(*db));
@@ -144,71 +137,93 @@ TEST(WalAccess, TheCommittedLogRebuildsTheDatabaseAtEveryTransaction) {
                   .ok());
   states.push_back(Contents(*db));
 
-  const WalRead log = ReadAfter(*db, base.at);
-  ASSERT_EQ(log.commits.size(), observed.size());
-  for (size_t i = 0; i < observed.size(); ++i) EXPECT_EQ(log.commits[i].end_frame, observed[i]);
+  auto log = ReadAfter(*db, base.at);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  ASSERT_EQ(log->commits.size(), observed.size());
+  for (size_t i = 0; i < observed.size(); ++i) EXPECT_EQ(log->commits[i].mark, observed[i]);
 
   // One commit per write; the rebuilt file (under another key) holds exactly the state
   // after each.
-  ASSERT_EQ(log.commits.size(), states.size());
-  for (size_t n = 1; n <= log.commits.size(); ++n) {
+  ASSERT_EQ(log->commits.size(), states.size());
+  for (size_t n = 1; n <= log->commits.size(); ++n) {
     const std::string path = dir.File("r" + std::to_string(n) + ".db");
     const Key other = RandomKey();
-    Rebuild(path, other, base, log.commits, n);
+    Rebuild(path, other, base, log->commits, n);
     auto rebuilt = Open(path, other, /*external=*/false);
     ASSERT_NE(rebuilt, nullptr);
     EXPECT_EQ(Contents(*rebuilt), states[n - 1]) << "after commit " << n;
   }
+  // Read to its end, the log has nothing more.
+  auto again = ReadAfter(*db, log->end);
+  ASSERT_TRUE(again.ok());
+  EXPECT_TRUE(again->commits.empty());
+  EXPECT_EQ(again->end, log->end);
 }
 
-TEST(WalAccess, FramesStayInTheLogUntilTheBackupSideCheckpoints) {
+TEST(ChangeCapture, FramesStayInTheLogUntilTheCaptureReleasesThem) {
   TempDir dir;
   const Key key = RandomKey();
-  WalPosition gen;
+  LogCursor start;
   {
     auto db = Open(dir.File("p.db"), key);
+    start = TakeBase(*db).at;
     CreateTable(*db);
-    ASSERT_TRUE(db->Wal()
-                    ->WithWritesPaused([&](WalReader& r) -> Status {
-                      ASSIGN_OR_RETURN(gen, r.Generation());
-                      return Status::Ok();
-                    })
-                    .ok());
     for (int i = 0; i < 300; ++i) ASSERT_TRUE(Put(*db, i, std::string(2000, 'v')).ok());
   }  // closed: no checkpoint on close
   auto db = Open(dir.File("p.db"), key);
-  const WalRead log = ReadAfter(*db, WalPosition{gen.salt1, gen.salt2, gen.checkpoint_seq, 0,
-                                                 gen.checksum, gen.big_endian_checksum});
-  // Migrations, the table and 300 inserts, all still in the first generation.
-  EXPECT_GE(log.commits.size(), 301U);
-  EXPECT_GT(log.end.frames, 300U);
+  auto log = ReadAfter(*db, start);
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  // The table and 300 inserts, all still in the log.
+  EXPECT_EQ(log->commits.size(), 301U);
+  const uint32_t frames = FramesAt(log->end);
+  EXPECT_GT(frames, 300U);
+
+  // Released below the threshold: nothing folds; at it, everything.
+  LogCursor kept;
+  LogCursor released;
+  ASSERT_TRUE(db->Changes()
+                  ->WithWritesPaused([&](ChangeReader& r) -> Status {
+                    ASSIGN_OR_RETURN(kept, r.Release(log->end, frames + 1));
+                    ASSIGN_OR_RETURN(released, r.Release(log->end, frames));
+                    return Status::Ok();
+                  })
+                  .ok());
+  EXPECT_EQ(kept, log->end);
+  EXPECT_NE(released, log->end);
+  auto decoded = DecodeSqliteCursor(released);
+  ASSERT_TRUE(decoded.ok());
+  EXPECT_TRUE(decoded->folded);
+  // The log then restarts, and the capture continues into the new one.
+  ASSERT_TRUE(Put(*db, 1000, "after the release").ok());
+  auto next = ReadAfter(*db, released);
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  EXPECT_EQ(next->commits.size(), 1U);
+  EXPECT_EQ(FramesAt(next->end), next->commits[0].mark);
 }
 
-TEST(WalAccess, ACheckpointThatCopiedEverythingStartsANewGeneration) {
+TEST(ChangeCapture, ALogRestartedWithoutTheCaptureDoesNotContinue) {
   TempDir dir;
   const Key key = RandomKey();
   auto db = Open(dir.File("p.db"), key);
   CreateTable(*db);
   const Base base = TakeBase(*db);
   ASSERT_TRUE(Put(*db, 1, "after").ok());  // the writer restarts the log
-  WalPosition now;
-  Status read_old;
-  ASSERT_TRUE(db->Wal()
-                  ->WithWritesPaused([&](WalReader& r) -> Status {
-                    ASSIGN_OR_RETURN(now, r.Generation());
-                    read_old = r.ReadCommitted(base.at, UINT32_MAX).status();
-                    return Status::Ok();
-                  })
-                  .ok());
-  EXPECT_EQ(now.salt1, base.at.salt1 + 1);
-  EXPECT_FALSE(now.SameGeneration(base.at));
-  EXPECT_EQ(read_old.code(), StatusCode::kFailedPrecondition);
-  const WalRead fresh = ReadAfter(*db, now);
-  ASSERT_EQ(fresh.commits.size(), 1U);
-  EXPECT_EQ(fresh.commits[0].end_frame, fresh.end.frames);
+  auto fresh = ReadAfter(*db, base.at);
+  ASSERT_TRUE(fresh.ok()) << fresh.status().ToString();
+  ASSERT_EQ(fresh->commits.size(), 1U);
+  // The same position, not folded by the capture: the restart was someone else's.
+  auto cursor = DecodeSqliteCursor(base.at);
+  ASSERT_TRUE(cursor.ok());
+  cursor->folded = false;
+  EXPECT_EQ(ReadAfter(*db, EncodeSqliteCursor(*cursor)).status().code(),
+            StatusCode::kFailedPrecondition);
+  // No position, or one that is not this engine's.
+  EXPECT_EQ(ReadAfter(*db, "").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ReadAfter(*db, "sqlite-wal-v1 1 2 3").status().code(), StatusCode::kDataLoss);
+  EXPECT_EQ(ReadAfter(*db, base.at + " 7").status().code(), StatusCode::kDataLoss);
 }
 
-TEST(WalAccess, AnAlteredFrameEndsTheLogBeforeItsTransaction) {
+TEST(ChangeCapture, AnAlteredFrameEndsTheLogBeforeItsTransaction) {
   TempDir dir;
   const Key key = RandomKey();
   auto db = Open(dir.File("p.db"), key);
@@ -216,11 +231,12 @@ TEST(WalAccess, AnAlteredFrameEndsTheLogBeforeItsTransaction) {
   const Base base = TakeBase(*db);
   ASSERT_TRUE(Put(*db, 1, "kept").ok());
   ASSERT_TRUE(Put(*db, 2, "lost").ok());
-  const WalRead before = ReadAfter(*db, base.at);
-  ASSERT_EQ(before.commits.size(), 2U);
+  auto before = ReadAfter(*db, base.at);
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->commits.size(), 2U);
   {  // flip a byte in the page of the last frame (the second transaction's commit)
     std::fstream f(dir.File("p.db-wal"), std::ios::in | std::ios::out | std::ios::binary);
-    const int64_t offset = 32 + int64_t{before.end.frames - 1} * (24 + 4096) + 24 + 100;
+    const int64_t offset = 32 + int64_t{FramesAt(before->end) - 1} * (24 + 4096) + 24 + 100;
     f.seekg(offset);
     char c = 0;
     f.read(&c, 1);
@@ -228,16 +244,17 @@ TEST(WalAccess, AnAlteredFrameEndsTheLogBeforeItsTransaction) {
     f.seekp(offset);
     f.write(&c, 1);
   }
-  const WalRead after = ReadAfter(*db, base.at);
-  ASSERT_EQ(after.commits.size(), 1U);
-  EXPECT_EQ(after.commits[0].end_frame, before.commits[0].end_frame);
+  auto after = ReadAfter(*db, base.at);
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->commits.size(), 1U);
+  EXPECT_EQ(after->commits[0].mark, before->commits[0].mark);
 }
 
-TEST(WalAccess, WithoutExternalCheckpointsSqliteCheckpointsItself) {
+TEST(ChangeCapture, WithoutExternalCheckpointsSqliteCheckpointsItself) {
   TempDir dir;
   const Key key = RandomKey();
   auto db = Open(dir.File("p.db"), key, /*external=*/false);
-  EXPECT_FALSE(db->Wal()->external_checkpoints());
+  EXPECT_FALSE(db->Changes()->retains_log());
   CreateTable(*db);
   for (int i = 0; i < 1500; ++i) ASSERT_TRUE(Put(*db, i % 50, std::string(100, 'a')).ok());
   // The automatic checkpoint (at 1000 frames) let the log restart instead of growing.
@@ -251,10 +268,10 @@ TEST(EncryptedPageWriter, RefusesAnExistingFileAndAPageWithoutRoomForItsSeal) {
   EXPECT_FALSE(EncryptedPageWriter::Create(dir.File("there.db"), key->span()).ok());
   auto w = EncryptedPageWriter::Create(dir.File("new.db"), key->span());
   ASSERT_TRUE(w.ok());
-  std::array<uint8_t, kWalPageBytes> page{};
-  page[kWalPageBytes - 1] = 1;  // the reserved tail holds the nonce and tag
+  std::array<uint8_t, kPageImageBytes> page{};
+  page[kPageImageBytes - 1] = 1;  // the reserved tail holds the nonce and tag
   EXPECT_EQ((*w)->Write(2, page).code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ((*w)->Write(0, std::array<uint8_t, kWalPageBytes>{}).code(),
+  EXPECT_EQ((*w)->Write(0, std::array<uint8_t, kPageImageBytes>{}).code(),
             StatusCode::kInvalidArgument);
   EXPECT_TRUE((*w)->Finish().ok());
 }
