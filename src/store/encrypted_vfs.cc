@@ -104,7 +104,18 @@ struct EncFile {
   // WAL: the header of the frame this connection wrote last, to bind its page content.
   int64_t cached_frame;
   uint8_t cached_header[kFrameHeader];
+  // WAL, during crash recovery: frames up to the last commit frame read so far, and
+  // whether the end of the log has been reported (once per recovery).
+  int64_t recovery_committed;
+  bool recovery_end_reported;
 };
+
+// SQLite rebuilds the wal-index from the log (crash recovery) only while it holds the
+// wal-index's recover lock exclusively (WAL_RECOVER_LOCK, slot 2, in wal.c), and reads
+// the log on the same thread meanwhile: this is how the shim knows that a read of the
+// WAL is the recovery's.
+constexpr int kWalRecoverLock = 2;
+thread_local bool t_wal_recovery = false;
 
 constexpr size_t kEncFileSize = (sizeof(EncFile) + 15) & ~size_t{15};
 // One RAND_bytes call costs about as much as sealing half a page; drawing nonces in
@@ -306,10 +317,85 @@ int LoadSealedFrame(EncFile* f, int64_t frame) {
   return SQLITE_IOERR_DATA;
 }
 
+bool SameSalts(const uint8_t* frame_header, const uint8_t* salts) {
+  return std::memcmp(frame_header + 8, salts, kSaltBytes) == 0;
+}
+
+bool ZeroSalts(const uint8_t* frame_header) {
+  static constexpr uint8_t kZero[kSaltBytes] = {};
+  return std::memcmp(frame_header + 8, kZero, kSaltBytes) == 0;
+}
+
+// What follows the frame where crash recovery ends the log: how many frames of the
+// current generation's unfinished end lie from `first` on (their salts are the WAL's, or
+// zero: written while SQLite still had to rewrite their checksums), up to the first frame
+// of an older generation, a partial frame at the end of the file included; and whether
+// one of them is a commit frame that authenticates — then a transaction was committed
+// after `first` and the log did not end there by a crash.
+struct Tail {
+  int64_t frames = 0;
+  bool committed_after = false;
+};
+
+Tail ScanTail(EncFile* f, int64_t first, const uint8_t* salts, bool look_for_commits) {
+  Tail tail;
+  sqlite3_int64 size = 0;
+  if (FileSize(f, &size) != SQLITE_OK) return tail;
+  std::vector<uint8_t> sealed(kFrame);
+  std::vector<uint8_t> plain(kPage);
+  for (int64_t frame = first; FrameOffset(frame) < size; ++frame) {
+    if (FrameOffset(frame) + kFrame > size) {  // torn while the file grew
+      ++tail.frames;
+      break;
+    }
+    if (f->real->pMethods->xRead(f->real, sealed.data(), kFrame, FrameOffset(frame)) != SQLITE_OK) {
+      break;
+    }
+    if (!SameSalts(sealed.data(), salts) && !ZeroSalts(sealed.data())) break;
+    ++tail.frames;
+    if (look_for_commits && GetU32(sealed.data() + 4) != 0 && SameSalts(sealed.data(), salts) &&
+        OpenPage(f->dec, WalAad(static_cast<uint32_t>(frame), salts, sealed.data()), false,
+                 sealed.data() + kFrameHeader, plain.data())) {
+      tail.committed_after = true;
+      break;
+    }
+  }
+  OPENSSL_cleanse(plain.data(), plain.size());
+  return tail;
+}
+
+// Crash recovery ends the log at frame `end` (0-based): its salts are not the WAL's, it
+// failed authentication (`failed`), or the file ends there. The frames after the last
+// commit frame never committed; SQLite drops them. Reported once per recovery, as what it
+// is: after a crash, an uncommitted (possibly torn) end is expected and is a warning; a
+// frame that fails authentication with a committed transaction after it is not the end
+// of a crash but an altered log, and an error.
+void ReportLogEnd(EncFile* f, int64_t end, const uint8_t* salts, bool failed) {
+  if (f->recovery_end_reported) return;
+  f->recovery_end_reported = true;
+  const Tail tail = ScanTail(f, end, salts, /*look_for_commits=*/failed);
+  if (tail.committed_after) {
+    LogAuthFailure(f, "wal", end + 1);
+    return;
+  }
+  const int64_t dropped = end - f->recovery_committed + tail.frames;
+  if (dropped <= 0) return;  // the log ended with a commit: nothing was lost
+  nlohmann::json fields = {{"file", "wal"},
+                           {"committed_frames", f->recovery_committed},
+                           {"uncommitted_frames_dropped", dropped}};
+  if (failed) fields["unauthenticated_frame"] = end + 1;
+  log::Warn("store",
+            "crash recovery dropped the uncommitted end of the WAL (a transaction cut short "
+            "by the crash; nothing committed was lost)",
+            fields);
+}
+
 int WalRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
-  // Recovery after a crash reads the log one whole frame at a time.
+  // Recovery after a crash reads the log one whole frame at a time; so does SQLite when
+  // it rewrites the checksums of a large transaction's frames at commit.
   const bool recovery_read =
       amount == kFrame && offset >= kWalHeader && (offset - kWalHeader) % kFrame == 0;
+  const bool in_recovery = recovery_read && t_wal_recovery;
   bool short_read = false;
   while (amount > 0) {
     if (offset < kWalHeader) {  // the WAL header is not page content
@@ -354,14 +440,36 @@ int WalRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
         uint8_t salts[kSaltBytes];
         const int src = ReadWalSalts(f, salts);
         if (src != SQLITE_OK) return src;
+        if (in_recovery && frame == 0) {
+          f->recovery_committed = 0;
+          f->recovery_end_reported = false;
+        }
         std::memcpy(f->plain, f->sealed, kFrameHeader);
         if (!MaskChecksum(f, frame, salts, f->plain)) return SQLITE_IOERR_READ;
-        if (!OpenPage(f->dec, WalAad(static_cast<uint32_t>(frame), salts, f->sealed), false,
-                      f->sealed + kFrameHeader, f->plain + kFrameHeader)) {
-          LogAuthFailure(f, "wal", frame + 1);
-          if (!recovery_read) return SQLITE_IOERR_DATA;
+        if (in_recovery && !SameSalts(f->sealed, salts)) {
+          // Not a frame of this generation: SQLite's salt check ends the log here, before
+          // any use of the page, so it is not opened.
+          std::memset(f->plain + kFrameHeader, 0, kPage);
+          ReportLogEnd(f, frame, salts, /*failed=*/false);
+        } else if (!OpenPage(f->dec, WalAad(static_cast<uint32_t>(frame), salts, f->sealed), false,
+                             f->sealed + kFrameHeader, f->plain + kFrameHeader)) {
+          if (!recovery_read) {
+            LogAuthFailure(f, "wal", frame + 1);
+            return SQLITE_IOERR_DATA;
+          }
           // SQLite's checksum over these zeros fails and the log ends at this frame.
           std::memset(f->plain + kFrameHeader, 0, kPage);
+          if (in_recovery) {
+            ReportLogEnd(f, frame, salts, /*failed=*/true);
+          } else {
+            LogAuthFailure(f, "wal", frame + 1);
+          }
+        } else if (in_recovery) {
+          if (GetU32(f->sealed + 4) != 0) f->recovery_committed = frame + 1;
+          sqlite3_int64 size = 0;
+          if (FileSize(f, &size) == SQLITE_OK && FrameOffset(frame + 2) > size) {
+            ReportLogEnd(f, frame + 1, salts, /*failed=*/false);  // the last whole frame
+          }
         }
         std::memcpy(out, f->plain + in_frame, static_cast<size_t>(n));
       }
@@ -499,7 +607,15 @@ int XShmMap(sqlite3_file* file, int region, int size, int extend, void volatile*
   return Real(file)->pMethods->xShmMap(Real(file), region, size, extend, out);
 }
 int XShmLock(sqlite3_file* file, int offset, int n, int flags) {
-  return Real(file)->pMethods->xShmLock(Real(file), offset, n, flags);
+  const int rc = Real(file)->pMethods->xShmLock(Real(file), offset, n, flags);
+  if (offset <= kWalRecoverLock && kWalRecoverLock < offset + n) {
+    if ((flags & SQLITE_SHM_UNLOCK) != 0) {
+      t_wal_recovery = false;
+    } else if ((flags & SQLITE_SHM_EXCLUSIVE) != 0 && rc == SQLITE_OK) {
+      t_wal_recovery = true;
+    }
+  }
+  return rc;
 }
 void XShmBarrier(sqlite3_file* file) { Real(file)->pMethods->xShmBarrier(Real(file)); }
 int XShmUnmap(sqlite3_file* file, int delete_flag) {

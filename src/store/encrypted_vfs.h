@@ -22,10 +22,16 @@
 // writes them zeroed while a transaction's checksums are still to be rewritten.)
 //
 // Failures: a page that does not authenticate reads as SQLITE_IOERR_DATA (the caller
-// maps it to a corruption error), except while SQLite recovers a WAL after a crash: a
-// whole-frame read that does not authenticate then returns the frame with zeroed page
-// content, so SQLite's checksum ends the log there, exactly as for a torn write (and the
-// operator log records it). Any other file SQLite asks for (rollback or statement
+// maps it to a corruption error) and is logged at error level, except while SQLite
+// recovers a WAL after a crash: a whole-frame read that does not authenticate then
+// returns the frame with zeroed page content, so SQLite's checksum ends the log there,
+// exactly as for a torn write. Recovery is told apart by the wal-index recover lock it
+// holds; where its log ends, the operator log says what was lost: nothing (the log ended
+// with a commit, or older frames of a restarted log follow, which are not opened), the
+// uncommitted end of a transaction cut short by the crash (a warning with the number of
+// frames dropped, torn ones included), or — when a frame fails authentication and a
+// commit frame that authenticates follows it — an altered log (an error naming the
+// frame). Any other file SQLite asks for (rollback or statement
 // journals, temp files) is refused: Pactum runs SQLite in WAL mode with
 // temp_store=MEMORY, so nothing holding page content is ever written in clear.
 

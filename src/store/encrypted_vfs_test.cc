@@ -224,6 +224,23 @@ int ReadEverything(Raw& raw) {
 
 std::string Marker() { return "PCTMARK" + crypto::RandomHex(8); }
 
+// Lines of the operator log at `level` whose text holds `needle`.
+size_t LogLines(const std::string& log, const std::string& level, const std::string& needle) {
+  size_t n = 0;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    const std::string line = log.substr(start, end - start);
+    if (line.find("\"level\":\"" + level + "\"") != std::string::npos &&
+        line.find(needle) != std::string::npos) {
+      ++n;
+    }
+    start = end + 1;
+  }
+  return n;
+}
+
 TEST(EncryptedVfs, NoContractTextLiesOnDiskInTheDatabaseOrTheWal) {
   TempDir dir;
   const Key key = RandomKey();
@@ -455,13 +472,147 @@ TEST(EncryptedVfs, AWalAlteredBeforeCrashRecoveryEndsTheLogAtTheAlteredFrame) {
     std::filesystem::copy_file(path, image + "/pactum.db");
     std::filesystem::copy_file(path + "-wal", image + "/pactum.db-wal");
     if (alter) FlipByte(image + "/pactum.db-wal", kWalHeader + t1_frames * kFrame + 24 + 9);
+    testing::internal::CaptureStderr();
+    {
+      Raw raw(image + "/pactum.db", key);
+      ASSERT_EQ(raw.open_rc(), SQLITE_OK);
+      int64_t rows = 0;
+      ASSERT_EQ(raw.Int("SELECT count(*) FROM sample_contracts", &rows), SQLITE_OK);
+      EXPECT_EQ(rows, alter ? 200 : 400) << "recovery keeps every transaction before the frame";
+      EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
+    }
+    const std::string log = testing::internal::GetCapturedStderr();
+    // A frame altered with a committed transaction after it is no crash: an error, naming
+    // the frame. Intact, the log ends with its last commit and nothing is said.
+    EXPECT_EQ(LogLines(log, "error", "failed authentication"), alter ? 1U : 0U) << log;
+    if (alter) {
+      EXPECT_NE(log.find("\"wal_frame\":" + std::to_string(t1_frames + 1)), std::string::npos)
+          << log;
+    }
+    EXPECT_EQ(LogLines(log, "warning", ""), 0U) << log;
+  }
+}
+
+// A crash image whose WAL ends in a transaction that never committed: `committed` frames
+// of committed transactions, then the frames a large transaction spilled before the
+// crash (each authenticates: written whole before it).
+struct UncommittedTail {
+  std::string image;
+  int64_t committed = 0;
+  int64_t frames = 0;  // whole frames in the WAL
+};
+
+UncommittedTail CrashDuringALargeTransaction(const TempDir& dir, const Key& key,
+                                             const std::string& name) {
+  UncommittedTail out;
+  const std::string path = dir.File(name + ".db");
+  CreateDatabase(path, key);
+  Raw writer(path, key);
+  WriteContracts(writer.db(), Marker(), 200);
+  out.committed =
+      static_cast<int64_t>((std::filesystem::file_size(path + "-wal") - kWalHeader) / kFrame);
+  // A page cache of 20 pages: the transaction spills its pages to the WAL long before it
+  // would commit.
+  EXPECT_EQ(writer.Exec("PRAGMA cache_size=20; BEGIN; UPDATE sample_contracts SET notes = "
+                        "notes || randomblob(300);"),
+            SQLITE_OK);
+  out.frames =
+      static_cast<int64_t>((std::filesystem::file_size(path + "-wal") - kWalHeader) / kFrame);
+  EXPECT_GT(out.frames, out.committed + 5) << "the open transaction spilled frames";
+  out.image = dir.File(name + "-image");
+  std::filesystem::create_directory(out.image);
+  std::filesystem::copy_file(path, out.image + "/pactum.db");
+  std::filesystem::copy_file(path + "-wal", out.image + "/pactum.db-wal");
+  writer.Exec("ROLLBACK;");
+  return out;
+}
+
+// Opens a crash image (recovery runs), counts the committed rows; the operator log.
+std::string RecoverAndCount(const std::string& image, const Key& key, int64_t* rows) {
+  testing::internal::CaptureStderr();
+  {
     Raw raw(image + "/pactum.db", key);
-    ASSERT_EQ(raw.open_rc(), SQLITE_OK);
-    int64_t rows = 0;
-    ASSERT_EQ(raw.Int("SELECT count(*) FROM sample_contracts", &rows), SQLITE_OK);
-    EXPECT_EQ(rows, alter ? 200 : 400) << "recovery keeps every transaction before the frame";
+    EXPECT_EQ(raw.open_rc(), SQLITE_OK);
+    EXPECT_EQ(raw.Int("SELECT count(*) FROM sample_contracts", rows), SQLITE_OK);
     EXPECT_EQ(raw.Text("PRAGMA integrity_check"), "ok");
   }
+  return testing::internal::GetCapturedStderr();
+}
+
+std::string DroppedField(int64_t n) {
+  return "\"uncommitted_frames_dropped\":" + std::to_string(n);
+}
+
+TEST(EncryptedVfs, ATornUncommittedEndOfTheWalIsAWarningWithTheFramesDropped) {
+  TempDir dir;
+  const Key key = RandomKey();
+  {
+    SCOPED_TRACE("the last frame's page torn (half old, half new)");
+    const UncommittedTail crash = CrashDuringALargeTransaction(dir, key, "garbled");
+    const std::string wal = crash.image + "/pactum.db-wal";
+    WriteBytes(wal, kWalHeader + (crash.frames - 1) * kFrame + 24 + 2048, std::string(2048, 'x'));
+    int64_t rows = 0;
+    const std::string log = RecoverAndCount(crash.image, key, &rows);
+    EXPECT_EQ(rows, 200);
+    EXPECT_EQ(LogLines(log, "error", ""), 0U) << log;
+    EXPECT_EQ(LogLines(log, "warning", "uncommitted end of the WAL"), 1U) << log;
+    EXPECT_NE(log.find(DroppedField(crash.frames - crash.committed)), std::string::npos) << log;
+    EXPECT_NE(log.find("\"unauthenticated_frame\":" + std::to_string(crash.frames)),
+              std::string::npos)
+        << log;
+  }
+  {
+    SCOPED_TRACE("the file cut in the middle of its last frame");
+    const UncommittedTail crash = CrashDuringALargeTransaction(dir, key, "cut");
+    const std::string wal = crash.image + "/pactum.db-wal";
+    std::filesystem::resize_file(wal, kWalHeader + (crash.frames - 1) * kFrame + 24 + 1000);
+    int64_t rows = 0;
+    const std::string log = RecoverAndCount(crash.image, key, &rows);
+    EXPECT_EQ(rows, 200);
+    EXPECT_EQ(LogLines(log, "error", ""), 0U) << log;
+    EXPECT_EQ(LogLines(log, "warning", "uncommitted end of the WAL"), 1U) << log;
+    EXPECT_NE(log.find(DroppedField(crash.frames - crash.committed)), std::string::npos) << log;
+  }
+}
+
+TEST(EncryptedVfs, AnAlteredCommittedFrameBeforeATornEndIsAnError) {
+  TempDir dir;
+  const Key key = RandomKey();
+  const UncommittedTail crash = CrashDuringALargeTransaction(dir, key, "altered");
+  // A byte of the page of a committed transaction's first frame.
+  FlipByte(crash.image + "/pactum.db-wal", kWalHeader + 24 + 100);
+  int64_t rows = -1;
+  testing::internal::CaptureStderr();
+  {
+    Raw raw(crash.image + "/pactum.db", key);
+    ASSERT_EQ(raw.open_rc(), SQLITE_OK);
+    (void)raw.Int("SELECT count(*) FROM sample_contracts", &rows);
+  }
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(LogLines(log, "error", "failed authentication"), 1U) << log;
+  EXPECT_NE(log.find("\"wal_frame\":1"), std::string::npos) << log;
+  EXPECT_EQ(LogLines(log, "warning", ""), 0U) << log;
+}
+
+TEST(EncryptedVfs, ARestartedLogLongerThanItsGenerationRecoversSilently) {
+  TempDir dir;
+  const Key key = RandomKey();
+  const std::string path = dir.File("pactum.db");
+  CreateDatabase(path, key);
+  Raw writer(path, key);
+  WriteContracts(writer.db(), Marker(), 300);
+  // Everything checkpointed: the next write starts the WAL over from its first frame,
+  // leaving the older generation's frames after it in the file.
+  ASSERT_EQ(writer.Exec("PRAGMA wal_checkpoint(PASSIVE);"), SQLITE_OK);
+  WriteContracts(writer.db(), Marker(), 1, 5000);
+  const std::string image = dir.File("image");
+  std::filesystem::create_directory(image);
+  std::filesystem::copy_file(path, image + "/pactum.db");
+  std::filesystem::copy_file(path + "-wal", image + "/pactum.db-wal");
+  int64_t rows = 0;
+  const std::string log = RecoverAndCount(image, key, &rows);
+  EXPECT_EQ(rows, 301);
+  EXPECT_EQ(log, "") << "nothing was lost and nothing failed";
 }
 
 TEST(EncryptedVfs, NoFileThatWouldHoldPagesInClearIsEverOpened) {

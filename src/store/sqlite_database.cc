@@ -8,9 +8,9 @@
 #include <sqlite3.h>
 
 #include "common/clock.h"
+#include "store/change_capture.h"
 #include "store/encrypted_vfs.h"
 #include "store/migrations.h"
-#include "store/change_capture.h"
 #include "store/sqlite_wal.h"
 
 namespace pactum::store {
