@@ -486,8 +486,8 @@ int Run(const Options& opt) {
   {
     backup::RestoreRequest r;
     r.db_path = dir + "/restored.db";
-    r.db_key.resize(32);
-    crypto::RandomBytes(r.db_key);
+    r.db_key = crypto::SecretBytes(32);
+    crypto::RandomBytes(r.db_key.span());
     r.targets = targets;
     r.keys = keys;
     r.environment = "bench";

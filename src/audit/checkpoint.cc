@@ -77,13 +77,17 @@ Result<AuditSigner> OpenAuditSigner(const std::string& data_dir, crypto::KeyProv
   return AuditSigner::FromSeed(seed->span());
 }
 
-Status CheckpointFile::Append(const Checkpoint& c) {
+std::string CheckpointLine(const Checkpoint& c) {
   const nlohmann::json j{{"tenant", c.tenant_id},
                          {"seq", c.seq},
                          {"hash", HexEncode(c.hash)},
                          {"time_ms", c.time_ms},
                          {"sig", HexEncode(c.signature)}};
-  const std::string line = j.dump() + "\n";
+  return j.dump() + "\n";
+}
+
+Status CheckpointFile::Append(const Checkpoint& c) {
+  const std::string line = CheckpointLine(c);
   const std::lock_guard lock(mu_);
   const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -108,19 +112,23 @@ Status CheckpointFile::Append(const Checkpoint& c) {
 }
 
 Result<std::vector<Checkpoint>> CheckpointFile::ReadAll() const {
-  std::vector<Checkpoint> out;
   auto text = ReadFile(path_);
   if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) return out;
+    if (text.status().code() == StatusCode::kNotFound) return std::vector<Checkpoint>();
     return text.status();
   }
+  return ParseCheckpointLines(*text);
+}
+
+Result<std::vector<Checkpoint>> ParseCheckpointLines(std::string_view text) {
+  std::vector<Checkpoint> out;
   size_t pos = 0;
   int line_no = 0;
-  while (pos < text->size()) {
-    const size_t nl = text->find('\n', pos);
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
     ++line_no;
     if (nl == std::string::npos) break;  // cut short by a crash mid-append
-    const std::string_view line(text->data() + pos, nl - pos);
+    const std::string_view line(text.data() + pos, nl - pos);
     pos = nl + 1;
     const auto j = nlohmann::json::parse(line, nullptr, false);
     Checkpoint c;

@@ -71,6 +71,12 @@ inline constexpr std::string_view kCheckpointFile = "audit-checkpoints.jsonl";
 Result<AuditSigner> OpenAuditSigner(const std::string& data_dir, crypto::KeyProvider& keys,
                                     bool create);
 
+// A checkpoint as one line of the checkpoint file (JSON, ending in '\n'), and the lines
+// of such text back (a last line without its '\n' is ignored; any other unreadable line
+// is kDataLoss naming it).
+std::string CheckpointLine(const Checkpoint& c);
+Result<std::vector<Checkpoint>> ParseCheckpointLines(std::string_view text);
+
 // JSON lines, one checkpoint each, appended and fsynced. Thread-safe.
 class CheckpointFile {
  public:

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <optional>
+#include <set>
+#include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -117,6 +119,25 @@ Result<ChainReport> VerifyChain(SqlAuditLog& log, const std::vector<Checkpoint>&
                                  std::to_string(report.checkpointed_seq)};
   }
   return report;
+}
+
+Result<std::vector<Checkpoint>> CheckpointsCovering(SqlAuditLog& log,
+                                                    const std::vector<Checkpoint>& checkpoints,
+                                                    const PublicKey& key) {
+  std::vector<Checkpoint> out;
+  std::set<std::string> seen;
+  for (const Checkpoint& c : checkpoints) {
+    std::string id = SignedBytes(c);
+    id.append(reinterpret_cast<const char*>(c.signature.data()), c.signature.size());
+    if (c.seq < 1 || !seen.insert(std::move(id)).second || !SignatureValid(key, c)) continue;
+    bool holds = false;
+    RETURN_IF_ERROR(log.ScanChain(c.tenant_id, c.seq - 1, 1, [&](const StoredEvent& e) {
+      holds = e.seq == c.seq && e.hash == c.hash;
+      return Status::Ok();
+    }));
+    if (holds) out.push_back(c);
+  }
+  return out;
 }
 
 nlohmann::json ReportJson(const ChainReport& r) {

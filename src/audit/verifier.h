@@ -46,6 +46,15 @@ Result<ChainReport> VerifyChain(SqlAuditLog& log, const std::vector<Checkpoint>&
                                 const PublicKey& key, int64_t tenant_id,
                                 const VerifyProgress& progress = {});
 
+// The checkpoints among `checkpoints` that hold for the chains in `log` as they are now:
+// signed by `key`, naming an event its chain holds at its seq, with that event's hash.
+// Each once (repeats are dropped), in the order given. A restore brings back these: one
+// beyond a restored chain's head, or of another history, would fail the restored trail's
+// verification.
+Result<std::vector<Checkpoint>> CheckpointsCovering(SqlAuditLog& log,
+                                                    const std::vector<Checkpoint>& checkpoints,
+                                                    const PublicKey& key);
+
 // {"ok", "tenant", "events", "last_seq", "checkpoints", "checkpointed_seq"} plus, when bad,
 // "problem": {"kind","seq","message"}.
 nlohmann::json ReportJson(const ChainReport& r);

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "audit/checkpoint.h"
 #include "backup/backup_keys.h"
 #include "backup/local_target.h"
 #include "backup/prune.h"
@@ -51,6 +52,10 @@ Result<std::unique_ptr<BackupService>> BackupService::Open(store::Database& db,
   return service;
 }
 
+std::string BackupService::CheckpointFile() const {
+  return options_.data_dir + "/" + std::string(audit::kCheckpointFile);
+}
+
 Status BackupService::Init() {
   store::ChangeCapture* capture = db_.Changes();
   if (capture == nullptr || !capture->retains_log()) {
@@ -74,7 +79,8 @@ Status BackupService::Init() {
   copy.version = key_.version;
   copy.key = crypto::SecretBytes::CopyOf(key_.key.span());
   ASSIGN_OR_RETURN(log_, ChangeLog::Open(*capture, std::move(copy), *spool_, spool_dir + "/state.json",
-                                         target_ptrs_, clock_, ChangeLogOptions{}));
+                                         target_ptrs_, clock_,
+                                         ChangeLogOptions{.checkpoint_file = CheckpointFile()}));
   // A target without a verified snapshot of the current lineage gets one at once.
   const LogPosition at = log_->position();
   const BackupKeyLookup keys = [this](uint32_t v) -> Result<crypto::SecretBytes> {
@@ -108,6 +114,7 @@ bool BackupService::SnapshotDue() {
 Result<SnapshotResult> BackupService::Snapshot() {
   SnapshotOptions o;
   o.scratch_dir = options_.data_dir + "/backup-scratch";
+  o.checkpoint_file = CheckpointFile();
   o.environment = options_.environment;
   o.schema_version = db_.Info().schema_version;
   // A target that was down gets the keys now.

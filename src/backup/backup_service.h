@@ -74,6 +74,8 @@ class BackupService {
   BackupService(store::Database& db, crypto::KeyProvider& kek, const Clock& clock,
                 BackupServiceOptions options);
   Status Init();
+  // <data>/audit-checkpoints.jsonl: its lines ride with the snapshots and the change log.
+  std::string CheckpointFile() const;
   void Loop();
   // Capture, upload, metrics and the status file: one shipping round.
   Status Ship();

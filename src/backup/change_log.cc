@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "backup/artefact.h"
+#include "backup/checkpoint_lines.h"
 #include "common/clock.h"
 #include "common/files.h"
 #include "common/hex.h"
@@ -27,6 +28,7 @@ Result<crypto::Sha256Digest> DigestFromHex(const std::string& hex) {
 struct ChangeLog::State {
   LogPosition position;      // lineage empty: none yet
   store::LogCursor cursor;   // where the engine's log was read up to
+  uint64_t checkpoint_offset = 0;  // bytes of the checkpoint file carried so far
   bool continuity_lost = false;
 };
 
@@ -84,6 +86,7 @@ Status ChangeLog::LoadState() {
     s.position.seq = j.at("seq").get<uint64_t>();
     ASSIGN_OR_RETURN(s.position.hash, DigestFromHex(j.at("hash").get<std::string>()));
     s.position.time_ms = j.at("time_ms").get<int64_t>();
+    s.checkpoint_offset = j.value("checkpoint_offset", uint64_t{0});
     if (j.contains("log_cursor")) {
       s.cursor = j.at("log_cursor").get<std::string>();
     } else if (!s.position.lineage.empty()) {
@@ -116,7 +119,8 @@ Status ChangeLog::SaveState() {
                   {"seq", s.position.seq},
                   {"hash", crypto::HexDigest(s.position.hash)},
                   {"time_ms", s.position.time_ms},
-                  {"log_cursor", s.cursor}};
+                  {"log_cursor", s.cursor},
+                  {"checkpoint_offset", s.checkpoint_offset}};
   return WriteFileAtomic(state_file_, j.dump() + "\n", 0600);
 }
 
@@ -133,6 +137,23 @@ LogPosition ChangeLog::position() const {
 std::vector<TargetHealth> ChangeLog::health() const {
   std::lock_guard lock(mu_);
   return health_;
+}
+
+Result<std::string> ChangeLog::NewCheckpointLines(uint64_t offset) {
+  if (options_.checkpoint_file.empty()) return std::string();
+  auto lines =
+      ReadCheckpointLines(options_.checkpoint_file, offset, options_.max_checkpoint_bytes);
+  if (lines.status().code() != StatusCode::kFailedPrecondition) return lines;
+  // Replaced or cut: carried again from its start (a restore keeps each line once).
+  log::Warn("backup",
+            "the audit checkpoint file is shorter than what the backups carry of it; it is "
+            "carried again from its start",
+            {{"file", options_.checkpoint_file}, {"carried_bytes", offset}});
+  {
+    std::lock_guard lock(mu_);
+    state_->checkpoint_offset = 0;
+  }
+  return ReadCheckpointLines(options_.checkpoint_file, 0, options_.max_checkpoint_bytes);
 }
 
 Status ChangeLog::Spool(const Segment& segment) {
@@ -156,6 +177,7 @@ Status ChangeLog::Spool(const Segment& segment) {
   state_->position.seq = segment.seq;
   state_->position.hash = HashBytes(plain);
   if (!segment.commits.empty()) state_->position.time_ms = segment.commits.back().time_ms;
+  state_->checkpoint_offset += segment.checkpoints.size();
   return Status::Ok();
 }
 
@@ -177,6 +199,8 @@ Status ChangeLog::CaptureLocked(store::ChangeReader& r, bool for_snapshot) {
   int64_t last_time = s.position.time_ms;
   const int64_t now = UnixMillis(clock_.Now());
   store::LogCursor from = s.cursor;
+  // Read before the transactions: every line then covers chain heads the log holds.
+  ASSIGN_OR_RETURN(std::string checkpoints, NewCheckpointLines(s.checkpoint_offset));
   for (;;) {
     auto read = r.ReadSince(from, options_.max_segment_frames);
     if (read.status().code() == StatusCode::kFailedPrecondition) {
@@ -193,9 +217,11 @@ Status ChangeLog::CaptureLocked(store::ChangeReader& r, bool for_snapshot) {
       return FailedPrecondition("the change log lost continuity; a snapshot is needed");
     }
     RETURN_IF_ERROR(read.status());
-    if (read->commits.empty()) break;
+    if (read->commits.empty() && checkpoints.empty()) break;
     Segment segment;
     segment.lineage = s.position.lineage;
+    segment.checkpoints = std::move(checkpoints);
+    checkpoints.clear();
     {
       std::lock_guard lock(mu_);
       segment.seq = state_->position.seq + 1;
@@ -221,6 +247,7 @@ Status ChangeLog::CaptureLocked(store::ChangeReader& r, bool for_snapshot) {
     }
     RETURN_IF_ERROR(SaveState());
     from = read->end;
+    if (read->commits.empty()) break;  // checkpoint lines alone
   }
   if (!for_snapshot && !hold_checkpoints_) {
     ASSIGN_OR_RETURN(store::LogCursor released, r.Release(from, options_.checkpoint_frames));

@@ -20,6 +20,11 @@
 // by a process without backups — a snapshot is needed, which starts a new lineage
 // (NeedsSnapshot()).
 //
+// The audit trail's signed checkpoints ride along (backup/log_format.h): each capture
+// takes the checkpoint file's complete lines appended since the last one (its offset is
+// in the state file) into its first segment — a segment of its own when nothing was
+// committed — so a point-in-time restore has the checkpoints signed up to its instant.
+//
 // Thread-safety: Capture and BeginSnapshot serialize on the database's writer lock, so
 // a snapshot may run on its own thread beside the shipping one; Upload from one thread
 // at a time; health(), position() and NeedsSnapshot() from any thread.
@@ -48,6 +53,10 @@ struct BackupKey {
 
 struct ChangeLogOptions {
   uint32_t max_segment_frames = 4096;  // 16 MiB of pages at most per segment
+  // The audit checkpoint file (<data>/audit-checkpoints.jsonl) whose new lines ride with
+  // the segments; empty: none.
+  std::string checkpoint_file;
+  size_t max_checkpoint_bytes = size_t{1} << 20;  // of checkpoint lines per segment
   uint32_t checkpoint_frames = 1000;   // release the engine's log once it holds this many pages
   int zstd_level = 1;
 };
@@ -101,6 +110,8 @@ class ChangeLog {
   Status SaveState();
   Status CaptureLocked(store::ChangeReader& r, bool for_snapshot);
   Status Spool(const Segment& segment);
+  // The checkpoint file's complete lines from `offset` (from its start when it is shorter).
+  Result<std::string> NewCheckpointLines(uint64_t offset);
   void OnCommit(uint64_t mark);
 
   store::ChangeCapture& capture_;

@@ -1,5 +1,6 @@
 #include "backup/log_format.h"
 
+#include <algorithm>
 #include <cstring>
 #include <ctime>
 
@@ -8,8 +9,11 @@
 namespace pactum::backup {
 namespace {
 
-constexpr std::string_view kSegmentMagic = "PCTLOG1\n";
-constexpr std::string_view kSnapshotMagic = "PCTSNAP1";
+// Version 2 of both adds the audit checkpoint lines; version 1 is still read.
+constexpr std::string_view kSegmentMagicV1 = "PCTLOG1\n";
+constexpr std::string_view kSegmentMagic = "PCTLOG2\n";
+constexpr std::string_view kSnapshotMagicV1 = "PCTSNAP1";
+constexpr std::string_view kSnapshotMagic = "PCTSNAP2";
 // A segment holds at most this many pages (the shipper cuts segments far below it).
 constexpr uint64_t kMaxSegmentPages = 1U << 20;
 
@@ -95,7 +99,7 @@ std::vector<uint8_t> EncodeSegment(const Segment& segment) {
   for (const Commit& c : segment.commits) pages += c.pages.size();
   std::vector<uint8_t> out;
   out.reserve(8 + kLineageChars + 8 + 32 + 4 + segment.commits.size() * 16 +
-              pages * (4 + kPageBytes));
+              pages * (4 + kPageBytes) + 4 + segment.checkpoints.size());
   PutText(out, kSegmentMagic);
   PutText(out, segment.lineage);
   PutU64(out, segment.seq);
@@ -110,13 +114,16 @@ std::vector<uint8_t> EncodeSegment(const Segment& segment) {
       PutBytes(out, p.bytes);
     }
   }
+  PutU32(out, static_cast<uint32_t>(segment.checkpoints.size()));
+  PutText(out, segment.checkpoints);
   return out;
 }
 
 Result<Segment> DecodeSegment(std::span<const uint8_t> bytes) {
   Reader r(bytes);
   Segment s;
-  if (r.Text(kSegmentMagic.size()) != kSegmentMagic) {
+  const std::string magic = r.Text(kSegmentMagic.size());
+  if (magic != kSegmentMagic && magic != kSegmentMagicV1) {
     return DataLoss("not a change-log segment (magic)");
   }
   s.lineage = r.Text(kLineageChars);
@@ -147,6 +154,13 @@ Result<Segment> DecodeSegment(std::span<const uint8_t> bytes) {
       std::memcpy(p.bytes.data(), page.data(), kPageBytes);
     }
   }
+  if (magic == kSegmentMagic) {
+    const uint64_t n = r.Uint(4);
+    if (n > kMaxCheckpointBytes || n > r.left()) {
+      return DataLoss("change-log segment " + std::to_string(s.seq) + " is truncated");
+    }
+    s.checkpoints = r.Text(n);
+  }
   if (!r.ok() || r.left() != 0) {
     return DataLoss("change-log segment " + std::to_string(s.seq) + " is malformed");
   }
@@ -162,13 +176,15 @@ std::vector<uint8_t> EncodeSnapshotHeader(const SnapshotHeader& header) {
   PutBytes(out, header.position.hash);
   PutU64(out, static_cast<uint64_t>(header.position.time_ms));
   PutU32(out, header.pages);
+  PutU64(out, header.checkpoint_bytes);
   return out;
 }
 
 Result<SnapshotHeader> DecodeSnapshotHeader(std::span<const uint8_t> bytes) {
   Reader r(bytes);
   SnapshotHeader h;
-  if (r.Text(kSnapshotMagic.size()) != kSnapshotMagic) {
+  const std::string magic = r.Text(kSnapshotMagic.size());
+  if (magic != kSnapshotMagic && magic != kSnapshotMagicV1) {
     return DataLoss("not a snapshot (magic)");
   }
   h.position.lineage = r.Text(kLineageChars);
@@ -177,10 +193,18 @@ Result<SnapshotHeader> DecodeSnapshotHeader(std::span<const uint8_t> bytes) {
   if (r.ok()) std::memcpy(h.position.hash.data(), hash.data(), hash.size());
   h.position.time_ms = static_cast<int64_t>(r.Uint(8));
   h.pages = static_cast<uint32_t>(r.Uint(4));
-  if (!r.ok() || r.left() != 0 || !IsLineage(h.position.lineage)) {
+  if (magic == kSnapshotMagic) h.checkpoint_bytes = r.Uint(8);
+  if (!r.ok() || r.left() != 0 || !IsLineage(h.position.lineage) ||
+      h.checkpoint_bytes > kMaxCheckpointBytes) {
     return DataLoss("snapshot header is malformed");
   }
   return h;
+}
+
+size_t SnapshotHeaderSize(std::span<const uint8_t> first_bytes) {
+  const std::string_view magic(reinterpret_cast<const char*>(first_bytes.data()),
+                               std::min(first_bytes.size(), kSnapshotMagicV1.size()));
+  return magic == kSnapshotMagicV1 ? kSnapshotHeaderBytesV1 : kSnapshotHeaderBytes;
 }
 
 std::string SegmentName(std::string_view lineage, uint64_t seq) {

@@ -11,12 +11,21 @@
 // continuity was lost (first start, or a checkpoint the backup side did not make).
 //
 // Segment (integers big-endian):
-//   "PCTLOG1\n" | lineage (32 hex chars) | seq u64 | prev hash (32) | commits u32 |
+//   "PCTLOG2\n" | lineage (32 hex chars) | seq u64 | prev hash (32) | commits u32 |
 //   per commit: time ms i64 | database pages after it u32 | pages u32 |
 //               per page: page number u32 | 4096 bytes
+//   | checkpoint bytes u32 | the audit checkpoint lines appended since the segment before
 // Snapshot:
-//   "PCTSNAP1" | lineage (32) | position seq u64 | position hash (32) | position time ms
-//   i64 | pages u32 | then pages 1..n, 4096 bytes each
+//   "PCTSNAP2" | lineage (32) | position seq u64 | position hash (32) | position time ms
+//   i64 | pages u32 | checkpoint bytes u64 | then pages 1..n, 4096 bytes each, then the
+//   audit checkpoint file's lines when the snapshot was taken
+// Version 1 of each ("PCTLOG1\n", "PCTSNAP1") is the same without the checkpoint parts.
+//
+// The checkpoint lines are the audit trail's signed checkpoints (audit/checkpoint.h,
+// <data>/audit-checkpoints.jsonl, kept apart from the database), copied as complete JSON
+// lines and never parsed here. A segment may carry lines and no transaction (checkpoints
+// signed while nothing was written); a line may travel twice (in a snapshot and in the
+// segment after it). A restore keeps those that match the restored chains.
 
 #include <cstdint>
 #include <span>
@@ -60,7 +69,12 @@ struct Segment {
   uint64_t seq = 0;
   crypto::Sha256Digest prev{};
   std::vector<Commit> commits;
+  std::string checkpoints;  // complete lines of the audit checkpoint file
 };
+
+// The most checkpoint bytes one artefact may carry: bounds what a damaged or hostile
+// artefact can make a restore allocate.
+inline constexpr uint64_t kMaxCheckpointBytes = uint64_t{256} << 20;
 
 std::vector<uint8_t> EncodeSegment(const Segment& segment);
 // kDataLoss for anything that is not a well-formed segment.
@@ -70,8 +84,12 @@ crypto::Sha256Digest HashBytes(std::span<const uint8_t> bytes);
 struct SnapshotHeader {
   LogPosition position;
   uint32_t pages = 0;
+  uint64_t checkpoint_bytes = 0;  // after the pages
 };
-inline constexpr size_t kSnapshotHeaderBytes = 8 + kLineageChars + 8 + 32 + 8 + 4;
+inline constexpr size_t kSnapshotHeaderBytesV1 = 8 + kLineageChars + 8 + 32 + 8 + 4;
+inline constexpr size_t kSnapshotHeaderBytes = kSnapshotHeaderBytesV1 + 8;
+// The header's size, from its first 8 bytes (the version in its magic).
+size_t SnapshotHeaderSize(std::span<const uint8_t> first_bytes);
 std::vector<uint8_t> EncodeSnapshotHeader(const SnapshotHeader& header);
 Result<SnapshotHeader> DecodeSnapshotHeader(std::span<const uint8_t> bytes);
 

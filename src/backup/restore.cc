@@ -140,9 +140,12 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
   for (const Candidate* c : ordered) {
     for (BackupTarget* target : c->targets) {
       store::RemoveDatabaseFiles(partial);
-      ASSIGN_OR_RETURN(writer, store::EncryptedPageWriter::Create(partial, request.db_key));
+      ASSIGN_OR_RETURN(writer,
+                       store::EncryptedPageWriter::Create(partial, request.db_key.span()));
       if (request.progress) request.progress("snapshot", 0, c->manifest.pages);
-      auto written = WriteSnapshotFile(*target, request.keys, c->manifest.id, *writer);
+      report.checkpoints.clear();
+      auto written =
+          WriteSnapshotFile(*target, request.keys, c->manifest.id, *writer, &report.checkpoints);
       Status s = written.status();
       if (s.ok() && crypto::HexDigest(written->content) != c->manifest.content_sha256) {
         s = DataLoss("its pages do not match the manifest's content hash");
@@ -188,6 +191,7 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
         }
         return Status::Ok();  // the end of the log
       }
+      report.checkpoints += segment->checkpoints;
       for (const Commit& c : segment->commits) {
         if (request.at_ms && c.time_ms > *request.at_ms) return Status::Ok();
         for (const store::PageImage& p : c.pages) RETURN_IF_ERROR(writer->Write(p.pgno, p.bytes));
@@ -206,7 +210,7 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
   if (applied.ok()) applied = writer->Finish();
   writer.reset();
   if (applied.ok()) {
-    auto check = store::CheckDatabaseFile(partial, request.db_key);
+    auto check = store::CheckDatabaseFile(partial, request.db_key.span());
     if (!check.ok()) {
       applied = check.status();
     } else if (!check->integrity_ok) {

@@ -16,13 +16,15 @@
 
 #include "backup/backup_target.h"
 #include "backup/snapshot.h"
+#include "crypto/secret.h"
 
 namespace pactum::backup {
 
+// Move-only: it holds the key of the database it writes.
 struct RestoreRequest {
   std::optional<int64_t> at_ms;        // nullopt: latest
   std::string db_path;                 // the new database file (must not exist)
-  std::vector<uint8_t> db_key;         // its 32-byte key
+  crypto::SecretBytes db_key;          // its 32-byte key
   std::vector<BackupTarget*> targets;  // in order of preference
   BackupKeyLookup keys;
   std::string environment;  // refuse snapshots of another environment
@@ -39,6 +41,9 @@ struct RestoreReport {
   int64_t restored_to_ms = 0;      // time of the last transaction in the result
   std::vector<std::string> notes;  // copies skipped for damage, and why
   store::DatabaseFileCheck check;
+  // The audit checkpoint lines the snapshot and the segments read carry, in log order
+  // (a line may repeat; the segment the restore stopped in is included).
+  std::string checkpoints;
 };
 
 // Errors: kNotFound when no verified snapshot is at or before the instant; kDataLoss

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "backup/artefact.h"
+#include "backup/checkpoint_lines.h"
 #include "common/clock.h"
 #include "common/hex.h"
 #include "common/log.h"
@@ -28,15 +29,18 @@ int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
 constexpr size_t kManifestLimit = 1 << 20;
 
 // The snapshot's plaintext: its header, then every page of the database file, hashed as
-// they go by. A thread of its own reads, decrypts and hashes the pages a few MiB ahead,
-// so that work overlaps the compression and sealing of the consumer.
+// they go by, then the audit checkpoint lines from `checkpoints`. A thread of its own
+// reads, decrypts and hashes the pages a few MiB ahead, so that work overlaps the
+// compression and sealing of the consumer.
 class SnapshotSource final : public ByteSource {
  public:
   SnapshotSource(store::PageReader& reader, const SnapshotHeader& header,
-                 std::function<void(uint64_t, uint64_t)> progress)
+                 ByteSource& checkpoints, std::function<void(uint64_t, uint64_t)> progress)
       : reader_(reader),
         buffer_(EncodeSnapshotHeader(header)),
         pages_(header.pages),
+        checkpoints_(checkpoints),
+        checkpoint_bytes_(header.checkpoint_bytes),
         progress_(std::move(progress)) {}
   ~SnapshotSource() override {
     {
@@ -57,7 +61,11 @@ class SnapshotSource final : public ByteSource {
     while (n < out.size()) {
       if (at_ == buffer_.size()) {
         ASSIGN_OR_RETURN(const bool more, NextChunk());
-        if (!more) break;
+        if (!more) {
+          ASSIGN_OR_RETURN(const size_t got, ReadCheckpoints(out.subspan(n)));
+          n += got;
+          break;
+        }
       }
       const size_t take = std::min(out.size() - n, buffer_.size() - at_);
       std::memcpy(out.data() + n, buffer_.data() + at_, take);
@@ -106,6 +114,15 @@ class SnapshotSource final : public ByteSource {
     }
   }
 
+  // After the pages: exactly checkpoint_bytes_ of checkpoint lines.
+  Result<size_t> ReadCheckpoints(std::span<uint8_t> out) {
+    const auto want = static_cast<size_t>(std::min<uint64_t>(out.size(), checkpoint_bytes_));
+    ASSIGN_OR_RETURN(const size_t got, ReadFull(checkpoints_, out.first(want)));
+    if (got != want) return DataLoss("the audit checkpoint lines ended early");
+    checkpoint_bytes_ -= got;
+    return got;
+  }
+
   // The next chunk into buffer_; false at the end.
   Result<bool> NextChunk() {
     if (!failed_.ok()) return failed_;  // the reader thread has stopped: nothing more comes
@@ -136,6 +153,8 @@ class SnapshotSource final : public ByteSource {
   std::vector<uint8_t> buffer_;  // the header first, then one chunk at a time
   size_t at_ = 0;
   const uint32_t pages_;
+  ByteSource& checkpoints_;
+  uint64_t checkpoint_bytes_;  // still to come
   uint64_t taken_pages_ = 0;
   Status failed_;  // the reader's error, once taken: every later Read answers it
   std::function<void(uint64_t, uint64_t)> progress_;
@@ -283,12 +302,18 @@ Result<std::vector<Manifest>> ListManifests(BackupTarget& target, const BackupKe
 }
 
 Result<WrittenSnapshot> WriteSnapshotFile(BackupTarget& target, const BackupKeyLookup& keys,
-                                          std::string_view id, store::EncryptedPageWriter& out) {
+                                          std::string_view id, store::EncryptedPageWriter& out,
+                                          std::string* checkpoints) {
   const std::string name = SnapshotDataName(id);
   ASSIGN_OR_RETURN(auto sealed, target.Get(name));
   ASSIGN_OR_RETURN(auto plain, OpeningSource(keys, name, *sealed));
-  std::vector<uint8_t> header(kSnapshotHeaderBytes);
+  std::vector<uint8_t> header(kSnapshotHeaderBytesV1);
   ASSIGN_OR_RETURN(size_t got, ReadFull(*plain, header));
+  if (got == header.size() && SnapshotHeaderSize(header) > header.size()) {
+    header.resize(SnapshotHeaderSize(header));
+    ASSIGN_OR_RETURN(got, ReadFull(*plain, std::span(header).subspan(kSnapshotHeaderBytesV1)));
+    got += kSnapshotHeaderBytesV1;
+  }
   if (got != header.size()) return DataLoss("snapshot " + std::string(id) + " is truncated");
   WrittenSnapshot written;
   ASSIGN_OR_RETURN(written.header, DecodeSnapshotHeader(header));
@@ -300,6 +325,10 @@ Result<WrittenSnapshot> WriteSnapshotFile(BackupTarget& target, const BackupKeyL
     hash.Update(page);
     RETURN_IF_ERROR(out.Write(p, page));
   }
+  std::string lines(written.header.checkpoint_bytes, '\0');
+  ASSIGN_OR_RETURN(got, ReadFull(*plain, {reinterpret_cast<uint8_t*>(lines.data()), lines.size()}));
+  if (got != lines.size()) return DataLoss("snapshot " + std::string(id) + " is truncated");
+  if (checkpoints != nullptr) *checkpoints = std::move(lines);
   std::array<uint8_t, 1> extra{};
   ASSIGN_OR_RETURN(got, ReadFull(*plain, extra));
   if (got != 0) return DataLoss("snapshot " + std::string(id) + " has bytes past its pages");
@@ -316,9 +345,9 @@ Verification VerifySnapshot(BackupTarget& target, const BackupKeyLookup& keys,
   auto check = [&]() -> Status {
     std::error_code ec;
     std::filesystem::create_directories(scratch_dir, ec);
-    std::array<uint8_t, 32> scratch_key{};
-    crypto::RandomBytes(scratch_key);
-    ASSIGN_OR_RETURN(auto writer, store::EncryptedPageWriter::Create(path, scratch_key));
+    crypto::SecretBytes scratch_key(32);
+    crypto::RandomBytes(scratch_key.span());
+    ASSIGN_OR_RETURN(auto writer, store::EncryptedPageWriter::Create(path, scratch_key.span()));
     ASSIGN_OR_RETURN(const WrittenSnapshot written,
                      WriteSnapshotFile(target, keys, manifest.id, *writer));
     RETURN_IF_ERROR(writer->Finish());
@@ -330,7 +359,8 @@ Verification VerifySnapshot(BackupTarget& target, const BackupKeyLookup& keys,
         written.header.position.hash != manifest.position.hash) {
       return DataLoss("the copy holds another change-log position than its manifest");
     }
-    ASSIGN_OR_RETURN(const store::DatabaseFileCheck c, store::CheckDatabaseFile(path, scratch_key));
+    ASSIGN_OR_RETURN(const store::DatabaseFileCheck c,
+                     store::CheckDatabaseFile(path, scratch_key.span()));
     if (!c.integrity_ok) return DataLoss("integrity check of the restored copy: " + c.integrity);
     if (c.row_counts != manifest.row_counts) {
       return DataLoss("the restored database's row counts differ from the live database's");
@@ -360,8 +390,15 @@ Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& captur
   m.backup_key_version = key.version;
 
   std::unique_ptr<store::PageReader> reader;
+  std::unique_ptr<ByteSource> checkpoints;
+  uint64_t checkpoint_bytes = 0;
   ASSIGN_OR_RETURN(m.position, log.BeginSnapshot([&]() -> Status {
     ASSIGN_OR_RETURN(reader, capture.OpenPageReader());
+    if (options.checkpoint_file.empty()) {
+      checkpoints = std::make_unique<SpanSource>(std::span<const uint8_t>());
+      return Status::Ok();
+    }
+    ASSIGN_OR_RETURN(checkpoints, OpenCheckpointLines(options.checkpoint_file, &checkpoint_bytes));
     return Status::Ok();
   }));
   struct Release {
@@ -372,7 +409,8 @@ Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& captur
   ASSIGN_OR_RETURN(m.row_counts, reader->CountRows());
   ASSIGN_OR_RETURN(m.pages, reader->PageCount());
   m.plain_bytes = uint64_t{m.pages} * kPageBytes;
-  SnapshotSource source(*reader, SnapshotHeader{m.position, m.pages}, options.progress);
+  SnapshotSource source(*reader, SnapshotHeader{m.position, m.pages, checkpoint_bytes},
+                        *checkpoints, options.progress);
   const std::string data_name = SnapshotDataName(m.id);
   {
     ASSIGN_OR_RETURN(auto sealed, SealingSource(key.key.span(), key.version, data_name, source,

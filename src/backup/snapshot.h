@@ -62,6 +62,8 @@ struct Manifest {
 
 struct SnapshotOptions {
   std::string scratch_dir;  // restores for verification go here (created, emptied)
+  // The audit checkpoint file whose complete lines the snapshot carries; empty: none.
+  std::string checkpoint_file;
   std::string environment;
   int schema_version = 0;
   int zstd_level = 1;
@@ -94,13 +96,15 @@ Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& captur
                                     const Clock& clock, const SnapshotOptions& options);
 
 // Reads the sealed snapshot `id` from `target` and writes its pages into a new encrypted
-// database file at `path` under `db_key`. Returns its header and the SHA-256 of its pages.
+// database file at `path` under `db_key`. Returns its header and the SHA-256 of its pages;
+// `checkpoints`, when given, gets the audit checkpoint lines it carries.
 struct WrittenSnapshot {
   SnapshotHeader header;
   crypto::Sha256Digest content{};
 };
 Result<WrittenSnapshot> WriteSnapshotFile(BackupTarget& target, const BackupKeyLookup& keys,
-                                          std::string_view id, store::EncryptedPageWriter& out);
+                                          std::string_view id, store::EncryptedPageWriter& out,
+                                          std::string* checkpoints = nullptr);
 
 // Verifies the copy of snapshot `manifest` on `target` (restore into `scratch_dir`).
 Verification VerifySnapshot(BackupTarget& target, const BackupKeyLookup& keys,

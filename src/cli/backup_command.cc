@@ -19,17 +19,16 @@
 #include <nlohmann/json.hpp>
 
 #include "audit/event_codec.h"
-#include "audit/sql_audit_log.h"
 #include "backup/backup_keys.h"
 #include "backup/backup_service.h"
 #include "backup/prune.h"
 #include "backup/restore.h"
+#include "backup/restore_directory.h"
 #include "backup/retention.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
 #include "common/files.h"
 #include "crypto/random.h"
-#include "crypto/wrapped_key_file.h"
 #include "store/change_capture.h"
 
 namespace pactum::cli {
@@ -458,37 +457,63 @@ int ShowStatus(const CommonOptions& options) {
   return kExitOk;
 }
 
-// Records the restore as "backup.restore" on the platform's chain of the restored
-// database, its first event after the restored ones: whoever reads the trail later sees
-// where the data came from and to which instant it was set back. Opening the directory
-// migrates an older snapshot's schema, as the server's start would. False (nothing
-// written) when the trail holds events but no signing key came with them: the event
-// could not be signed by the key of its chain.
-Result<bool> RecordRestore(config::Config config, const std::string& dir,
-                           const std::string& at_text, const backup::RestoreReport& report) {
-  config.data_dir = dir;
-  config.database.synchronous = "full";
-  // Checkpointed on close: the directory holds one self-contained database file, and the
-  // server started on it begins a new backup lineage of its own either way.
-  config.backup.mode = "off";
-  ASSIGN_OR_RETURN(DataDirectory data,
-                   OpenDataDirectory(config, nullptr, DirectoryAccess::kExclusive));
-  SystemClock clock;
-  auto audit_log = OpenAuditLog(config, data, clock);
-  if (audit_log.status().reason() == kAuditKeyMissing) return false;
-  RETURN_IF_ERROR(audit_log.status());
-  audit::Event e;
-  e.action = "backup.restore";
-  e.target = "database";
-  e.details = {{"at", at_text},
-               {"snapshot", report.snapshot_id},
-               {"snapshot_target", report.snapshot_target},
-               {"restored_to", Rfc3339Ms(report.restored_to_ms)},
-               {"segments", report.segments},
-               {"transactions", report.commits}};
-  e.actor = audit::Actor::System(0);
-  RETURN_IF_ERROR(data.db->Write([&](store::Session& s) { return (*audit_log)->Append(s, e); }));
-  return true;
+// Where the data directory of `config` backs up.
+backup::BackupPlan BackupPlanOf(const config::Config& config) {
+  return {config.backup.mode == "on", config::BackupDirectory(config), config.backup.targets};
+}
+
+void PrintRestoreReport(const CommonOptions& options, const backup::DirectoryRestoreReport& r) {
+  const backup::RestoreReport& db = r.database;
+  const auto& next = r.backups;
+  if (options.json) {
+    nlohmann::json targets = nlohmann::json::array();
+    for (const auto& t : next.targets) targets.push_back({{"name", t.name}, {"path", t.path}});
+    std::cout << nlohmann::json{{"to", r.dir},
+                                {"snapshot", db.snapshot_id},
+                                {"snapshot_target", db.snapshot_target},
+                                {"snapshot_time", Rfc3339Ms(db.snapshot_time_ms)},
+                                {"restored_to", Rfc3339Ms(db.restored_to_ms)},
+                                {"segments", db.segments},
+                                {"transactions", db.commits},
+                                {"pages", db.check.pages},
+                                {"integrity", db.check.integrity},
+                                {"audit_checkpoints", r.audit_checkpoints},
+                                {"audit_checkpoints_left_out", r.audit_checkpoints_left_out},
+                                {"recorded", r.recorded},
+                                {"backups",
+                                 {{"mode", next.on ? "on" : "off"},
+                                  {"new_lineage", true},
+                                  {"restored_from_lineage", db.reached.lineage},
+                                  {"dir", next.dir},
+                                  {"targets", targets},
+                                  {"same_targets_as_restored_from", next.same_targets}}},
+                                {"notes", r.notes}}
+              << std::endl;
+    return;
+  }
+  std::cout << "restored into " << r.dir << ": snapshot " << db.snapshot_id << " from "
+            << db.snapshot_target << " and " << db.commits << " transaction(s) in " << db.segments
+            << " change-log segment(s), as of " << Rfc3339Ms(db.restored_to_ms) << "; integrity "
+            << db.check.integrity << "\n";
+  std::cout << "audit trail: " << r.audit_checkpoints << " signed checkpoint(s) brought back";
+  if (r.audit_checkpoints_left_out > 0) {
+    std::cout << ", " << r.audit_checkpoints_left_out
+              << " left out (past the restored events, or not matching them)";
+  }
+  std::cout << "\n";
+  for (const std::string& n : r.notes) std::cout << "  note: " << n << "\n";
+  std::cout << "backups: the restored directory starts a new backup lineage (lineage "
+            << db.reached.lineage << ", restored from, stays as it is)";
+  if (!next.on) {
+    std::cout << "; backups are off in this configuration (backup.mode)\n";
+  } else {
+    std::cout << "; its server will back up to:\n";
+    for (const auto& t : next.targets) std::cout << "  " << t.name << ": " << t.path << "\n";
+    std::cout << "  (" << (next.same_targets ? "the same targets" : "not the targets")
+              << " it was restored from)\n";
+  }
+  std::cout << "start it with: pactum serve --data " << r.dir
+            << " (documents' files are not part of database backups)" << std::endl;
 }
 
 int RestoreCommand(const CommonOptions& options, const std::string& at_text, const std::string& to,
@@ -503,16 +528,9 @@ int RestoreCommand(const CommonOptions& options, const std::string& at_text, con
       return kExitUsage;
     }
   }
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  const fs::path target_dir = fs::absolute(to).lexically_normal();
-  if (target_dir == fs::absolute(cfg->data_dir).lexically_normal()) {
-    PrintError("--to is the configured data directory; restore into a new directory");
-    return kExitUsage;
-  }
-  if (fs::exists(target_dir, ec) && !fs::is_empty(target_dir, ec)) {
-    PrintError("--to " + target_dir.string() + " is not empty; restore into a new directory");
-    return kExitFailure;
+  if (Status s = backup::CheckRestoreDestination(to, cfg->data_dir); !s.ok()) {
+    PrintError("--to: " + s.message());
+    return s.code() == StatusCode::kInvalidArgument ? kExitUsage : kExitFailure;
   }
   std::string kek_file;
   auto kek = OpenMasterKey(*cfg, &kek_file);
@@ -525,91 +543,34 @@ int RestoreCommand(const CommonOptions& options, const std::string& at_text, con
     PrintError(targets.status().message());
     return kExitUsage;
   }
-  const bool created_dir = !fs::exists(target_dir, ec);
-  if (Status s = MakeDirectories(target_dir.string(), 0700); !s.ok()) {
-    PrintError("cannot create " + target_dir.string() + ": " + s.message());
-    return kExitFailure;
-  }
-  const std::string dir = target_dir.string();
-  auto undo = [&] {
-    if (created_dir) {
-      fs::remove_all(target_dir, ec);
-    } else {
-      for (const auto& e : fs::directory_iterator(target_dir, ec)) fs::remove_all(e.path(), ec);
-    }
-  };
+  backup::DirectoryRestoreRequest request;
+  request.at_ms = at_ms;
+  request.at_text = at_text;
+  request.to = to;
+  request.data_dir = cfg->data_dir;
+  request.kek = kek->get();
+  // The master key goes beside the restored data when it lived in the old data directory.
+  if (cfg->master_key_file.empty()) request.kek_file = kek_file;
+  request.targets = targets->all;
+  request.environment = cfg->environment;
+  request.source_backups = BackupPlanOf(*cfg);
+  config::Config restored = *cfg;
+  restored.data_dir = to;
+  request.restored_backups = BackupPlanOf(restored);
   Progress progress;
-  auto restore = [&]() -> Result<backup::RestoreReport> {
-    // The master key beside the restored data when it lived in the old data directory.
-    if (!kek_file.empty() && cfg->master_key_file.empty()) {
-      ASSIGN_OR_RETURN(const std::string key_text, ReadFile(kek_file));
-      RETURN_IF_ERROR(WriteFileExclusive(dir + "/master.key", key_text, 0600));
-    }
-    ASSIGN_OR_RETURN(crypto::SecretBytes db_key,
-                     crypto::CreateWrappedKeyFile(dir + "/pactum.db-key", **kek,
-                                                  crypto::KeyRef{"database", "main"}));
-    backup::RestoreRequest request;
-    request.at_ms = at_ms;
-    request.db_path = dir + "/pactum.db";
-    request.db_key.assign(db_key.span().begin(), db_key.span().end());
-    request.targets = targets->all;
-    request.keys = backup::TargetKeyLookup(**kek, targets->all);
-    request.environment = cfg->environment;
-    request.progress = [&progress](std::string_view stage, uint64_t done, uint64_t total) {
-      progress.Show("restoring: " + std::string(stage) + " " + std::to_string(done) +
-                    (total > 0 ? " of " + std::to_string(total) : ""));
-    };
-    ASSIGN_OR_RETURN(backup::RestoreReport report, backup::Restore(request));
-    std::fill(request.db_key.begin(), request.db_key.end(), 0);
-    // The keys the restored data directory needs beside its database.
-    auto signing =
-        backup::FetchKeyFile(**kek, "audit-signing", {"audit-signing", "server"}, targets->all);
-    if (signing.ok()) {
-      RETURN_IF_ERROR(WriteFileExclusive(dir + "/audit-signing.key", *signing, 0600));
-    } else if (signing.status().code() != StatusCode::kNotFound) {
-      return signing.status();
-    } else {
-      report.notes.push_back(
-          "no audit signing key on the targets: a new one is made only for an empty trail");
-    }
-    RETURN_IF_ERROR(backup::OpenBackupKey(**kek, dir + "/backup.key", targets->all).status());
-    progress.Show("restoring: recording the restore in the audit trail");
-    ASSIGN_OR_RETURN(const bool recorded, RecordRestore(*cfg, dir, at_text, report));
-    if (!recorded) {
-      report.notes.push_back(
-          "the restore is not in the audit trail: its events came without their signing key");
-    }
-    return report;
+  request.progress = [&progress](std::string_view stage, uint64_t done, uint64_t total) {
+    progress.Show("restoring: " + std::string(stage) +
+                  (done > 0 || total > 0 ? " " + std::to_string(done) : "") +
+                  (total > 0 ? " of " + std::to_string(total) : ""));
   };
-  auto report = restore();
+  SystemClock clock;
+  auto report = backup::RestoreDataDirectory(request, clock);
   progress.Clear();
   if (!report.ok()) {
-    undo();
     PrintError("restore failed: " + report.status().message());
     return kExitFailure;
   }
-  if (options.json) {
-    std::cout << nlohmann::json{{"to", dir},
-                                {"snapshot", report->snapshot_id},
-                                {"snapshot_target", report->snapshot_target},
-                                {"snapshot_time", Rfc3339Ms(report->snapshot_time_ms)},
-                                {"restored_to", Rfc3339Ms(report->restored_to_ms)},
-                                {"segments", report->segments},
-                                {"transactions", report->commits},
-                                {"pages", report->check.pages},
-                                {"integrity", report->check.integrity},
-                                {"notes", report->notes}}
-              << std::endl;
-  } else {
-    std::cout << "restored into " << dir << ": snapshot " << report->snapshot_id << " from "
-              << report->snapshot_target << " and " << report->commits << " transaction(s) in "
-              << report->segments << " change-log segment(s), as of "
-              << Rfc3339Ms(report->restored_to_ms) << "; integrity " << report->check.integrity
-              << "\n";
-    for (const std::string& n : report->notes) std::cout << "  note: " << n << "\n";
-    std::cout << "start it with: pactum serve --data " << dir
-              << " (documents' files are not part of database backups)" << std::endl;
-  }
+  PrintRestoreReport(options, *report);
   return kExitOk;
 }
 
@@ -662,8 +623,8 @@ int VerifyCommand(const CommonOptions& options, bool all) {
       progress.Show(t->name() + ": restoring the change log");
       backup::RestoreRequest r;
       r.db_path = std::string(scratch) + "/latest.db";
-      r.db_key.resize(32);
-      crypto::RandomBytes(r.db_key);
+      r.db_key = crypto::SecretBytes(32);
+      crypto::RandomBytes(r.db_key.span());
       r.targets = {t};
       r.keys = keys;
       r.environment = cfg.environment;

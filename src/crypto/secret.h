@@ -6,6 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
+
+#include "common/status.h"
 
 namespace pactum::crypto {
 
@@ -33,5 +36,10 @@ class SecretBytes {
   uint8_t* data_ = nullptr;
   size_t size_ = 0;
 };
+
+// The whole of a small file holding key material (a master key file), read straight into
+// locked memory: no copy of it is left in ordinary memory. kNotFound when it does not
+// exist; kInvalidArgument when it holds more than `max_bytes`.
+Result<SecretBytes> ReadSecretFile(const std::string& path, size_t max_bytes);
 
 }  // namespace pactum::crypto

@@ -78,7 +78,8 @@ class BackupRig {
     copy.version = key_.version;
     copy.key = crypto::SecretBytes::CopyOf(key_.key.span());
     auto log = backup::ChangeLog::Open(*db_->Changes(), std::move(copy), *spool_, dir_ + "/state.json",
-                                       both(), clock, backup::ChangeLogOptions{});
+                                       both(), clock,
+                                       backup::ChangeLogOptions{.checkpoint_file = CheckpointFile()});
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
   }
@@ -126,6 +127,7 @@ class BackupRig {
     backup::SnapshotOptions o;
     o.scratch_dir = dir_ + "/scratch";
     o.environment = "dev";
+    o.checkpoint_file = CheckpointFile();
     return backup::TakeSnapshot(*log_, *db_->Changes(), key_, *spool_, both(), clock, o);
   }
 
@@ -148,28 +150,31 @@ class BackupRig {
     backup::RestoreRequest r;
     r.at_ms = at_ms;
     r.db_path = NextPath();
-    r.db_key.resize(32);
-    crypto::RandomBytes(r.db_key);
+    r.db_key = crypto::SecretBytes(32);
+    crypto::RandomBytes(r.db_key.span());
     r.targets = targets.empty() ? both() : std::move(targets);
     r.keys = Keys();
     r.environment = "dev";
     ASSIGN_OR_RETURN(backup::RestoreReport report, backup::Restore(r));
-    ASSIGN_OR_RETURN(RigContents contents, ReadFile(r.db_path, r.db_key));
+    ASSIGN_OR_RETURN(RigContents contents, ReadFile(r.db_path, r.db_key.span()));
     return std::make_pair(std::move(report), std::move(contents));
   }
 
   // Snapshot `id` alone from `target` (no change log), read back.
   Result<RigContents> SnapshotContents(backup::BackupTarget& target, const std::string& id) {
     const std::string path = NextPath();
-    std::vector<uint8_t> key(32);
-    crypto::RandomBytes(key);
-    ASSIGN_OR_RETURN(auto writer, store::EncryptedPageWriter::Create(path, key));
+    crypto::SecretBytes key(32);
+    crypto::RandomBytes(key.span());
+    ASSIGN_OR_RETURN(auto writer, store::EncryptedPageWriter::Create(path, key.span()));
     RETURN_IF_ERROR(backup::WriteSnapshotFile(target, Keys(), id, *writer).status());
     RETURN_IF_ERROR(writer->Finish());
-    return ReadFile(path, key);
+    return ReadFile(path, key.span());
   }
 
   const std::string& dir() const { return dir_; }
+  // The audit checkpoint file whose lines the log and the snapshots carry (absent until a
+  // test writes it).
+  std::string CheckpointFile() const { return dir_ + "/audit-checkpoints.jsonl"; }
   backup::ChangeLog& log() { return *log_; }
   store::Database& db() { return *db_; }
   FaultBackupTarget& site_a() { return *site_a_; }
@@ -183,7 +188,7 @@ class BackupRig {
   std::string NextPath() { return dir_ + "/restored-" + std::to_string(++restores_) + ".db"; }
 
   // Reads a restored database file, then removes it.
-  static Result<RigContents> ReadFile(const std::string& path, const std::vector<uint8_t>& key) {
+  static Result<RigContents> ReadFile(const std::string& path, std::span<const uint8_t> key) {
     store::SqliteOptions o;
     o.path = path;
     o.key = std::make_shared<crypto::SecretBytes>(crypto::SecretBytes::CopyOf(key));
