@@ -312,6 +312,18 @@ Result<LogPosition> ChangeLog::BeginSnapshot(const std::function<Status()>& open
 
 void ChangeLog::EndSnapshot() { hold_checkpoints_ = false; }
 
+Status ChangeLog::SnapshotCarriedCheckpoints(const LogPosition& at, uint64_t bytes) {
+  {
+    std::lock_guard lock(mu_);
+    if (at.seq != 0 || state_->position.lineage != at.lineage || state_->position.seq != 0 ||
+        state_->checkpoint_offset >= bytes) {
+      return Status::Ok();
+    }
+    state_->checkpoint_offset = bytes;
+  }
+  return SaveState();
+}
+
 Status ChangeLog::Upload() {
   ASSIGN_OR_RETURN(std::vector<ObjectInfo> spooled, spool_.List(kChangeLogPrefix));
   Status first;

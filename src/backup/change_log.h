@@ -101,6 +101,11 @@ class ChangeLog {
   // kUnavailable when readers kept the checkpoint from completing.
   Result<LogPosition> BeginSnapshot(const std::function<Status()>& opened_at_position);
   void EndSnapshot();
+  // A snapshot at the very start of the lineage (`at`, seq 0) carries the checkpoint file
+  // up to `bytes`: the lineage's segments carry on from there, as no segment before it
+  // could need the lines. Elsewhere in a lineage the log keeps its own offset (a line may
+  // then travel twice; a restore keeps it once).
+  Status SnapshotCarriedCheckpoints(const LogPosition& at, uint64_t bytes);
 
  private:
   struct State;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -290,6 +291,56 @@ TEST(ChangeLog, ASnapshotOfADatabaseWithoutAWalIsContinuedByTheFirstOne) {
   auto r = rig.RestoreAt(std::nullopt);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_EQ(r->second, rig.Live());
+}
+
+void AppendText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::app | std::ios::binary);
+  out << text;
+}
+
+TEST(ChangeLog, TheAuditCheckpointLinesRideWithTheSnapshotsAndTheLog) {
+  TempDir dir;
+  Rig rig(dir);
+  AppendText(rig.CheckpointFile(), "{\"line\":\"a\"}\n");
+  ASSERT_TRUE(rig.Snapshot().ok());  // carries a
+  rig.clock.Advance(1s);
+  ASSERT_TRUE(rig.Put(1, "one").ok());
+  const int64_t one_ms = UnixMillis(rig.clock.Now());
+  // b, and c still being written (no line end yet): only b is a checkpoint so far.
+  AppendText(rig.CheckpointFile(), "{\"line\":\"b\"}\n{\"line\":");
+  ASSERT_TRUE(rig.Ship().ok());
+  auto r = rig.RestoreAt(std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first.checkpoints, "{\"line\":\"a\"}\n{\"line\":\"b\"}\n");
+
+  // c finished while nothing is written: it travels in a segment of its own.
+  AppendText(rig.CheckpointFile(), "\"c\"}\n");
+  const uint64_t seq = rig.log().position().seq;
+  ASSERT_TRUE(rig.Ship().ok());
+  EXPECT_EQ(rig.log().position().seq, seq + 1);
+  EXPECT_EQ(rig.log().position().time_ms, one_ms) << "no transaction came with it";
+  r = rig.RestoreAt(std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first.checkpoints,
+            "{\"line\":\"a\"}\n{\"line\":\"b\"}\n{\"line\":\"c\"}\n");
+  EXPECT_EQ(r->second, rig.Live());
+  ASSERT_TRUE(rig.Ship().ok());
+  EXPECT_EQ(rig.log().position().seq, seq + 1) << "nothing new, no segment";
+
+  // Replaced by a shorter file: carried again from its start.
+  std::filesystem::remove(rig.CheckpointFile());
+  AppendText(rig.CheckpointFile(), "{\"line\":\"d\"}\n");
+  ASSERT_TRUE(rig.Ship().ok());
+  r = rig.RestoreAt(std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->first.checkpoints.ends_with("{\"line\":\"c\"}\n{\"line\":\"d\"}\n"))
+      << r->first.checkpoints;
+
+  // A snapshot taken now carries the whole file as it is.
+  ASSERT_TRUE(rig.Snapshot().ok());
+  r = rig.RestoreAt(std::nullopt);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->first.checkpoints, "{\"line\":\"d\"}\n");
 }
 
 // kill -9 of a process while it snapshots and ships: what reached the targets restores,

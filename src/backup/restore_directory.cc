@@ -25,7 +25,9 @@ namespace fs = std::filesystem;
 constexpr size_t kKeyFileLimit = size_t{64} * 1024;
 
 std::string Normal(const std::string& path) {
-  return fs::absolute(path).lexically_normal().string();
+  fs::path p = fs::absolute(path).lexically_normal();
+  if (!p.has_filename() && p.has_parent_path()) p = p.parent_path();  // "dir/"
+  return p.string();
 }
 
 // A local target's directory: one per target name under the backup directory

@@ -405,6 +405,7 @@ Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& captur
     ChangeLog& log;
     ~Release() { log.EndSnapshot(); }
   } release{log};
+  RETURN_IF_ERROR(log.SnapshotCarriedCheckpoints(m.position, checkpoint_bytes));
 
   ASSIGN_OR_RETURN(m.row_counts, reader->CountRows());
   ASSIGN_OR_RETURN(m.pages, reader->PageCount());
