@@ -373,6 +373,39 @@ TEST_F(AuditLogTest, CheckpointFileIgnoresATornLastLineAndRefusesDamageElsewhere
   EXPECT_NE(damaged.status().message().find("line 2"), std::string::npos);
 }
 
+TEST_F(AuditLogTest, CheckpointsCoveringKeepsOnlyThoseTheChainsHoldOnceEach) {
+  AppendMany(1, 5);
+  AppendMany(2, 3);
+  ASSERT_TRUE(checkpointer_->Run(/*force=*/true).ok());  // acme at 5, globex at 3
+  auto signed_now = file_->ReadAll();
+  ASSERT_TRUE(signed_now.ok());
+  ASSERT_EQ(signed_now->size(), 2U);
+  std::vector<Checkpoint> carried = *signed_now;
+  carried.push_back((*signed_now)[0]);  // the same line twice
+  Checkpoint beyond{.tenant_id = 1, .seq = 6, .time_ms = 1};  // past acme's head
+  signer_->Sign(beyond);
+  Checkpoint other_history{.tenant_id = 2, .seq = 2, .time_ms = 1};  // not globex's event 2
+  crypto::RandomBytes(other_history.hash);
+  signer_->Sign(other_history);
+  Checkpoint foreign = (*signed_now)[1];  // globex's head, signed by another key
+  const AuditSigner other = std::move(AuditSigner::FromSeed(Seed().span())).value();
+  other.Sign(foreign);
+  for (const Checkpoint& c : {beyond, other_history, foreign}) carried.push_back(c);
+
+  auto kept = CheckpointsCovering(*log_, carried, signer_->public_key());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->size(), 2U);
+  EXPECT_EQ(CheckpointLine((*kept)[0]), CheckpointLine((*signed_now)[0]));
+  EXPECT_EQ(CheckpointLine((*kept)[1]), CheckpointLine((*signed_now)[1]));
+  // Round trip of the file's lines.
+  std::string text;
+  for (const Checkpoint& c : carried) text += CheckpointLine(c);
+  auto parsed = ParseCheckpointLines(text + "{\"tenant\":1");  // a torn last line
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->size(), carried.size());
+  EXPECT_EQ(CheckpointLine(parsed->back()), CheckpointLine(carried.back()));
+}
+
 TEST_F(AuditLogTest, CheckpointsFollowThePolicy) {
   AppendMany(1, 5);
   EXPECT_EQ(checkpointer_->Run(false).value(), 1);  // a chain's first checkpoint is due at once

@@ -220,7 +220,12 @@ TEST_F(BackupRestoreTest, TheCommandsAgainstALiveServer) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  ASSERT_EQ(Pactum({"backup", "restore", "--at", at, "--to", dir_.File("mid")}).exit_code, 0);
+  auto mid_run = Pactum({"backup", "restore", "--at", at, "--to", dir_.File("mid")});
+  ASSERT_EQ(mid_run.exit_code, 0) << mid_run.err;
+  // It says where the restored server will back up, and that this is a new lineage.
+  EXPECT_NE(mid_run.out.find("new backup lineage"), std::string::npos) << mid_run.out;
+  EXPECT_NE(mid_run.out.find("site-a: " + dir_.File("backups/site-a")), std::string::npos)
+      << mid_run.out;
   const auto mid = Tenants(dir_.File("mid"));
   EXPECT_TRUE(Contains(mid, "first"));
   EXPECT_FALSE(Contains(mid, "second"));
@@ -232,11 +237,28 @@ TEST_F(BackupRestoreTest, TheCommandsAgainstALiveServer) {
   EXPECT_LE(details.value("restored_to", "~"), std::string(at)) << details.dump();
   auto verify_mid = Pactum({"audit", "verify"}, dir_.File("mid"));
   EXPECT_EQ(verify_mid.exit_code, 0) << verify_mid.out << verify_mid.err;
-  ASSERT_EQ(Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("latest")}).exit_code,
-            0);
+  auto latest_run =
+      Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("latest"), "--json"});
+  ASSERT_EQ(latest_run.exit_code, 0) << latest_run.err;
+  const auto lr = nlohmann::json::parse(latest_run.out);
+  EXPECT_EQ(lr["backups"]["new_lineage"], true) << lr;
+  EXPECT_FALSE(lr["backups"]["restored_from_lineage"].get<std::string>().empty()) << lr;
+  ASSERT_EQ(lr["backups"]["targets"].size(), 2U) << lr;
+  EXPECT_EQ(lr["backups"]["targets"][1]["path"], dir_.File("backups/site-b")) << lr;
+  EXPECT_EQ(lr["backups"]["same_targets_as_restored_from"], true) << lr;
+  // The checkpoints signed at the server's stop came with the backups, and hold.
+  EXPECT_GE(lr["audit_checkpoints"].get<int64_t>(), 1) << lr;
   const auto latest = Tenants(dir_.File("latest"));
   EXPECT_TRUE(Contains(latest, "first"));
   EXPECT_TRUE(Contains(latest, "second"));
+  auto verify_latest = Pactum({"audit", "verify", "--json"}, dir_.File("latest"));
+  ASSERT_EQ(verify_latest.exit_code, 0) << verify_latest.out << verify_latest.err;
+  int64_t signed_seq = 0;
+  const auto verified = nlohmann::json::parse(verify_latest.out);
+  for (const auto& c : verified["chains"]) {
+    if (c["slug"] == "platform") signed_seq = c["checkpointed_seq"].get<int64_t>();
+  }
+  EXPECT_GT(signed_seq, 0) << verify_latest.out;
 
   // Never over a directory that holds something; bad --at is a usage error.
   auto over = Pactum({"backup", "restore", "--at", "latest", "--to", dir_.File("latest")});
