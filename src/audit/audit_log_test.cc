@@ -381,7 +381,7 @@ TEST_F(AuditLogTest, CheckpointsCoveringKeepsOnlyThoseTheChainsHoldOnceEach) {
   ASSERT_TRUE(signed_now.ok());
   ASSERT_EQ(signed_now->size(), 2U);
   std::vector<Checkpoint> carried = *signed_now;
-  carried.push_back((*signed_now)[0]);  // the same line twice
+  carried.push_back((*signed_now)[0]);                        // the same line twice
   Checkpoint beyond{.tenant_id = 1, .seq = 6, .time_ms = 1};  // past acme's head
   signer_->Sign(beyond);
   Checkpoint other_history{.tenant_id = 2, .seq = 2, .time_ms = 1};  // not globex's event 2

@@ -78,8 +78,8 @@ Status BackupService::Init() {
   BackupKey copy;
   copy.version = key_.version;
   copy.key = crypto::SecretBytes::CopyOf(key_.key.span());
-  ASSIGN_OR_RETURN(log_, ChangeLog::Open(*capture, std::move(copy), *spool_, spool_dir + "/state.json",
-                                         target_ptrs_, clock_,
+  ASSIGN_OR_RETURN(log_, ChangeLog::Open(*capture, std::move(copy), *spool_,
+                                         spool_dir + "/state.json", target_ptrs_, clock_,
                                          ChangeLogOptions{.checkpoint_file = CheckpointFile()}));
   // A target without a verified snapshot of the current lineage gets one at once.
   const LogPosition at = log_->position();

@@ -26,8 +26,8 @@ Result<crypto::Sha256Digest> DigestFromHex(const std::string& hex) {
 }  // namespace
 
 struct ChangeLog::State {
-  LogPosition position;      // lineage empty: none yet
-  store::LogCursor cursor;   // where the engine's log was read up to
+  LogPosition position;            // lineage empty: none yet
+  store::LogCursor cursor;         // where the engine's log was read up to
   uint64_t checkpoint_offset = 0;  // bytes of the checkpoint file carried so far
   bool continuity_lost = false;
 };
@@ -58,8 +58,8 @@ Result<std::unique_ptr<ChangeLog>> ChangeLog::Open(store::ChangeCapture& capture
         "the database folds its log by itself; a change log needs it kept (external "
         "checkpoints)");
   }
-  std::unique_ptr<ChangeLog> log(new ChangeLog(capture, std::move(key), spool, std::move(state_file),
-                                               std::move(targets), clock, options));
+  std::unique_ptr<ChangeLog> log(new ChangeLog(
+      capture, std::move(key), spool, std::move(state_file), std::move(targets), clock, options));
   RETURN_IF_ERROR(log->LoadState());
   ChangeLog* self = log.get();
   capture.SetCommitObserver([self](uint64_t mark) { self->OnCommit(mark); });
@@ -141,8 +141,7 @@ std::vector<TargetHealth> ChangeLog::health() const {
 
 Result<std::string> ChangeLog::NewCheckpointLines(uint64_t offset) {
   if (options_.checkpoint_file.empty()) return std::string();
-  auto lines =
-      ReadCheckpointLines(options_.checkpoint_file, offset, options_.max_checkpoint_bytes);
+  auto lines = ReadCheckpointLines(options_.checkpoint_file, offset, options_.max_checkpoint_bytes);
   if (lines.status().code() != StatusCode::kFailedPrecondition) return lines;
   // Replaced or cut: carried again from its start (a restore keeps each line once).
   log::Warn("backup",

@@ -57,7 +57,7 @@ struct ChangeLogOptions {
   // the segments; empty: none.
   std::string checkpoint_file;
   size_t max_checkpoint_bytes = size_t{1} << 20;  // of checkpoint lines per segment
-  uint32_t checkpoint_frames = 1000;   // release the engine's log once it holds this many pages
+  uint32_t checkpoint_frames = 1000;  // release the engine's log once it holds this many pages
   int zstd_level = 1;
 };
 
@@ -109,8 +109,9 @@ class ChangeLog {
 
  private:
   struct State;
-  ChangeLog(store::ChangeCapture& capture, BackupKey key, BackupTarget& spool, std::string state_file,
-            std::vector<BackupTarget*> targets, const Clock& clock, ChangeLogOptions options);
+  ChangeLog(store::ChangeCapture& capture, BackupKey key, BackupTarget& spool,
+            std::string state_file, std::vector<BackupTarget*> targets, const Clock& clock,
+            ChangeLogOptions options);
   Status LoadState();
   Status SaveState();
   Status CaptureLocked(store::ChangeReader& r, bool for_snapshot);

@@ -321,8 +321,7 @@ TEST(ChangeLog, TheAuditCheckpointLinesRideWithTheSnapshotsAndTheLog) {
   EXPECT_EQ(rig.log().position().time_ms, one_ms) << "no transaction came with it";
   r = rig.RestoreAt(std::nullopt);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->first.checkpoints,
-            "{\"line\":\"a\"}\n{\"line\":\"b\"}\n{\"line\":\"c\"}\n");
+  EXPECT_EQ(r->first.checkpoints, "{\"line\":\"a\"}\n{\"line\":\"b\"}\n{\"line\":\"c\"}\n");
   EXPECT_EQ(r->second, rig.Live());
   ASSERT_TRUE(rig.Ship().ok());
   EXPECT_EQ(rig.log().position().seq, seq + 1) << "nothing new, no segment";

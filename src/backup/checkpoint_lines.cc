@@ -121,8 +121,8 @@ Result<std::string> ReadCheckpointLines(const std::string& path, uint64_t offset
 Result<std::unique_ptr<ByteSource>> OpenCheckpointLines(const std::string& path, uint64_t* bytes) {
   *bytes = 0;
   ASSIGN_OR_RETURN(std::unique_ptr<Fd> fd, OpenIfPresent(path));
-  if (fd == nullptr) return std::unique_ptr<ByteSource>(std::make_unique<SpanSource>(
-      std::span<const uint8_t>()));
+  if (fd == nullptr)
+    return std::unique_ptr<ByteSource>(std::make_unique<SpanSource>(std::span<const uint8_t>()));
   ASSIGN_OR_RETURN(const uint64_t size, SizeOf(*fd, path));
   // The last line end, searched backwards a block at a time.
   std::vector<char> block(kBlock);

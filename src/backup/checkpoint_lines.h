@@ -18,8 +18,7 @@ namespace pactum::backup {
 // them at most (cut after a line end; one longer line is taken whole). Empty when there
 // are none yet or the file does not exist. kFailedPrecondition when the file is shorter
 // than `offset`: it was replaced or cut.
-Result<std::string> ReadCheckpointLines(const std::string& path, uint64_t offset,
-                                        size_t max_bytes);
+Result<std::string> ReadCheckpointLines(const std::string& path, uint64_t offset, size_t max_bytes);
 
 // The complete lines of the whole file as they are now, as a stream (a snapshot carries
 // them after its pages); `*bytes` gets their length, which the stream yields exactly

@@ -140,8 +140,7 @@ Result<RestoreReport> Restore(const RestoreRequest& request) {
   for (const Candidate* c : ordered) {
     for (BackupTarget* target : c->targets) {
       store::RemoveDatabaseFiles(partial);
-      ASSIGN_OR_RETURN(writer,
-                       store::EncryptedPageWriter::Create(partial, request.db_key.span()));
+      ASSIGN_OR_RETURN(writer, store::EncryptedPageWriter::Create(partial, request.db_key.span()));
       if (request.progress) request.progress("snapshot", 0, c->manifest.pages);
       report.checkpoints.clear();
       auto written =

@@ -39,8 +39,7 @@ std::string TargetPath(const std::string& dir, const std::string& name) {
 // Copies a key file through locked memory, never over an existing file.
 Status CopyKeyFile(const std::string& from, const std::string& to) {
   ASSIGN_OR_RETURN(const crypto::SecretBytes text, crypto::ReadSecretFile(from, kKeyFileLimit));
-  return WriteFileExclusive(
-      to, {reinterpret_cast<const char*>(text.data()), text.size()}, 0600);
+  return WriteFileExclusive(to, {reinterpret_cast<const char*>(text.data()), text.size()}, 0600);
 }
 
 // The lines of `text` that read as checkpoints; `*unreadable` counts the others.
@@ -48,7 +47,8 @@ std::vector<audit::Checkpoint> ParseEachLine(std::string_view text, int64_t* unr
   std::vector<audit::Checkpoint> out;
   while (!text.empty()) {
     const size_t nl = text.find('\n');
-    const std::string_view line = text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
+    const std::string_view line =
+        text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
     text.remove_prefix(line.size());
     auto parsed = audit::ParseCheckpointLines(line);
     if (parsed.ok() && parsed->size() == 1) {
@@ -92,8 +92,8 @@ class DirectoryRestore {
 
     // The keys the restored directory needs beside its database.
     Progress("keys", 1, 0);
-    auto signing = FetchKeyFile(*request_.kek, "audit-signing", {"audit-signing", "server"},
-                                request_.targets);
+    auto signing =
+        FetchKeyFile(*request_.kek, "audit-signing", {"audit-signing", "server"}, request_.targets);
     const bool have_signing_key = signing.ok();
     if (have_signing_key) {
       RETURN_IF_ERROR(
@@ -113,8 +113,7 @@ class DirectoryRestore {
     options.path = restore.db_path;
     options.key = std::make_shared<const crypto::SecretBytes>(std::move(restore.db_key));
     options.synchronous_full = true;
-    ASSIGN_OR_RETURN(const std::unique_ptr<store::Database> db,
-                     store::OpenSqliteDatabase(options));
+    ASSIGN_OR_RETURN(const std::unique_ptr<store::Database> db, store::OpenSqliteDatabase(options));
     RETURN_IF_ERROR(RestoreAuditTrail(*db, have_signing_key, checkpoint_lines, report));
     Backups(report);
     return report;

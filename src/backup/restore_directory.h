@@ -49,10 +49,10 @@ struct BackupPlan {
 };
 
 struct DirectoryRestoreRequest {
-  std::optional<int64_t> at_ms;  // nullopt: the latest
-  std::string at_text;           // as asked ("latest" or the RFC 3339 time), for the event
-  std::string to;                // the new data directory: absent, or empty
-  std::string data_dir;          // the configured data directory, never restored over
+  std::optional<int64_t> at_ms;        // nullopt: the latest
+  std::string at_text;                 // as asked ("latest" or the RFC 3339 time), for the event
+  std::string to;                      // the new data directory: absent, or empty
+  std::string data_dir;                // the configured data directory, never restored over
   crypto::KeyProvider* kek = nullptr;  // the master key (not owned)
   // The master key file to copy beside the restored data; empty when there is none to copy
   // (PACTUM_MASTER_KEY, or a key file kept outside the data directory).
@@ -65,8 +65,8 @@ struct DirectoryRestoreRequest {
 };
 
 struct DirectoryRestoreReport {
-  std::string dir;           // the restored data directory, absolute
-  RestoreReport database;    // its checkpoint lines are not kept here
+  std::string dir;                // the restored data directory, absolute
+  RestoreReport database;         // its checkpoint lines are not kept here
   int64_t audit_checkpoints = 0;  // signed checkpoints brought back
   // Checkpoints the backups carried that do not hold for the restored chains (signed
   // after the instant, of another history, repeated, unreadable): left out.

@@ -42,8 +42,7 @@ const crypto::KeyRef kDatabaseKey{"database", "main"};
 // A data directory as the server keeps it, its audit trail and its backups.
 class Source {
  public:
-  explicit Source(const TempDir& dir)
-      : data_(dir.File("data")), backups_(dir.File("backups")) {
+  explicit Source(const TempDir& dir) : data_(dir.File("data")), backups_(dir.File("backups")) {
     std::filesystem::create_directories(data_);
     auto kek = crypto::LocalKeyProvider::Create(data_ + "/master.key", "dev");
     EXPECT_TRUE(kek.ok()) << kek.status().ToString();
@@ -63,8 +62,8 @@ class Source {
     auto redact = signer_->RedactKey();
     EXPECT_TRUE(redact.ok());
     log_ = std::make_unique<audit::SqlAuditLog>(*db_, clock, std::move(redact).value());
-    file_ = std::make_unique<audit::CheckpointFile>(data_ + "/" +
-                                                    std::string(audit::kCheckpointFile));
+    file_ =
+        std::make_unique<audit::CheckpointFile>(data_ + "/" + std::string(audit::kCheckpointFile));
     // Signs only when told to (Checkpoint()).
     checkpointer_ = std::make_unique<audit::Checkpointer>(
         *log_, *file_, *signer_, clock,
@@ -174,8 +173,9 @@ Result<audit::ChainReport> VerifyPlatformChain(const std::string& dir) {
                    audit::OpenAuditSigner(dir, *kek, /*create=*/false));
   ASSIGN_OR_RETURN(crypto::SecretBytes redact, signer.RedactKey());
   audit::SqlAuditLog log(*db, clock, std::move(redact));
-  ASSIGN_OR_RETURN(const auto checkpoints,
-                   audit::CheckpointFile(dir + "/" + std::string(audit::kCheckpointFile)).ReadAll());
+  ASSIGN_OR_RETURN(
+      const auto checkpoints,
+      audit::CheckpointFile(dir + "/" + std::string(audit::kCheckpointFile)).ReadAll());
   return audit::VerifyChain(log, checkpoints, signer.public_key(), 0);
 }
 
@@ -209,7 +209,8 @@ TEST(RestoreDataDirectory, BringsBackTheCheckpointsThatCoverTheRestoredChains) {
   EXPECT_EQ(report->last_seq, 4) << "three events and the restore's own";
 
   // The latest: both hold; the forged one never.
-  auto latest = RestoreDataDirectory(source.Request(dir.File("latest"), std::nullopt), source.clock);
+  auto latest =
+      RestoreDataDirectory(source.Request(dir.File("latest"), std::nullopt), source.clock);
   ASSERT_TRUE(latest.ok()) << latest.status().ToString();
   EXPECT_EQ(latest->audit_checkpoints, 2);
   EXPECT_EQ(latest->audit_checkpoints_left_out, 1);
@@ -248,8 +249,9 @@ TEST(RestoreDataDirectory, SaysWhereTheRestoredServerBacksUpAndThatItIsANewLinea
   auto elsewhere = RestoreDataDirectory(request, source.clock);
   ASSERT_TRUE(elsewhere.ok()) << elsewhere.status().ToString();
   EXPECT_FALSE(elsewhere->backups.same_targets);
-  EXPECT_EQ(elsewhere->backups.targets[1].path,
-            std::filesystem::absolute(dir.File("other-backups/site-b")).lexically_normal().string());
+  EXPECT_EQ(
+      elsewhere->backups.targets[1].path,
+      std::filesystem::absolute(dir.File("other-backups/site-b")).lexically_normal().string());
 
   // Never over a directory that holds something, nor over the data directory.
   EXPECT_EQ(CheckRestoreDestination(dir.File("restored"), source.data()).code(),
@@ -439,7 +441,8 @@ TEST(RestoreDataDirectory, AFailedRestoreLeavesNothingOfItsKeysInMemoryNorOnDisk
 // Replaces the global operator delete of this test binary (the default new allocates with
 // malloc): while keys are watched, a freed block holding one is counted.
 void operator delete(void* p) noexcept {
-  if (pactum::backup::HoldsWatchedKey(p, malloc_usable_size(p))) ++pactum::backup::g_freed_holding_key;
+  if (pactum::backup::HoldsWatchedKey(p, malloc_usable_size(p)))
+    ++pactum::backup::g_freed_holding_key;
   std::free(p);
 }
 void operator delete(void* p, std::size_t /*size*/) noexcept { operator delete(p); }

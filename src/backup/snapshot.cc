@@ -34,8 +34,8 @@ constexpr size_t kManifestLimit = 1 << 20;
 // compression and sealing of the consumer.
 class SnapshotSource final : public ByteSource {
  public:
-  SnapshotSource(store::PageReader& reader, const SnapshotHeader& header,
-                 ByteSource& checkpoints, std::function<void(uint64_t, uint64_t)> progress)
+  SnapshotSource(store::PageReader& reader, const SnapshotHeader& header, ByteSource& checkpoints,
+                 std::function<void(uint64_t, uint64_t)> progress)
       : reader_(reader),
         buffer_(EncodeSnapshotHeader(header)),
         pages_(header.pages),
@@ -377,9 +377,9 @@ Verification VerifySnapshot(BackupTarget& target, const BackupKeyLookup& keys,
 }
 
 Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& capture,
-                                    const BackupKey& key,
-                                    BackupTarget& spool, const std::vector<BackupTarget*>& targets,
-                                    const Clock& clock, const SnapshotOptions& options) {
+                                    const BackupKey& key, BackupTarget& spool,
+                                    const std::vector<BackupTarget*>& targets, const Clock& clock,
+                                    const SnapshotOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   SnapshotResult result;
   Manifest& m = result.manifest;

@@ -91,9 +91,9 @@ struct SnapshotResult {
 // Takes a snapshot and stores it, verified, on every target it can reach. An error when
 // the snapshot itself could not be taken; per-target failures are in the outcomes.
 Result<SnapshotResult> TakeSnapshot(ChangeLog& log, store::ChangeCapture& capture,
-                                    const BackupKey& key,
-                                    BackupTarget& spool, const std::vector<BackupTarget*>& targets,
-                                    const Clock& clock, const SnapshotOptions& options);
+                                    const BackupKey& key, BackupTarget& spool,
+                                    const std::vector<BackupTarget*>& targets, const Clock& clock,
+                                    const SnapshotOptions& options);
 
 // Reads the sealed snapshot `id` from `target` and writes its pages into a new encrypted
 // database file at `path` under `db_key`. Returns its header and the SHA-256 of its pages;

@@ -20,8 +20,8 @@
 #include "backup/restore.h"
 #include "backup/snapshot.h"
 #include "crypto/random.h"
-#include "store/sqlite_database.h"
 #include "store/change_capture.h"
+#include "store/sqlite_database.h"
 #include "tests/support/fake_clock.h"
 #include "tests/support/fault_backup_target.h"
 #include "tests/support/temp_dir.h"
@@ -77,9 +77,9 @@ class BackupRig {
     backup::BackupKey copy;
     copy.version = key_.version;
     copy.key = crypto::SecretBytes::CopyOf(key_.key.span());
-    auto log = backup::ChangeLog::Open(*db_->Changes(), std::move(copy), *spool_, dir_ + "/state.json",
-                                       both(), clock,
-                                       backup::ChangeLogOptions{.checkpoint_file = CheckpointFile()});
+    auto log = backup::ChangeLog::Open(
+        *db_->Changes(), std::move(copy), *spool_, dir_ + "/state.json", both(), clock,
+        backup::ChangeLogOptions{.checkpoint_file = CheckpointFile()});
     ASSERT_TRUE(log.ok()) << log.status().ToString();
     log_ = std::move(log).value();
   }
