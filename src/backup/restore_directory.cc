@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
@@ -42,14 +43,17 @@ Status CopyKeyFile(const std::string& from, const std::string& to) {
   return WriteFileExclusive(to, {reinterpret_cast<const char*>(text.data()), text.size()}, 0600);
 }
 
-// The lines of `text` that read as checkpoints; `*unreadable` counts the others.
+// The lines of `text` that read as checkpoints, each once (a line may have travelled
+// twice, in a snapshot and in the segment after it); `*unreadable` counts the others.
 std::vector<audit::Checkpoint> ParseEachLine(std::string_view text, int64_t* unreadable) {
   std::vector<audit::Checkpoint> out;
+  std::set<std::string_view> seen;
   while (!text.empty()) {
     const size_t nl = text.find('\n');
     const std::string_view line =
         text.substr(0, nl == std::string_view::npos ? text.size() : nl + 1);
     text.remove_prefix(line.size());
+    if (!seen.insert(line).second) continue;
     auto parsed = audit::ParseCheckpointLines(line);
     if (parsed.ok() && parsed->size() == 1) {
       out.push_back(parsed->front());

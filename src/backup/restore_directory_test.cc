@@ -37,7 +37,7 @@ using namespace std::chrono_literals;
 using testing_support::FakeClock;
 using testing_support::TempDir;
 
-const crypto::KeyRef kDatabaseKey{"database", "main"};
+crypto::KeyRef DatabaseKey() { return {"database", "main"}; }
 
 // A data directory as the server keeps it, its audit trail and its backups.
 class Source {
@@ -47,7 +47,7 @@ class Source {
     auto kek = crypto::LocalKeyProvider::Create(data_ + "/master.key", "dev");
     EXPECT_TRUE(kek.ok()) << kek.status().ToString();
     kek_ = std::move(kek).value();
-    auto db_key = crypto::CreateWrappedKeyFile(data_ + "/pactum.db-key", *kek_, kDatabaseKey);
+    auto db_key = crypto::CreateWrappedKeyFile(data_ + "/pactum.db-key", *kek_, DatabaseKey());
     EXPECT_TRUE(db_key.ok());
     store::SqliteOptions o;
     o.path = data_ + "/pactum.db";
@@ -164,7 +164,7 @@ Result<audit::ChainReport> VerifyPlatformChain(const std::string& dir) {
   FakeClock clock;
   ASSIGN_OR_RETURN(auto kek, crypto::LocalKeyProvider::Load(dir + "/master.key", "dev"));
   ASSIGN_OR_RETURN(crypto::SecretBytes key,
-                   crypto::LoadWrappedKeyFile(dir + "/pactum.db-key", *kek, kDatabaseKey));
+                   crypto::LoadWrappedKeyFile(dir + "/pactum.db-key", *kek, DatabaseKey()));
   store::SqliteOptions o;
   o.path = dir + "/pactum.db";
   o.key = std::make_shared<const crypto::SecretBytes>(std::move(key));
@@ -372,9 +372,11 @@ __attribute__((no_sanitize("address"))) bool MemoryHolds(const std::vector<uint8
     regions.emplace_back(start, end);
   }
   for (const auto& [start, end] : regions) {
-    for (uintptr_t p = start; p + 8 <= end; ++p) {
+    // NOLINTNEXTLINE(performance-no-int-to-ptr): the addresses come from /proc/self/maps
+    const auto* base = reinterpret_cast<const uint8_t*>(start);
+    for (size_t at = 0; at + 8 <= end - start; ++at) {
       uint64_t v = 0;
-      std::memcpy(&v, reinterpret_cast<const void*>(p), 8);
+      std::memcpy(&v, base + at, 8);
       v ^= mask;
       for (const uint64_t piece : pieces) {
         if (v == piece) return true;
