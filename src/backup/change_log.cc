@@ -34,7 +34,7 @@ struct ChangeLog::State {
 
 ChangeLog::ChangeLog(store::ChangeCapture& capture, BackupKey key, BackupTarget& spool,
                      std::string state_file, std::vector<BackupTarget*> targets, const Clock& clock,
-                     ChangeLogOptions options)
+                     const ChangeLogOptions& options)
     : capture_(capture),
       key_(std::move(key)),
       spool_(spool),
@@ -52,7 +52,8 @@ ChangeLog::~ChangeLog() { capture_.SetCommitObserver(nullptr); }
 Result<std::unique_ptr<ChangeLog>> ChangeLog::Open(store::ChangeCapture& capture, BackupKey key,
                                                    BackupTarget& spool, std::string state_file,
                                                    std::vector<BackupTarget*> targets,
-                                                   const Clock& clock, ChangeLogOptions options) {
+                                                   const Clock& clock,
+                                                   const ChangeLogOptions& options) {
   if (!capture.retains_log()) {
     return FailedPrecondition(
         "the database folds its log by itself; a change log needs it kept (external "

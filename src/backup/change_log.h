@@ -77,7 +77,8 @@ class ChangeLog {
   static Result<std::unique_ptr<ChangeLog>> Open(store::ChangeCapture& capture, BackupKey key,
                                                  BackupTarget& spool, std::string state_file,
                                                  std::vector<BackupTarget*> targets,
-                                                 const Clock& clock, ChangeLogOptions options);
+                                                 const Clock& clock,
+                                                 const ChangeLogOptions& options);
   ~ChangeLog();
   ChangeLog(const ChangeLog&) = delete;
   ChangeLog& operator=(const ChangeLog&) = delete;
@@ -111,7 +112,7 @@ class ChangeLog {
   struct State;
   ChangeLog(store::ChangeCapture& capture, BackupKey key, BackupTarget& spool,
             std::string state_file, std::vector<BackupTarget*> targets, const Clock& clock,
-            ChangeLogOptions options);
+            const ChangeLogOptions& options);
   Status LoadState();
   Status SaveState();
   Status CaptureLocked(store::ChangeReader& r, bool for_snapshot);
