@@ -133,7 +133,8 @@ class DirectoryRestore {
                            std::string_view checkpoint_lines, DirectoryRestoreReport& report) {
     bool any_event = false;
     RETURN_IF_ERROR(db.Read([&](store::Session& session) -> Status {
-      ASSIGN_OR_RETURN(auto rows, session.Query("SELECT EXISTS (SELECT 1 FROM audit_events)"));
+      ASSIGN_OR_RETURN(auto rows, session.Query("SELECT CASE WHEN EXISTS (SELECT 1 FROM "
+                                                "audit_events) THEN 1 ELSE 0 END"));
       any_event = !rows.empty() && rows[0].Int(0) != 0;
       return Status::Ok();
     }));
