@@ -18,6 +18,7 @@
 #include "blob/local_blob_store.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "common/file_system.h"
 #include "common/files.h"
 #include "common/ip_network.h"
 #include "common/log.h"
@@ -199,7 +200,7 @@ int Serve(const ServeFlags& flags) {
   contract::ContractService contracts(*data->db, clock, audit_log);
   contract::CustomFieldService custom_fields(*data->db, clock, audit_log);
   // Documents' encrypted objects live under <data>/files, named by random ids.
-  auto blobs = blob::LocalBlobStore::Open(cfg->data_dir + "/files");
+  auto blobs = blob::LocalBlobStore::Open(LocalFileSystem(), cfg->data_dir + "/files");
   if (!blobs.ok()) {
     PrintError("cannot open the file store: " + blobs.status().message());
     return kExitFailure;
