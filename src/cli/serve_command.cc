@@ -299,7 +299,7 @@ int Serve(const ServeFlags& flags) {
   std::unique_ptr<backup::BackupService> backups;
   if (cfg->backup.mode == "on") {
     auto opened = backup::BackupService::Open(
-        *data->db, *data->keys, clock,
+        *data->db, *data->keys, clock, LocalFileSystem(),
         {.data_dir = cfg->data_dir,
          .backup_dir = config::BackupDirectory(*cfg),
          .target_names = cfg->backup.targets,
