@@ -160,7 +160,8 @@ int Serve(const ServeFlags& flags) {
     return kExitFailure;
   }
   audit::SqlAuditLog audit_log(*data->db, clock, std::move(redact_key).value());
-  audit::CheckpointFile checkpoint_file(cfg->data_dir + "/" + std::string(audit::kCheckpointFile));
+  audit::CheckpointFile checkpoint_file(LocalFileSystem(),
+                                        cfg->data_dir + "/" + std::string(audit::kCheckpointFile));
   audit::Checkpointer checkpointer(audit_log, checkpoint_file, *signer, clock, {});
   // The very first start: a tenant and an admin to log in with.
   std::string initial_password_file;

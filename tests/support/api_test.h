@@ -83,7 +83,7 @@ class ApiTest : public ::testing::Test {
     documents_ = std::make_unique<document::DocumentService>(
         *db_, clock_, *keys_, *blobs_, srv_.config.documents.allowed_types, *audit_);
     checkpoints_ =
-        std::make_unique<audit::CheckpointFile>(srv_.dir.File("audit-checkpoints.jsonl"));
+        std::make_unique<audit::CheckpointFile>(files_, srv_.dir.File("audit-checkpoints.jsonl"));
     api::AddAllEndpoints(*endpoints_,
                          {.contracts = *contracts_,
                           .custom_fields = *custom_fields_,
