@@ -113,7 +113,8 @@ Round RunRound(const std::filesystem::path& dir, int64_t events) {
     r.append_wall += WallSeconds() - start;
   }
 
-  pactum::audit::CheckpointFile file((dir / "audit-checkpoints.jsonl").string());
+  pactum::audit::CheckpointFile file(pactum::LocalFileSystem(),
+                                     (dir / "audit-checkpoints.jsonl").string());
   pactum::audit::Checkpointer checkpointer(log, file, *signer, clock, {});
   auto signed_count = checkpointer.Run(/*force=*/true);
   if (!signed_count.ok()) Fail("signing", signed_count.status());

@@ -335,7 +335,7 @@ int64_t BuildDatabase(store::Database& db, const std::string& path, uint64_t tar
 }
 
 std::unique_ptr<backup::BackupTarget> Target(const std::string& name, const std::string& dir) {
-  auto t = backup::OpenLocalTarget(name, dir);
+  auto t = backup::OpenLocalTarget(LocalFileSystem(), name, dir);
   if (!t.ok()) Fail("target " + name, t.status());
   return std::move(t).value();
 }

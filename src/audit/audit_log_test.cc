@@ -9,6 +9,7 @@
 #include "crypto/random.h"
 #include "store/sqlite_database.h"
 #include "tests/support/fake_clock.h"
+#include "tests/support/fault_file_system.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_keys.h"
 
@@ -39,7 +40,7 @@ class AuditLogTest : public ::testing::Test {
     signer_ =
         std::make_unique<AuditSigner>(std::move(AuditSigner::FromSeed(Seed().span())).value());
     log_ = std::make_unique<SqlAuditLog>(*db_, clock_, std::move(signer_->RedactKey()).value());
-    file_ = std::make_unique<CheckpointFile>(dir_.File("audit-checkpoints.jsonl"));
+    file_ = std::make_unique<CheckpointFile>(files_, dir_.File("audit-checkpoints.jsonl"));
     checkpointer_ = std::make_unique<Checkpointer>(*log_, *file_, *signer_, clock_,
                                                    CheckpointPolicy{.every_events = 10});
   }
@@ -74,6 +75,7 @@ class AuditLogTest : public ::testing::Test {
 
   testing_support::TempDir dir_;
   testing_support::FakeClock clock_;
+  testing_support::FaultFileSystem files_{LocalFileSystem()};  // the checkpoint file's disk
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<AuditSigner> signer_;
   std::unique_ptr<SqlAuditLog> log_;
@@ -404,6 +406,19 @@ TEST_F(AuditLogTest, CheckpointsCoveringKeepsOnlyThoseTheChainsHoldOnceEach) {
   ASSERT_TRUE(parsed.ok());
   ASSERT_EQ(parsed->size(), carried.size());
   EXPECT_EQ(CheckpointLine(parsed->back()), CheckpointLine(carried.back()));
+}
+
+TEST_F(AuditLogTest, ACheckpointTheDiskRefusedIsSignedAgainByTheNextRun) {
+  AppendMany(1, 12);
+  files_.Inject({.op = testing_support::FsOp::kSync});
+  EXPECT_EQ(checkpointer_->Run(false).status().code(), StatusCode::kUnavailable);
+  files_.Heal();
+  EXPECT_TRUE(file_->ReadAll()->empty());
+  EXPECT_EQ(checkpointer_->Run(false).value(), 1) << "still due: the failed one did not count";
+  EXPECT_EQ(file_->ReadAll()->size(), 1u);
+  const ChainReport r = Verify(1);
+  EXPECT_FALSE(r.problem);
+  EXPECT_EQ(r.checkpointed_seq, 12);
 }
 
 TEST_F(AuditLogTest, CheckpointsFollowThePolicy) {

@@ -1,10 +1,7 @@
 #include "audit/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <system_error>
+#include <algorithm>
+#include <vector>
 
 #include <sodium.h>
 #include <nlohmann/json.hpp>
@@ -77,6 +74,33 @@ Result<AuditSigner> OpenAuditSigner(const std::string& data_dir, crypto::KeyProv
   return AuditSigner::FromSeed(seed->span());
 }
 
+namespace {
+
+Status CannotWrite(const Status& s) {
+  return Unavailable("cannot write the audit checkpoint file: " + s.message(), s.detail());
+}
+
+// The length of the whole lines of `name` (`size` bytes): `size` when it ends in a newline,
+// else where its last line starts (a line cut short by a crash or a failed append).
+Result<uint64_t> WholeLines(Directory& dir, const std::string& name, uint64_t size) {
+  constexpr uint64_t kBlock = 4096;
+  std::vector<uint8_t> block(kBlock);
+  for (uint64_t end = size; end > 0;) {
+    const uint64_t start = end - std::min(end, kBlock);
+    ASSIGN_OR_RETURN(auto source, dir.OpenFile(name, start));
+    const std::span<uint8_t> want(block.data(), end - start);
+    ASSIGN_OR_RETURN(const size_t got, ReadFull(*source, want));
+    if (got != want.size()) return Unavailable("the audit checkpoint file shrank");
+    for (size_t i = want.size(); i > 0; --i) {
+      if (want[i - 1] == '\n') return start + i;
+    }
+    end = start;
+  }
+  return uint64_t{0};
+}
+
+}  // namespace
+
 std::string CheckpointLine(const Checkpoint& c) {
   const nlohmann::json j{{"tenant", c.tenant_id},
                          {"seq", c.seq},
@@ -89,30 +113,39 @@ std::string CheckpointLine(const Checkpoint& c) {
 Status CheckpointFile::Append(const Checkpoint& c) {
   const std::string line = CheckpointLine(c);
   const std::lock_guard lock(mu_);
-  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    return Status(StatusCode::kUnavailable,
-                  "cannot open the audit checkpoint file: " +
-                      std::error_code(errno, std::generic_category()).message());
+  const SplitPath split = SplitLast(path_);
+  auto dir = fs_.OpenDirectory(split.directory);
+  if (!dir.ok()) return CannotWrite(dir.status());
+  auto before = (*dir)->Stat(split.name);
+  const bool creating = !before.ok() && before.status().code() == StatusCode::kNotFound;
+  if (!before.ok() && !creating) return CannotWrite(before.status());
+  auto file = (*dir)->OpenForAppend(split.name, 0600);
+  if (!file.ok()) return CannotWrite(file.status());
+  uint64_t keep = 0;  // what the file holds when this append fails
+  if (!creating) {
+    auto whole = WholeLines(**dir, split.name, before->size);
+    if (!whole.ok()) return CannotWrite(whole.status());
+    keep = *whole;
+    if (keep != before->size) {
+      if (Status cut = (*file)->Truncate(keep); !cut.ok()) return CannotWrite(cut);
+    }
   }
-  const ssize_t n = ::write(fd, line.data(), line.size());
-  int err = n < 0 ? errno : ENOSPC;  // a short write: the disk is full
-  bool synced = n == static_cast<ssize_t>(line.size());
-  if (synced && ::fdatasync(fd) != 0) {
-    err = errno;
-    synced = false;
-  }
-  ::close(fd);
-  if (!synced) {
-    return Status(StatusCode::kUnavailable,
-                  "cannot write the audit checkpoint file: " +
-                      std::error_code(err, std::generic_category()).message());
+  Status s = (*file)->Append(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(line.data()), line.size()));
+  if (s.ok()) s = (*file)->Sync();
+  // The first line: the file's name may be as new as this append (created now, or by an
+  // append that failed), so the directory is synced too.
+  if (s.ok() && keep == 0) s = (*dir)->Sync();
+  if (!s.ok()) {
+    // Best effort: when the cut fails too, the next append removes the part line.
+    (void)(*file)->Truncate(keep);
+    return CannotWrite(s);
   }
   return Status::Ok();
 }
 
 Result<std::vector<Checkpoint>> CheckpointFile::ReadAll() const {
-  auto text = ReadFile(path_);
+  auto text = ReadFile(fs_, path_);
   if (!text.ok()) {
     if (text.status().code() == StatusCode::kNotFound) return std::vector<Checkpoint>();
     return text.status();

@@ -21,6 +21,7 @@
 #include "audit/event_codec.h"
 #include "audit/sql_audit_log.h"
 #include "common/clock.h"
+#include "common/file_system.h"
 #include "common/status.h"
 #include "crypto/key_provider.h"
 #include "crypto/secret.h"
@@ -77,18 +78,27 @@ Result<AuditSigner> OpenAuditSigner(const std::string& data_dir, crypto::KeyProv
 std::string CheckpointLine(const Checkpoint& c);
 Result<std::vector<Checkpoint>> ParseCheckpointLines(std::string_view text);
 
-// JSON lines, one checkpoint each, appended and fsynced. Thread-safe.
+// JSON lines, one checkpoint each, appended and fsynced, through `fs` (which must outlive
+// it). One process appends (the server); others may read. Thread-safe.
 class CheckpointFile {
  public:
-  explicit CheckpointFile(std::string path) : path_(std::move(path)) {}
+  CheckpointFile(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+
+  // OK once the line is durable (for the first line, with the file's directory entry).
+  // On error (kUnavailable) the file is cut back to what it held, so a failed append never
+  // leaves part of a line for the next one to run into; a last line cut short by a crash
+  // (or by a cut that failed too) is removed before the next line is appended.
   Status Append(const Checkpoint& c);
+
   // Every checkpoint in file order; an empty list when the file does not exist. A last
   // line cut short by a crash is ignored; any other unreadable line is kDataLoss naming it.
+  // kInternal when the file cannot be read.
   Result<std::vector<Checkpoint>> ReadAll() const;
   const std::string& path() const { return path_; }
 
  private:
-  std::string path_;
+  FileSystem& fs_;
+  const std::string path_;
   std::mutex mu_;  // serializes appends
 };
 

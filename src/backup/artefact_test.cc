@@ -212,7 +212,7 @@ TEST_F(ArtefactTest, RefusesBadArguments) {
 
 TEST_F(ArtefactTest, ThroughATargetThatFlipsAByte) {
   testing_support::TempDir dir;
-  auto target = std::move(OpenLocalTarget("site-a", dir.File("a"))).value();
+  auto target = std::move(OpenLocalTarget(LocalFileSystem(), "site-a", dir.File("a"))).value();
   testing_support::FaultBackupTarget fault(*target);
   const auto plain = CompressibleBytes(2 * kMiB, 12);
   SpanSource source(plain);

@@ -25,29 +25,29 @@ constexpr int64_t kDayMs = 24LL * 3600 * 1000;
 std::string SpoolDirectory(const std::string& data_dir) { return data_dir + "/backup-spool"; }
 
 Result<std::vector<std::unique_ptr<BackupTarget>>> OpenTargets(
-    const std::string& backup_dir, const std::vector<std::string>& names) {
+    FileSystem& fs, const std::string& backup_dir, const std::vector<std::string>& names) {
   std::vector<std::unique_ptr<BackupTarget>> out;
   for (const std::string& name : names) {
     std::string directory = backup_dir;
     directory += '/';
     directory += name;
-    ASSIGN_OR_RETURN(auto target, OpenLocalTarget(name, directory));
+    ASSIGN_OR_RETURN(auto target, OpenLocalTarget(fs, name, directory));
     out.push_back(std::move(target));
   }
   return out;
 }
 
 BackupService::BackupService(store::Database& db, crypto::KeyProvider& kek, const Clock& clock,
-                             BackupServiceOptions options)
-    : db_(db), kek_(kek), clock_(clock), options_(std::move(options)) {}
+                             FileSystem& fs, BackupServiceOptions options)
+    : db_(db), kek_(kek), clock_(clock), fs_(fs), options_(std::move(options)) {}
 
 BackupService::~BackupService() { Stop(); }
 
 Result<std::unique_ptr<BackupService>> BackupService::Open(store::Database& db,
                                                            crypto::KeyProvider& kek,
-                                                           const Clock& clock,
+                                                           const Clock& clock, FileSystem& fs,
                                                            BackupServiceOptions options) {
-  std::unique_ptr<BackupService> service(new BackupService(db, kek, clock, std::move(options)));
+  std::unique_ptr<BackupService> service(new BackupService(db, kek, clock, fs, std::move(options)));
   RETURN_IF_ERROR(service->Init());
   return service;
 }
@@ -70,8 +70,8 @@ Status BackupService::Init() {
     return Unavailable("another pactum process runs the backups of " + options_.data_dir);
   }
   owner_ = std::move(owner).value();
-  ASSIGN_OR_RETURN(spool_, OpenLocalTarget("spool", spool_dir + "/objects"));
-  ASSIGN_OR_RETURN(targets_, OpenTargets(options_.backup_dir, options_.target_names));
+  ASSIGN_OR_RETURN(spool_, OpenLocalTarget(fs_, "spool", spool_dir + "/objects"));
+  ASSIGN_OR_RETURN(targets_, OpenTargets(fs_, options_.backup_dir, options_.target_names));
   for (auto& t : targets_) target_ptrs_.push_back(t.get());
   ASSIGN_OR_RETURN(key_, OpenBackupKey(kek_, options_.data_dir + "/backup.key", target_ptrs_));
   (void)PublishKeyFile(options_.data_dir + "/audit-signing.key", "audit-signing", target_ptrs_);

@@ -22,6 +22,7 @@
 #include "backup/change_log.h"
 #include "backup/snapshot.h"
 #include "common/clock.h"
+#include "common/file_system.h"
 #include "common/files.h"
 #include "common/metrics.h"
 #include "crypto/key_provider.h"
@@ -42,17 +43,17 @@ struct BackupServiceOptions {
 // <data>/backup-spool: sealed artefacts waiting for targets, the change log's state.
 std::string SpoolDirectory(const std::string& data_dir);
 
-// Opens the local targets of `options` (their directories are created).
+// Opens the local targets of `options` (their directories are created) on `fs`.
 Result<std::vector<std::unique_ptr<BackupTarget>>> OpenTargets(
-    const std::string& backup_dir, const std::vector<std::string>& names);
+    FileSystem& fs, const std::string& backup_dir, const std::vector<std::string>& names);
 
 class BackupService {
  public:
   // Takes <spool>/owner.lock (kUnavailable when another process owns the backups), opens
-  // the targets, the backup key and the change log. The database must run with external
-  // checkpoints.
+  // the targets and the spool (on `fs`, which must outlive the service), the backup key
+  // and the change log. The database must run with external checkpoints.
   static Result<std::unique_ptr<BackupService>> Open(store::Database& db, crypto::KeyProvider& kek,
-                                                     const Clock& clock,
+                                                     const Clock& clock, FileSystem& fs,
                                                      BackupServiceOptions options);
   ~BackupService();
   BackupService(const BackupService&) = delete;
@@ -71,7 +72,7 @@ class BackupService {
   const std::vector<BackupTarget*>& targets() const { return target_ptrs_; }
 
  private:
-  BackupService(store::Database& db, crypto::KeyProvider& kek, const Clock& clock,
+  BackupService(store::Database& db, crypto::KeyProvider& kek, const Clock& clock, FileSystem& fs,
                 BackupServiceOptions options);
   Status Init();
   // <data>/audit-checkpoints.jsonl: its lines ride with the snapshots and the change log.
@@ -93,6 +94,7 @@ class BackupService {
   store::Database& db_;
   crypto::KeyProvider& kek_;
   const Clock& clock_;
+  FileSystem& fs_;
   BackupServiceOptions options_;
   FileLock owner_;
   std::unique_ptr<BackupTarget> spool_;

@@ -17,6 +17,7 @@
 
 #include "backup/local_target.h"
 #include "tests/support/fault_backup_target.h"
+#include "tests/support/fault_file_system.h"
 #include "tests/support/temp_dir.h"
 
 namespace pactum::backup {
@@ -90,7 +91,9 @@ class FailingSource final : public ByteSource {
 
 class LocalTargetTest : public ::testing::Test {
  protected:
-  void SetUp() override { target_ = std::move(OpenLocalTarget("site-a", Dir())).value(); }
+  void SetUp() override {
+    target_ = std::move(OpenLocalTarget(LocalFileSystem(), "site-a", Dir())).value();
+  }
   std::string Dir() const { return dir_.File("site-a"); }
 
   testing_support::TempDir dir_;
@@ -125,9 +128,10 @@ TEST_F(LocalTargetTest, CreatesItsDirectoryPrivate) {
 
 TEST_F(LocalTargetTest, RefusesAPathThatIsAFile) {
   ASSERT_TRUE(Put(*target_, "f", Bytes("x")).ok());
-  auto opened = OpenLocalTarget("site-b", Dir() + "/f");
+  auto opened = OpenLocalTarget(LocalFileSystem(), "site-b", Dir() + "/f");
   EXPECT_EQ(opened.status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(OpenLocalTarget("", dir_.File("other")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(OpenLocalTarget(LocalFileSystem(), "", dir_.File("other")).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 TEST_F(LocalTargetTest, PutGetListDeleteRoundTrip) {
@@ -249,7 +253,7 @@ TEST_F(LocalTargetTest, AKilledPutLeavesOnlyATemporaryWhichOpenRemoves) {
   EXPECT_TRUE(target_->List("")->empty());
   EXPECT_EQ(FilesIn(Dir() + "/.tmp"), 1U);
 
-  ASSERT_TRUE(OpenLocalTarget("site-a", Dir()).ok());
+  ASSERT_TRUE(OpenLocalTarget(LocalFileSystem(), "site-a", Dir()).ok());
   EXPECT_EQ(FilesIn(Dir() + "/.tmp"), 0U);
   ASSERT_TRUE(Put(*target_, "snapshots/s1", Bytes("retry")).ok());
 }
@@ -291,7 +295,8 @@ TEST_F(LocalTargetTest, OpenLeavesTheTemporaryOfAPutInProgressAlone) {
   std::thread writer([&] { put = target_->PutIfAbsent("snapshots/s1", source); });
   paused.wait();
   EXPECT_EQ(FilesIn(Dir() + "/.tmp"), 1U);
-  ASSERT_TRUE(OpenLocalTarget("site-a", Dir()).ok());  // e.g. the CLI beside the server
+  ASSERT_TRUE(
+      OpenLocalTarget(LocalFileSystem(), "site-a", Dir()).ok());  // e.g. the CLI beside the server
   EXPECT_EQ(FilesIn(Dir() + "/.tmp"), 1U);
   release.count_down();
   writer.join();
@@ -336,7 +341,8 @@ TEST_F(LocalTargetTest, AnUnmountedTargetIsUnavailableNotWrittenInto) {
 
 // A real full disk: a 1 MiB tmpfs in a mount namespace of a child process (so nothing
 // outlives the test). Needs CAP_SYS_ADMIN; skipped without it. The child reports the first
-// check that failed as its exit code.
+// check that failed as its exit code. LocalTargetUnderFaults below covers the same case
+// (and the other ways a disk fails) everywhere, through the fault-injecting file system.
 TEST(LocalTargetDiskFull, AFullDiskIsResourceExhaustedAndLeavesNothing) {
   testing_support::TempDir dir;
   const pid_t child = ::fork();
@@ -347,7 +353,7 @@ TEST(LocalTargetDiskFull, AFullDiskIsResourceExhaustedAndLeavesNothing) {
         ::mount("tmpfs", dir.path().c_str(), "tmpfs", 0, "size=1m,mode=0700") != 0) {
       ::_exit(77);
     }
-    auto target = OpenLocalTarget("small", dir.File("t"));
+    auto target = OpenLocalTarget(LocalFileSystem(), "small", dir.File("t"));
     if (!target.ok()) ::_exit(1);
     const Status full = Put(**target, "big", RandomBytes(2 * kMiB, 9));
     if (full.code() != StatusCode::kResourceExhausted) ::_exit(2);
@@ -361,6 +367,153 @@ TEST(LocalTargetDiskFull, AFullDiskIsResourceExhaustedAndLeavesNothing) {
   ASSERT_TRUE(WIFEXITED(status));
   if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot mount a tmpfs here (needs CAP_SYS_ADMIN)";
   EXPECT_EQ(WEXITSTATUS(status), 0) << "check " << WEXITSTATUS(status) << " failed";
+}
+
+// Every way the disk can fail a put: an error (kResourceExhausted for a full disk,
+// kUnavailable for the rest), never OK; nothing under the name, in a listing or in .tmp/;
+// the objects stored before untouched; and the same put succeeds once the disk works.
+using testing_support::FaultFileSystem;
+using testing_support::FsOp;
+
+struct PutFault {
+  const char* name;
+  testing_support::Fault fault;  // unless `fill` is set: then FillUpAfter(fill) instead
+  StatusCode code = StatusCode::kUnavailable;
+  uint64_t fill = 0;
+};
+
+void PrintTo(const PutFault& f, std::ostream* os) { *os << f.name; }
+
+class LocalTargetUnderFaults : public ::testing::TestWithParam<PutFault> {
+ protected:
+  void SetUp() override { target_ = std::move(OpenLocalTarget(faults_, "site-a", Dir())).value(); }
+  std::string Dir() const { return dir_.File("site-a"); }
+
+  testing_support::TempDir dir_;
+  FaultFileSystem faults_{LocalFileSystem()};
+  std::unique_ptr<BackupTarget> target_;
+};
+
+TEST_P(LocalTargetUnderFaults, APutFailsWholeAndSucceedsOnceTheDiskWorks) {
+  const auto old_bytes = RandomBytes(2 * kMiB + 3, 11);
+  ASSERT_TRUE(Put(*target_, "snapshots/s0", old_bytes).ok());
+
+  const PutFault& p = GetParam();
+  int id = -1;
+  if (p.fill > 0) {
+    faults_.FillUpAfter(p.fill);
+  } else {
+    id = faults_.Inject(p.fault);
+  }
+  const std::string name = "log/2027/01/seg1";  // new directories on the way
+  const auto bytes = RandomBytes(3 * kMiB + 5, 12);
+  const Status s = Put(*target_, name, bytes);
+  EXPECT_EQ(s.code(), p.code) << s.ToString();
+  EXPECT_GT(id >= 0 ? faults_.Fired(id) : faults_.fired(), 0) << "the fault was never reached";
+  faults_.Heal();
+  EXPECT_EQ(target_->Get(name).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(Names(*target_->List("")), std::vector<std::string>{"snapshots/s0"});
+  EXPECT_EQ(FilesIn(Dir() + "/.tmp"), 0U) << "no temporary stays";
+  EXPECT_EQ(GetAll(*target_, "snapshots/s0"), old_bytes);
+
+  ASSERT_TRUE(Put(*target_, name, bytes).ok());
+  EXPECT_EQ(GetAll(*target_, name), bytes);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, LocalTargetUnderFaults,
+    ::testing::Values(
+        PutFault{"OpenRoot", {.op = FsOp::kOpenDirectory, .path = "*/site-a"}},
+        PutFault{"OpenTemporaries", {.op = FsOp::kOpenDirectory, .path = "*/.tmp"}},
+        PutFault{"CreateTemporary", {.op = FsOp::kCreateFile}},
+        PutFault{"CreateTemporaryNoInodes",
+                 {.op = FsOp::kCreateFile, .error = ENOSPC},
+                 StatusCode::kResourceExhausted},
+        PutFault{"LockTemporary", {.op = FsOp::kLock}},
+        PutFault{"WriteEio", {.op = FsOp::kAppend, .after = 1}},
+        PutFault{"WriteNoSpace",
+                 {.op = FsOp::kAppend, .error = ENOSPC, .after = 2},
+                 StatusCode::kResourceExhausted},
+        PutFault{"WriteOverQuota",
+                 {.op = FsOp::kAppend, .error = EDQUOT},
+                 StatusCode::kResourceExhausted},
+        PutFault{"ShortWriteNoSpace",
+                 {.op = FsOp::kAppend, .error = ENOSPC, .short_write = true, .after = 1},
+                 StatusCode::kResourceExhausted},
+        PutFault{"ShortWriteEio", {.op = FsOp::kAppend, .short_write = true}},
+        PutFault{"DiskFillsUp", {}, StatusCode::kResourceExhausted, 3 * kMiB / 2},
+        PutFault{"Fsync", {.op = FsOp::kSync}},
+        PutFault{"FsyncOnce", {.op = FsOp::kSync, .sticky = false}},
+        PutFault{"Mkdir", {.op = FsOp::kCreateDirectory, .path = "*/2027"}},
+        PutFault{"MkdirNoSpace",
+                 {.op = FsOp::kCreateDirectory, .path = "*/01", .error = ENOSPC},
+                 StatusCode::kResourceExhausted},
+        PutFault{"OpenObjectDirectory", {.op = FsOp::kOpenDirectory, .path = "*/01"}},
+        PutFault{"Link", {.op = FsOp::kLink}},
+        PutFault{
+            "LinkNoSpace", {.op = FsOp::kLink, .error = ENOSPC}, StatusCode::kResourceExhausted},
+        PutFault{"SyncObjectDirectory", {.op = FsOp::kSyncDirectory, .path = "*/01"}},
+        PutFault{"SyncRootOnce",
+                 {.op = FsOp::kSyncDirectory, .path = "*/site-a", .sticky = false}}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// The reading side: a failing disk is kUnavailable (retry later), never a short object, a
+// short listing or "not found".
+class LocalTargetReadFaults : public LocalTargetUnderFaults {};
+
+TEST_F(LocalTargetReadFaults, AFailingDiskIsUnavailableNeverAShortAnswer) {
+  const auto bytes = RandomBytes(kMiB, 13);
+  ASSERT_TRUE(Put(*target_, "snapshots/s0", bytes).ok());
+  ASSERT_TRUE(Put(*target_, "log/a", Bytes("a")).ok());
+
+  faults_.Inject({.op = FsOp::kOpenFile});
+  EXPECT_EQ(target_->Get("snapshots/s0").status().code(), StatusCode::kUnavailable);
+  faults_.Heal();
+  faults_.Inject({.op = FsOp::kRead, .after = 2});
+  auto got = target_->Get("snapshots/s0");
+  ASSERT_TRUE(got.ok());
+  std::vector<uint8_t> buf(100'000);
+  Status read;
+  for (int i = 0; i < 20 && read.ok(); ++i) read = (*got)->Read(buf).status();
+  EXPECT_EQ(read.code(), StatusCode::kUnavailable);
+  faults_.Heal();
+
+  for (const FsOp op : {FsOp::kList, FsOp::kStat, FsOp::kOpenDirectory}) {
+    const int id = faults_.Inject({.op = op, .path = "*/log*"});
+    EXPECT_EQ(target_->List("").status().code(), StatusCode::kUnavailable);
+    EXPECT_EQ(faults_.Fired(id), 1);
+    faults_.Heal();
+  }
+  EXPECT_EQ(Names(*target_->List("")), (std::vector<std::string>{"log/a", "snapshots/s0"}));
+
+  faults_.Inject({.op = FsOp::kRemove});
+  EXPECT_EQ(target_->Delete("log/a").code(), StatusCode::kUnavailable);
+  faults_.Heal();
+  EXPECT_EQ(GetAll(*target_, "log/a"), Bytes("a"));
+  faults_.Inject({.op = FsOp::kSyncDirectory});
+  EXPECT_EQ(target_->Delete("log/a").code(), StatusCode::kUnavailable);
+  faults_.Heal();
+}
+
+TEST(LocalTargetOpenFaults, ATargetThatCannotBeSetUpDoesNotOpen) {
+  testing_support::TempDir dir;
+  FaultFileSystem faults{LocalFileSystem()};
+  faults.Inject({.op = FsOp::kCreateDirectory, .path = "*/.tmp", .error = ENOSPC});
+  EXPECT_EQ(OpenLocalTarget(faults, "t", dir.File("t")).status().code(),
+            StatusCode::kResourceExhausted);
+  faults.Heal();
+  faults.Inject({.op = FsOp::kSyncDirectory});
+  EXPECT_EQ(OpenLocalTarget(faults, "t", dir.File("t")).status().code(), StatusCode::kUnavailable);
+  faults.Heal();
+  ASSERT_TRUE(OpenLocalTarget(faults, "t", dir.File("t")).ok());
+  // A leftover the disk will not let go of does not stop the target from opening.
+  std::ofstream(dir.File("t/.tmp/leftover")) << "partial";
+  faults.Inject({.op = FsOp::kRemove});
+  EXPECT_TRUE(OpenLocalTarget(faults, "t", dir.File("t")).ok());
+  EXPECT_EQ(FilesIn(dir.File("t/.tmp")), 1U);
+  faults.Heal();
+  EXPECT_TRUE(OpenLocalTarget(faults, "t", dir.File("t")).ok());
+  EXPECT_EQ(FilesIn(dir.File("t/.tmp")), 0U);
 }
 
 class FaultBackupTargetTest : public LocalTargetTest {

@@ -1,15 +1,6 @@
 #include "backup/local_target.h"
 
-#include <dirent.h>
-#include <fcntl.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <filesystem>
-#include <system_error>
 #include <utility>
 #include <vector>
 
@@ -21,51 +12,6 @@ namespace {
 
 constexpr size_t kBufferBytes = 1 << 20;
 constexpr char kTmpDir[] = ".tmp";
-
-// An owned file descriptor.
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() { Reset(); }
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    if (this != &other) {
-      Reset();
-      fd_ = std::exchange(other.fd_, -1);
-    }
-    return *this;
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-
-  int get() const { return fd_; }
-  bool valid() const { return fd_ >= 0; }
-
- private:
-  void Reset() {
-    if (fd_ >= 0) ::close(std::exchange(fd_, -1));
-  }
-  int fd_ = -1;
-};
-
-Fd OpenAt(int dir, const char* path, int flags, mode_t mode = 0) {
-  int fd = -1;
-  do {
-    fd = ::openat(dir, path, flags | O_CLOEXEC | O_NOFOLLOW, mode);
-  } while (fd < 0 && errno == EINTR);
-  return Fd(fd);
-}
-
-Fd OpenDirectoryAt(int dir, const char* path) { return OpenAt(dir, path, O_RDONLY | O_DIRECTORY); }
-
-int Fsync(int fd) {
-  int rc = 0;
-  do {
-    rc = ::fsync(fd);
-  } while (rc != 0 && errno == EINTR);
-  return rc;
-}
 
 // The '/'-separated segments of a valid object name.
 std::vector<std::string> Segments(std::string_view name) {
@@ -82,25 +28,31 @@ std::vector<std::string> Segments(std::string_view name) {
   }
 }
 
-// The status for a failed system call (errno) on `path` in target `target`:
-// kResourceExhausted for a full disk or quota, kUnavailable for anything else. Paths go to
-// the detail only.
-Status IoError(const std::string& target, const std::string& directory, std::string_view what,
-               std::string_view path) {
-  const int err = errno;
-  std::string detail = std::string(what) + " " + directory + "/" + std::string(path) + ": " +
-                       std::error_code(err, std::generic_category()).message();
-  if (err == ENOSPC || err == EDQUOT) {
+// The target's status for a failed file operation `s` (common/file_system.h) in target
+// `target`: kResourceExhausted for a full disk or quota, kUnavailable for anything else.
+// Paths go to the detail only.
+Status IoError(const std::string& target, const Status& s, std::string_view note = {}) {
+  std::string detail = s.detail();
+  if (!note.empty()) detail += std::string(" (") + std::string(note) + ")";
+  if (s.code() == StatusCode::kResourceExhausted) {
     return Status(StatusCode::kResourceExhausted, "backup target " + target + " is full",
                   std::move(detail));
   }
   return Unavailable("backup target " + target + " is unavailable", std::move(detail));
 }
 
+// A missing name, or one that is not what the call needs (a directory, a link): both mean
+// "no such object" to a caller.
+bool Absent(const Status& s) {
+  return s.code() == StatusCode::kNotFound || s.code() == StatusCode::kFailedPrecondition;
+}
+
+using DirectoryPtr = std::unique_ptr<Directory>;
+
 class LocalTarget final : public BackupTarget {
  public:
-  LocalTarget(std::string name, std::string directory)
-      : name_(std::move(name)), directory_(std::move(directory)) {}
+  LocalTarget(FileSystem& fs, std::string name, std::string directory)
+      : fs_(fs), name_(std::move(name)), directory_(std::move(directory)) {}
 
   const std::string& name() const override { return name_; }
 
@@ -112,189 +64,156 @@ class LocalTarget final : public BackupTarget {
   // Creates the directory and .tmp/, and removes unlocked temporaries.
   Status Init();
 
-  Status IoError(std::string_view what, std::string_view path) const {
-    return backup::IoError(name_, directory_, what, path);
+  Status IoError(const Status& s, std::string_view note = {}) const {
+    return backup::IoError(name_, s, note);
   }
 
  private:
   // The target's directory, opened anew for each call.
-  Result<Fd> OpenRoot() const {
-    Fd root(::open(directory_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!root.valid()) return IoError("open", "");
+  Result<DirectoryPtr> OpenRoot() const {
+    auto root = fs_.OpenDirectory(directory_);
+    if (!root.ok()) return IoError(root.status());
     return root;
   }
 
   // Opens the directories on the way to object `name`: returns them root first, the
   // object's own directory last. With `create`, missing ones are created. kNotFound when
   // one is missing (without `create`) or is not a directory.
-  Result<std::vector<Fd>> OpenPath(const std::vector<std::string>& segments, bool create) const;
+  Result<std::vector<DirectoryPtr>> OpenPath(const std::vector<std::string>& segments,
+                                             bool create) const;
 
-  Status RemoveStaleTemporaries(int root);
+  Status RemoveStaleTemporaries(Directory& root);
 
+  FileSystem& fs_;
   const std::string name_;
   const std::string directory_;
 };
 
-// Reads an object's file descriptor, which it owns. May outlive its target.
-class FileSource final : public ByteSource {
+// Reads an object, with the target's errors. May outlive its target.
+class ObjectSource final : public ByteSource {
  public:
-  FileSource(Fd fd, std::string target, std::string directory, std::string name)
-      : fd_(std::move(fd)),
-        target_(std::move(target)),
-        directory_(std::move(directory)),
-        name_(std::move(name)) {}
+  ObjectSource(std::unique_ptr<ByteSource> file, std::string target)
+      : file_(std::move(file)), target_(std::move(target)) {}
   Result<size_t> Read(std::span<uint8_t> out) override {
-    for (;;) {
-      const ssize_t n = ::read(fd_.get(), out.data(), out.size());
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) return IoError(target_, directory_, "read", name_);
-    }
+    auto n = file_->Read(out);
+    if (!n.ok()) return IoError(target_, n.status());
+    return n;
   }
 
  private:
-  Fd fd_;
+  std::unique_ptr<ByteSource> file_;
   const std::string target_;
-  const std::string directory_;
-  const std::string name_;
 };
 
-Result<std::vector<Fd>> LocalTarget::OpenPath(const std::vector<std::string>& segments,
-                                              bool create) const {
-  std::vector<Fd> dirs;
-  ASSIGN_OR_RETURN(Fd root, OpenRoot());
+Result<std::vector<DirectoryPtr>> LocalTarget::OpenPath(const std::vector<std::string>& segments,
+                                                        bool create) const {
+  std::vector<DirectoryPtr> dirs;
+  ASSIGN_OR_RETURN(DirectoryPtr root, OpenRoot());
   dirs.push_back(std::move(root));
   std::string so_far;
   for (size_t i = 0; i + 1 < segments.size(); ++i) {
-    const char* segment = segments[i].c_str();
-    so_far += segments[i] + "/";
-    if (create && ::mkdirat(dirs.back().get(), segment, 0700) != 0 && errno != EEXIST) {
-      return IoError("mkdir", so_far);
+    const std::string& segment = segments[i];
+    so_far += segment + "/";
+    if (create) {
+      const Status made = dirs.back()->CreateDirectory(segment, 0700);
+      if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return IoError(made);
     }
-    Fd dir = OpenDirectoryAt(dirs.back().get(), segment);
-    if (!dir.valid()) {
-      if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
-        return NotFound(so_far + " is not a directory of objects");
-      }
-      return IoError("open", so_far);
+    auto dir = dirs.back()->OpenDirectory(segment);
+    if (!dir.ok()) {
+      if (Absent(dir.status())) return NotFound(so_far + " is not a directory of objects");
+      return IoError(dir.status());
     }
-    dirs.push_back(std::move(dir));
+    dirs.push_back(std::move(dir).value());
   }
   return dirs;
 }
 
 Status LocalTarget::Init() {
   if (name_.empty()) return InvalidArgument("a backup target needs a name");
-  struct stat st {};
-  if (::stat(directory_.c_str(), &st) == 0) {
-    if (!S_ISDIR(st.st_mode)) {
-      return InvalidArgument("backup target " + name_ + ": " + directory_ + " is not a directory");
-    }
-  } else if (errno == ENOENT) {
-    if (Status made = MakeDirectories(directory_, 0700); !made.ok()) {
+  auto root = fs_.OpenDirectory(directory_);
+  if (!root.ok() && root.status().code() == StatusCode::kNotFound) {
+    if (Status made = MakeDirectories(fs_, directory_, 0700); !made.ok()) {
       return Unavailable("backup target " + name_ + " cannot be created", made.detail());
     }
-    const std::filesystem::path parent = std::filesystem::path(directory_).parent_path();
-    if (Status synced = FsyncDirectory(parent.empty() ? "." : parent.string()); !synced.ok()) {
+    if (Status synced = FsyncDirectory(fs_, SplitLast(directory_).directory); !synced.ok()) {
       return Unavailable("backup target " + name_ + " cannot be created", synced.detail());
     }
-  } else {
-    return IoError("stat", "");
+    root = fs_.OpenDirectory(directory_);
   }
-  ASSIGN_OR_RETURN(Fd root, OpenRoot());
-  if (::mkdirat(root.get(), kTmpDir, 0700) != 0 && errno != EEXIST) {
-    return IoError("mkdir", kTmpDir);
+  if (!root.ok()) {
+    if (root.status().code() == StatusCode::kFailedPrecondition) {
+      return InvalidArgument("backup target " + name_ + ": " + directory_ + " is not a directory");
+    }
+    return IoError(root.status());
   }
-  if (Fsync(root.get()) != 0) return IoError("fsync", "");
-  return RemoveStaleTemporaries(root.get());
+  const Status made = (*root)->CreateDirectory(kTmpDir, 0700);
+  if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return IoError(made);
+  if (Status synced = (*root)->Sync(); !synced.ok()) return IoError(synced);
+  return RemoveStaleTemporaries(**root);
 }
 
-Status LocalTarget::RemoveStaleTemporaries(int root) {
-  Fd tmp = OpenDirectoryAt(root, kTmpDir);
-  if (!tmp.valid()) return IoError("open", kTmpDir);
-  // fdopendir takes its own descriptor: closedir closes it.
-  const int listing_fd = ::dup(tmp.get());
-  if (listing_fd < 0) return IoError("dup", kTmpDir);
-  DIR* dir = ::fdopendir(listing_fd);
-  if (dir == nullptr) {
-    ::close(listing_fd);
-    return IoError("list", kTmpDir);
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (const dirent* entry = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe): own DIR
-    const std::string_view n = entry->d_name;
-    if (n != "." && n != "..") names.emplace_back(n);
-  }
-  const int list_errno = errno;
-  ::closedir(dir);
-  if (list_errno != 0) {
-    errno = list_errno;
-    return IoError("list", kTmpDir);
-  }
+Status LocalTarget::RemoveStaleTemporaries(Directory& root) {
+  auto tmp = root.OpenDirectory(kTmpDir);
+  if (!tmp.ok()) return IoError(tmp.status());
+  auto names = (*tmp)->List();
+  if (!names.ok()) return IoError(names.status());
   bool removed = false;
-  for (const std::string& n : names) {
+  for (const std::string& n : *names) {
     // A writer holds an exclusive flock on its temporary until it is linked or removed;
     // the lock dies with its process, so a temporary we can lock is a crash's leftover.
-    Fd file = OpenAt(tmp.get(), n.c_str(), O_RDONLY);
-    if (!file.valid()) continue;  // gone meanwhile, or not a plain file: not ours
-    if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) continue;
-    if (::unlinkat(tmp.get(), n.c_str(), 0) == 0) removed = true;
+    // (One gone meanwhile, or not a plain file, is not ours.)
+    auto lock = (*tmp)->TryLock(n);
+    if (!lock.ok()) continue;
+    if ((*tmp)->Remove(n).ok()) removed = true;
   }
-  if (removed && Fsync(tmp.get()) != 0) return IoError("fsync", kTmpDir);
+  if (removed) {
+    if (Status synced = (*tmp)->Sync(); !synced.ok()) return IoError(synced);
+  }
   return Status::Ok();
 }
 
 Status LocalTarget::PutIfAbsent(std::string_view name, ByteSource& source) {
   RETURN_IF_ERROR(ValidObjectName(name));
   const std::string object(name);
-  ASSIGN_OR_RETURN(Fd root, OpenRoot());
-  Fd tmp_dir = OpenDirectoryAt(root.get(), kTmpDir);
-  if (!tmp_dir.valid()) return IoError("open (is the target mounted?)", kTmpDir);
-  // Not needed for correctness (linkat decides), but spares streaming a whole artefact
+  ASSIGN_OR_RETURN(DirectoryPtr root, OpenRoot());
+  auto opened_tmp = root->OpenDirectory(kTmpDir);
+  if (!opened_tmp.ok()) return IoError(opened_tmp.status(), "is the target mounted?");
+  DirectoryPtr tmp_dir = std::move(opened_tmp).value();
+  // Not needed for correctness (Link decides), but spares streaming a whole artefact
   // only to find its name taken.
-  struct stat st {};
-  if (::fstatat(root.get(), object.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+  if (auto st = root->Stat(object); st.ok() && st->type == FileType::kRegular) {
     return AlreadyExists("backup object " + object + " exists already on " + name_);
   }
 
   const std::string tmp_name = crypto::RandomHex(16);
-  const std::string tmp_path = std::string(kTmpDir) + "/" + tmp_name;
-  Fd file = OpenAt(tmp_dir.get(), tmp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (!file.valid()) return IoError("create", tmp_path);
+  auto created = tmp_dir->CreateFile(tmp_name, 0600);
+  if (!created.ok()) return IoError(created.status());
+  std::unique_ptr<WritableFile> file = std::move(created).value();
+  FileLock lock;
   auto fail = [&](Status s) {
-    file = Fd();
-    ::unlinkat(tmp_dir.get(), tmp_name.c_str(), 0);
+    file.reset();
+    (void)tmp_dir->Remove(tmp_name);
     return s;
   };
   // Held until the temporary is linked and removed, so OpenLocalTarget in another process
-  // leaves it alone. (An Open that locks it in the instant between create and flock
+  // leaves it alone. (An Open that locks it in the instant between create and lock
   // removes it, and this put fails with kUnavailable: harmless.)
-  if (::flock(file.get(), LOCK_EX | LOCK_NB) != 0) return fail(IoError("lock", tmp_path));
+  if (auto locked = tmp_dir->TryLock(tmp_name); locked.ok()) {
+    lock = std::move(locked).value();
+  } else {
+    return fail(IoError(locked.status()));
+  }
 
   const auto buffer = std::make_unique_for_overwrite<uint8_t[]>(kBufferBytes);
-  uint64_t offset = 0;
   for (;;) {
     auto got = ReadFull(source, std::span<uint8_t>(buffer.get(), kBufferBytes));
     if (!got.ok()) return fail(got.status());
-    const uint8_t* p = buffer.get();
-    size_t left = *got;
-    while (left > 0) {
-      const ssize_t n = ::write(file.get(), p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return fail(IoError("write", tmp_path));
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
+    if (Status s = file->Append(std::span<const uint8_t>(buffer.get(), *got)); !s.ok()) {
+      return fail(IoError(s));
     }
-    // Start writing back at once: the disk works while the rest arrives, and the fsync at
-    // the end finds little left to do.
-    ::sync_file_range(file.get(), static_cast<off_t>(offset), static_cast<off_t>(*got),
-                      SYNC_FILE_RANGE_WRITE);
-    offset += *got;
     if (*got < kBufferBytes) break;
   }
-  if (Fsync(file.get()) != 0) return fail(IoError("fsync", tmp_path));
+  if (Status s = file->Sync(); !s.ok()) return fail(IoError(s));
 
   const std::vector<std::string> segments = Segments(name);
   auto dirs = OpenPath(segments, /*create=*/true);
@@ -304,26 +223,26 @@ Status LocalTarget::PutIfAbsent(std::string_view name, ByteSource& source) {
     }
     return fail(dirs.status());
   }
-  const int rc =
-      ::linkat(tmp_dir.get(), tmp_name.c_str(), dirs->back().get(), segments.back().c_str(), 0);
-  const int link_errno = errno;
-  ::unlinkat(tmp_dir.get(), tmp_name.c_str(), 0);
-  file = Fd();  // closing cannot fail for want of space any more: the fsync wrote it all
-  if (rc != 0) {
-    if (link_errno == EEXIST) {
-      if (::fstatat(root.get(), object.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-          S_ISDIR(st.st_mode)) {
+  const Status linked = tmp_dir->Link(tmp_name, *dirs->back(), segments.back());
+  (void)tmp_dir->Remove(tmp_name);
+  file.reset();  // closing cannot fail for want of space any more: the fsync wrote it all
+  if (!linked.ok()) {
+    if (linked.code() == StatusCode::kAlreadyExists) {
+      if (auto st = root->Stat(object); st.ok() && st->type == FileType::kDirectory) {
         return InvalidArgument("backup object " + object + " is a directory of other objects");
       }
       return AlreadyExists("backup object " + object + " exists already on " + name_);
     }
-    errno = link_errno;
-    return IoError("link", object);
+    return IoError(linked);
   }
   // Every directory on the path, so directories this or a concurrent call created are
-  // durable too. On failure the object may exist without being durable.
+  // durable too. On failure the name is taken back (it may not survive a power cut), so
+  // the caller's retry writes the object anew instead of finding it there.
   for (auto it = dirs->rbegin(); it != dirs->rend(); ++it) {
-    if (Fsync(it->get()) != 0) return IoError("fsync directory of", object);
+    if (Status s = (*it)->Sync(); !s.ok()) {
+      (void)dirs->back()->Remove(segments.back());
+      return IoError(s);
+    }
   }
   return Status::Ok();
 }
@@ -338,74 +257,55 @@ Result<std::unique_ptr<ByteSource>> LocalTarget::Get(std::string_view name) {
       return NotFound("no backup object " + object);
     return dirs.status();
   }
-  Fd file = OpenAt(dirs->back().get(), segments.back().c_str(), O_RDONLY);
-  if (!file.valid()) {
-    if (errno == ENOENT || errno == ELOOP) return NotFound("no backup object " + object);
-    return IoError("open", object);
+  auto file = dirs->back()->OpenFile(segments.back(), 0);
+  if (!file.ok()) {
+    if (Absent(file.status())) return NotFound("no backup object " + object);
+    return IoError(file.status());
   }
-  struct stat st {};
-  if (::fstat(file.get(), &st) != 0) return IoError("stat", object);
-  if (!S_ISREG(st.st_mode)) return NotFound("no backup object " + object);
-  ::posix_fadvise(file.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
   return std::unique_ptr<ByteSource>(
-      std::make_unique<FileSource>(std::move(file), name_, directory_, object));
+      std::make_unique<ObjectSource>(std::move(file).value(), name_));
 }
 
 // Appends the objects under directory `dir` (whose names start with `relative`) that
 // match `prefix`.
-Status Walk(const LocalTarget& target, int dir, const std::string& relative,
+Status Walk(const LocalTarget& target, Directory& dir, const std::string& relative,
             std::string_view prefix, std::vector<ObjectInfo>& out) {
-  const int listing_fd = ::dup(dir);
-  if (listing_fd < 0) return target.IoError("dup", relative);
-  DIR* listing = ::fdopendir(listing_fd);
-  if (listing == nullptr) {
-    ::close(listing_fd);
-    return target.IoError("list", relative);
-  }
-  std::vector<std::string> names;
-  errno = 0;
-  while (const dirent* entry = ::readdir(listing)) {  // NOLINT(concurrency-mt-unsafe): own DIR
-    // No object's segment starts with '.': skips ".", "..", ".tmp" and hidden files.
-    if (entry->d_name[0] != '.') names.emplace_back(entry->d_name);
-  }
-  const int list_errno = errno;
-  ::closedir(listing);
-  if (list_errno != 0) {
-    errno = list_errno;
-    return target.IoError("list", relative);
-  }
-  for (const std::string& n : names) {
+  auto listed = dir.List();
+  if (!listed.ok()) return target.IoError(listed.status());
+  for (const std::string& n : *listed) {
+    // No object's segment starts with '.': skips ".tmp" and hidden files.
+    if (n.starts_with('.')) continue;
     const std::string path = relative + n;
-    struct stat st {};
-    if (::fstatat(dir, n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      if (errno == ENOENT) continue;  // deleted meanwhile
-      return target.IoError("stat", path);
+    auto st = dir.Stat(n);
+    if (!st.ok()) {
+      if (st.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
+      return target.IoError(st.status());
     }
-    if (S_ISREG(st.st_mode)) {
+    if (st->type == FileType::kRegular) {
       if (path.starts_with(prefix) && ValidObjectName(path).ok()) {
-        out.push_back({.name = path, .size = static_cast<uint64_t>(st.st_size)});
+        out.push_back({.name = path, .size = st->size});
       }
       continue;
     }
-    if (!S_ISDIR(st.st_mode)) continue;  // symlinks and the like are not objects
+    if (st->type != FileType::kDirectory) continue;  // links and the like are not objects
     const std::string sub = path + "/";
     // Descend only where a match can be: the prefix runs on into this directory, or the
     // directory lies inside the prefix.
     if (!sub.starts_with(prefix) && !prefix.starts_with(sub)) continue;
-    Fd child = OpenDirectoryAt(dir, n.c_str());
-    if (!child.valid()) {
-      if (errno == ENOENT) continue;
-      return target.IoError("open", sub);
+    auto child = dir.OpenDirectory(n);
+    if (!child.ok()) {
+      if (child.status().code() == StatusCode::kNotFound) continue;
+      return target.IoError(child.status());
     }
-    RETURN_IF_ERROR(Walk(target, child.get(), sub, prefix, out));
+    RETURN_IF_ERROR(Walk(target, **child, sub, prefix, out));
   }
   return Status::Ok();
 }
 
 Result<std::vector<ObjectInfo>> LocalTarget::List(std::string_view prefix) {
-  ASSIGN_OR_RETURN(Fd root, OpenRoot());
+  ASSIGN_OR_RETURN(DirectoryPtr root, OpenRoot());
   std::vector<ObjectInfo> out;
-  RETURN_IF_ERROR(Walk(*this, root.get(), "", prefix, out));
+  RETURN_IF_ERROR(Walk(*this, *root, "", prefix, out));
   std::sort(out.begin(), out.end(),
             [](const ObjectInfo& a, const ObjectInfo& b) { return a.name < b.name; });
   return out;
@@ -421,18 +321,19 @@ Status LocalTarget::Delete(std::string_view name) {
       return NotFound("no backup object " + object);
     return dirs.status();
   }
-  if (::unlinkat(dirs->back().get(), segments.back().c_str(), 0) != 0) {
-    if (errno == ENOENT || errno == EISDIR) return NotFound("no backup object " + object);
-    return IoError("unlink", object);
+  if (Status s = dirs->back()->Remove(segments.back()); !s.ok()) {
+    if (Absent(s)) return NotFound("no backup object " + object);
+    return IoError(s);
   }
-  if (Fsync(dirs->back().get()) != 0) return IoError("fsync directory of", object);
+  if (Status s = dirs->back()->Sync(); !s.ok()) return IoError(s);
   return Status::Ok();
 }
 
 }  // namespace
 
-Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(std::string name, std::string directory) {
-  auto target = std::make_unique<LocalTarget>(std::move(name), std::move(directory));
+Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(FileSystem& fs, std::string name,
+                                                      std::string directory) {
+  auto target = std::make_unique<LocalTarget>(fs, std::move(name), std::move(directory));
   RETURN_IF_ERROR(target->Init());
   return std::unique_ptr<BackupTarget>(std::move(target));
 }

@@ -6,10 +6,14 @@
 // PutIfAbsent streams into a temporary file under <directory>/.tmp/ (held under an
 // exclusive flock while it is written), fsyncs it, links it to its name with linkat(2),
 // which fails on an existing name (no check-then-rename race, also between processes),
-// and fsyncs every directory on the object's path. So an object exists whole and durable
-// or not at all; a crash (kill -9, power cut) leaves at most an unlocked temporary file,
-// which OpenLocalTarget removes. Temporaries that another process is still writing are
-// locked and left alone.
+// and fsyncs every directory on the object's path (when that fails it unlinks the name
+// again). So an object exists whole and durable or not at all; a failed put leaves
+// nothing, a crash (kill -9, power cut) at most an unlocked temporary file, which
+// OpenLocalTarget removes. Temporaries that another process is still writing are locked
+// and left alone. Links inside the directory are never followed.
+//
+// Every file operation goes through the FileSystem given to OpenLocalTarget, which must
+// outlive the target (and the sources its Get returns).
 //
 // Every call reopens the directory by path and needs the .tmp/ subdirectory created by
 // OpenLocalTarget: when the disk behind the directory is unmounted, calls fail with
@@ -23,6 +27,7 @@
 #include <string>
 
 #include "backup/backup_target.h"
+#include "common/file_system.h"
 
 namespace pactum::backup {
 
@@ -30,6 +35,7 @@ namespace pactum::backup {
 // removes the temporaries a crash left. kInvalidArgument when `name` is empty or
 // `directory` exists but is not a directory; kUnavailable / kResourceExhausted when it
 // cannot be created or read.
-Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(std::string name, std::string directory);
+Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(FileSystem& fs, std::string name,
+                                                      std::string directory);
 
 }  // namespace pactum::backup

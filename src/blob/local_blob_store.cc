@@ -1,13 +1,6 @@
 #include "blob/local_blob_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <filesystem>
 #include <future>
-#include <system_error>
 #include <vector>
 
 #include "common/files.h"
@@ -19,42 +12,33 @@ namespace {
 
 constexpr size_t kBufferBytes = 1 << 20;
 
-std::string Errno(std::string_view what, const std::string& path) {
-  return std::string(what) + " " + path + ": " +
-         std::error_code(errno, std::generic_category()).message();
-}
-
 bool IsHex(std::string_view s) {
   return s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
-// Reads a file descriptor it owns.
-class FileSource final : public ByteSource {
+// The store's error for a failed file operation: a full disk (or quota) is 503
+// "disk_full" (retrying later may help once space is freed), anything else internal.
+Status StoreError(const Status& s) {
+  if (s.code() == StatusCode::kResourceExhausted) {
+    return Status(StatusCode::kUnavailable, "the storage is full", s.detail())
+        .WithReason("disk_full");
+  }
+  return Internal(s.detail());
+}
+
+// An object's bytes, with the store's errors.
+class ObjectSource final : public ByteSource {
  public:
-  explicit FileSource(int fd) : fd_(fd) {}
-  ~FileSource() override { ::close(fd_); }
-  FileSource(const FileSource&) = delete;
-  FileSource& operator=(const FileSource&) = delete;
+  explicit ObjectSource(std::unique_ptr<ByteSource> file) : file_(std::move(file)) {}
   Result<size_t> Read(std::span<uint8_t> out) override {
-    for (;;) {
-      const ssize_t n = ::read(fd_, out.data(), out.size());
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) return Internal(Errno("read", "blob"));
-    }
+    auto n = file_->Read(out);
+    if (!n.ok()) return Internal(n.status().detail());
+    return n;
   }
 
  private:
-  int fd_;
+  std::unique_ptr<ByteSource> file_;
 };
-
-// The status for a failed system call: a full disk (or quota, or no inodes left) is 503
-// "disk_full" (retrying later may help once space is freed), anything else internal.
-Status SystemError(std::string_view what, const std::string& path) {
-  if (errno == ENOSPC || errno == EDQUOT) {
-    return Status(StatusCode::kUnavailable, "the storage is full").WithReason("disk_full");
-  }
-  return Internal(Errno(what, path));
-}
 
 // A kBufferBytes buffer, not zero-filled (it is always filled before it is used).
 class Buffer {
@@ -65,19 +49,6 @@ class Buffer {
  private:
   std::unique_ptr<uint8_t[]> data_ = std::make_unique_for_overwrite<uint8_t[]>(kBufferBytes);
 };
-
-Status WriteAll(int fd, const uint8_t* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    const ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return SystemError("write", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return Status::Ok();
-}
 
 }  // namespace
 
@@ -92,32 +63,44 @@ Result<BlobId> BlobId::Parse(std::string_view text) {
   return BlobId(std::string(text));
 }
 
-Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(const std::string& root) {
-  RETURN_IF_ERROR(MakeDirectories(root + "/objects", 0700));
-  RETURN_IF_ERROR(MakeDirectories(root + "/tmp", 0700));
+Result<std::unique_ptr<LocalBlobStore>> LocalBlobStore::Open(FileSystem& fs,
+                                                             const std::string& root) {
+  RETURN_IF_ERROR(MakeDirectories(fs, root + "/objects", 0700));
+  RETURN_IF_ERROR(MakeDirectories(fs, root + "/tmp", 0700));
+  auto objects = fs.OpenDirectory(root + "/objects");
+  if (!objects.ok()) return StoreError(objects.status());
   // Every shard directory exists (and is durable) before any object goes in, so an
   // object's durability never hangs on another thread's mkdir.
   static constexpr char kHex[] = "0123456789abcdef";
   for (int i = 0; i < 256; ++i) {
-    const std::string dir = root + "/objects/" + kHex[i >> 4] + kHex[i & 15];
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return SystemError("mkdir", dir);
+    const Status made = (*objects)->CreateDirectory(std::string{kHex[i >> 4], kHex[i & 15]}, 0700);
+    if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return StoreError(made);
   }
-  RETURN_IF_ERROR(FsyncDirectory(root + "/objects"));
-  RETURN_IF_ERROR(FsyncDirectory(root));
-  return std::unique_ptr<LocalBlobStore>(new LocalBlobStore(root));
+  if (Status s = (*objects)->Sync(); !s.ok()) return StoreError(s);
+  RETURN_IF_ERROR(FsyncDirectory(fs, root));
+  return std::unique_ptr<LocalBlobStore>(new LocalBlobStore(fs, root));
 }
 
 std::string LocalBlobStore::PathOf(const BlobId& id) const {
   return root_ + "/objects/" + id.str().substr(0, 2) + "/" + id.str();
 }
 
+Result<std::unique_ptr<Directory>> LocalBlobStore::OpenShard(const BlobId& id) {
+  auto shard = fs_.OpenDirectory(root_ + "/objects/" + id.str().substr(0, 2));
+  if (!shard.ok()) return StoreError(shard.status());
+  return shard;
+}
+
 Status LocalBlobStore::Put(const BlobId& id, ByteSource& data) {
-  const std::string tmp = root_ + "/tmp/" + BlobId::Random().str();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return SystemError("create", tmp);
+  auto tmp_dir = fs_.OpenDirectory(root_ + "/tmp");
+  if (!tmp_dir.ok()) return StoreError(tmp_dir.status());
+  const std::string tmp = BlobId::Random().str();
+  auto created = (*tmp_dir)->CreateFile(tmp, 0600);
+  if (!created.ok()) return StoreError(created.status());
+  std::unique_ptr<WritableFile> file = std::move(created).value();
   auto fail = [&](Status s) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
+    file.reset();
+    (void)(*tmp_dir)->Remove(tmp);
     return s;
   };
   // Two buffers: one is written (copied into the page cache) on a thread of its own while
@@ -125,101 +108,96 @@ Status LocalBlobStore::Put(const BlobId& id, ByteSource& data) {
   // connection, hashing, encrypting) and writing them overlap.
   Buffer buffers[2];
   std::future<Status> writing;
-  uint64_t offset = 0;
   auto written = [&writing] { return writing.valid() ? writing.get() : Status::Ok(); };
   for (int current = 0;; current ^= 1) {
     auto n = ReadFull(data, buffers[current].span());
     Status previous = written();  // the other buffer is free again
     if (!n.ok()) return fail(n.status());
-    if (!previous.ok()) return fail(previous);
+    if (!previous.ok()) return fail(StoreError(previous));
     if (*n == 0) break;
-    const uint8_t* bytes = buffers[current].data();
-    writing = std::async(std::launch::async, [fd, bytes, size = *n, offset, &tmp] {
-      RETURN_IF_ERROR(WriteAll(fd, bytes, size, tmp));
-      // Start writing back at once (as RocksDB's bytes_per_sync does): the disk works
-      // while the rest arrives, and the fsync at the end finds little left to do.
-      ::sync_file_range(fd, static_cast<off_t>(offset), static_cast<off_t>(size),
-                        SYNC_FILE_RANGE_WRITE);
-      return Status::Ok();
+    writing = std::async(std::launch::async, [out = file.get(), bytes = std::span<const uint8_t>(
+                                                                    buffers[current].data(), *n)] {
+      return out->Append(bytes);
     });
-    offset += *n;
     if (*n < kBufferBytes) break;
   }
-  if (Status last = written(); !last.ok()) return fail(last);
-  if (::fsync(fd) != 0) return fail(SystemError("fsync", tmp));
-  ::close(fd);
-  const std::string dir = root_ + "/objects/" + id.str().substr(0, 2);
-  const std::string path = PathOf(id);
-  const int rc = ::link(tmp.c_str(), path.c_str());
-  const int link_errno = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0) {
-    if (link_errno == EEXIST) return AlreadyExists("the object exists already");
-    errno = link_errno;
-    return SystemError("link", path);
+  if (Status last = written(); !last.ok()) return fail(StoreError(last));
+  if (Status synced = file->Sync(); !synced.ok()) return fail(StoreError(synced));
+  file.reset();
+  auto shard = OpenShard(id);
+  if (!shard.ok()) return fail(shard.status());
+  const Status linked = (*tmp_dir)->Link(tmp, **shard, id.str());
+  (void)(*tmp_dir)->Remove(tmp);
+  if (!linked.ok()) {
+    if (linked.code() == StatusCode::kAlreadyExists)
+      return AlreadyExists("the object exists already");
+    return StoreError(linked);
   }
-  // On failure here the object may exist without being durable; the caller records
-  // nothing, and the orphan sweeper removes it.
-  return FsyncDirectory(dir);
+  if (Status synced = (*shard)->Sync(); !synced.ok()) {
+    // The name may not survive a power cut: take it back, so nothing that may vanish is
+    // ever visible as stored (the caller records nothing and may retry with a new id).
+    (void)(*shard)->Remove(id.str());
+    return StoreError(synced);
+  }
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<ByteSource>> LocalBlobStore::GetAt(const BlobId& id, uint64_t offset) {
-  const std::string path = PathOf(id);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound("no such object");
-    return Internal(Errno("open", path));
+  auto file = fs_.OpenFile(PathOf(id), offset);
+  if (!file.ok()) {
+    if (file.status().code() == StatusCode::kNotFound) return NotFound("no such object");
+    return Internal(file.status().detail());
   }
-  auto source = std::make_unique<FileSource>(fd);  // owns fd from here on
-  if (offset > 0 && ::lseek(fd, static_cast<off_t>(offset), SEEK_SET) < 0) {
-    return Internal(Errno("seek", path));
-  }
-  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-  return std::unique_ptr<ByteSource>(std::move(source));
+  return std::unique_ptr<ByteSource>(std::make_unique<ObjectSource>(std::move(file).value()));
 }
 
 Status LocalBlobStore::List(const Visitor& visit) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(root_ + "/objects", ec), end; !ec && it != end;
-       it.increment(ec)) {
-    if (it.depth() != 1) continue;
-    auto id = BlobId::Parse(it->path().filename().string());
-    if (!id.ok()) continue;    // not an object of ours
-    std::error_code entry_ec;  // deleted meanwhile: skip it
-    const auto written = it->last_write_time(entry_ec);
-    if (entry_ec) continue;
-    visit(*id, std::chrono::time_point_cast<std::chrono::system_clock::duration>(
-                   fs::file_time_type::clock::to_sys(written)));
+  auto objects = fs_.OpenDirectory(root_ + "/objects");
+  if (!objects.ok()) return Internal(objects.status().detail());
+  auto shards = (*objects)->List();
+  if (!shards.ok()) return Internal(shards.status().detail());
+  for (const std::string& name : *shards) {
+    auto shard = (*objects)->OpenDirectory(name);
+    if (!shard.ok()) {
+      // Not a directory of ours (a stray file or link) is skipped; a failing disk is not.
+      if (shard.status().code() == StatusCode::kFailedPrecondition) continue;
+      return Internal(shard.status().detail());
+    }
+    auto entries = (*shard)->List();
+    if (!entries.ok()) return Internal(entries.status().detail());
+    for (const std::string& entry : *entries) {
+      auto id = BlobId::Parse(entry);
+      if (!id.ok()) continue;  // not an object of ours
+      auto info = (*shard)->Stat(entry);
+      if (!info.ok()) continue;  // deleted meanwhile
+      visit(*id, info->modified);
+    }
   }
-  if (ec) return Internal("listing " + root_ + "/objects: " + ec.message());
   return Status::Ok();
 }
 
 Status LocalBlobStore::Delete(const BlobId& id) {
-  const std::string path = PathOf(id);
-  if (::unlink(path.c_str()) != 0) {
-    if (errno == ENOENT) return NotFound("no such object");
-    return Internal(Errno("unlink", path));
+  ASSIGN_OR_RETURN(auto shard, OpenShard(id));
+  if (Status s = shard->Remove(id.str()); !s.ok()) {
+    if (s.code() == StatusCode::kNotFound) return NotFound("no such object");
+    return Internal(s.detail());
   }
-  return FsyncDirectory(root_ + "/objects/" + id.str().substr(0, 2));
+  if (Status s = shard->Sync(); !s.ok()) return Internal(s.detail());
+  return Status::Ok();
 }
 
 Result<int> LocalBlobStore::RemoveStaleTemporaries(std::chrono::seconds age) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
+  auto tmp = fs_.OpenDirectory(root_ + "/tmp");
+  if (!tmp.ok()) return Internal(tmp.status().detail());
+  auto names = (*tmp)->List();
+  if (!names.ok()) return Internal(names.status().detail());
   int removed = 0;
-  const auto now = fs::file_time_type::clock::now();
-  fs::directory_iterator it(root_ + "/tmp", ec);
-  if (ec) return Internal("listing " + root_ + "/tmp: " + ec.message());
-  for (; it != fs::directory_iterator(); it.increment(ec)) {
-    if (ec) return Internal("listing " + root_ + "/tmp: " + ec.message());
-    std::error_code entry_ec;  // an upload that just finished removed its file: fine
-    const auto written = it->last_write_time(entry_ec);
-    if (entry_ec || now - written < age) continue;
-    if (fs::remove(it->path(), entry_ec)) ++removed;
+  const auto now = std::chrono::system_clock::now();
+  for (const std::string& name : *names) {
+    auto info = (*tmp)->Stat(name);  // an upload that just finished removed its file: fine
+    if (!info.ok() || now - info->modified < age) continue;
+    if ((*tmp)->Remove(name).ok()) ++removed;
   }
-  if (ec) return Internal("listing " + root_ + "/tmp: " + ec.message());
   return removed;
 }
 

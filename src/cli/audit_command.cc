@@ -13,6 +13,7 @@
 #include "audit/verifier.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "common/file_system.h"
 #include "tenant/tenant_service.h"
 
 namespace pactum::cli {
@@ -94,7 +95,7 @@ int Verify(const CommonOptions& options, const std::string& only_tenant) {
   }
 
   const std::string checkpoint_path = cfg.data_dir + "/" + std::string(audit::kCheckpointFile);
-  auto checkpoints = audit::CheckpointFile(checkpoint_path).ReadAll();
+  auto checkpoints = audit::CheckpointFile(LocalFileSystem(), checkpoint_path).ReadAll();
   if (!checkpoints.ok()) {
     PrintError(checkpoints.status().code() == StatusCode::kDataLoss
                    ? checkpoints.status().message() + " (" + checkpoint_path + ")"

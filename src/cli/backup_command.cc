@@ -27,6 +27,7 @@
 #include "backup/retention.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "common/file_system.h"
 #include "common/files.h"
 #include "crypto/random.h"
 #include "store/change_capture.h"
@@ -217,7 +218,8 @@ Result<Targets> OpenConfiguredTargets(const config::Config& cfg, const std::stri
     names = {only};
   }
   Targets t;
-  ASSIGN_OR_RETURN(t.owned, backup::OpenTargets(config::BackupDirectory(cfg), names));
+  ASSIGN_OR_RETURN(t.owned,
+                   backup::OpenTargets(LocalFileSystem(), config::BackupDirectory(cfg), names));
   for (auto& target : t.owned) t.all.push_back(target.get());
   return t;
 }
@@ -305,7 +307,7 @@ int Run(const CommonOptions& options, int wait_seconds) {
   SystemClock clock;
   Progress progress;
   auto service = backup::BackupService::Open(
-      *data->db, *data->keys, clock,
+      *data->db, *data->keys, clock, LocalFileSystem(),
       {.data_dir = cfg->data_dir,
        .backup_dir = config::BackupDirectory(*cfg),
        .target_names = cfg->backup.targets,

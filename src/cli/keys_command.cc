@@ -9,6 +9,7 @@
 #include "backup/backup_service.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "common/file_system.h"
 #include "crypto/wrapped_key_file.h"
 #include "tenant/tenant_keys.h"
 
@@ -69,7 +70,8 @@ int Rotate(const CommonOptions& options) {
   bool backup_key_rewrapped = false;
   bool backup_key_on_every_target = false;
   {
-    auto targets = backup::OpenTargets(config::BackupDirectory(cfg), cfg.backup.targets);
+    auto targets =
+        backup::OpenTargets(LocalFileSystem(), config::BackupDirectory(cfg), cfg.backup.targets);
     std::vector<backup::BackupTarget*> ptrs;
     if (targets.ok()) {
       for (auto& t : *targets) ptrs.push_back(t.get());

@@ -18,6 +18,7 @@
 #include "blob/local_blob_store.h"
 #include "cli/commands.h"
 #include "cli/runtime.h"
+#include "common/file_system.h"
 #include "common/files.h"
 #include "common/ip_network.h"
 #include "common/log.h"
@@ -159,7 +160,8 @@ int Serve(const ServeFlags& flags) {
     return kExitFailure;
   }
   audit::SqlAuditLog audit_log(*data->db, clock, std::move(redact_key).value());
-  audit::CheckpointFile checkpoint_file(cfg->data_dir + "/" + std::string(audit::kCheckpointFile));
+  audit::CheckpointFile checkpoint_file(LocalFileSystem(),
+                                        cfg->data_dir + "/" + std::string(audit::kCheckpointFile));
   audit::Checkpointer checkpointer(audit_log, checkpoint_file, *signer, clock, {});
   // The very first start: a tenant and an admin to log in with.
   std::string initial_password_file;
@@ -199,7 +201,7 @@ int Serve(const ServeFlags& flags) {
   contract::ContractService contracts(*data->db, clock, audit_log);
   contract::CustomFieldService custom_fields(*data->db, clock, audit_log);
   // Documents' encrypted objects live under <data>/files, named by random ids.
-  auto blobs = blob::LocalBlobStore::Open(cfg->data_dir + "/files");
+  auto blobs = blob::LocalBlobStore::Open(LocalFileSystem(), cfg->data_dir + "/files");
   if (!blobs.ok()) {
     PrintError("cannot open the file store: " + blobs.status().message());
     return kExitFailure;
@@ -298,7 +300,7 @@ int Serve(const ServeFlags& flags) {
   std::unique_ptr<backup::BackupService> backups;
   if (cfg->backup.mode == "on") {
     auto opened = backup::BackupService::Open(
-        *data->db, *data->keys, clock,
+        *data->db, *data->keys, clock, LocalFileSystem(),
         {.data_dir = cfg->data_dir,
          .backup_dir = config::BackupDirectory(*cfg),
          .target_names = cfg->backup.targets,

@@ -2,11 +2,17 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
-#include <sys/stat.h>
+#include <sys/random.h>
 #include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
-#include <filesystem>
+#include <cstring>
+#include <memory>
+#include <span>
 #include <system_error>
+
+#include "common/file_system.h"
 
 namespace pactum {
 namespace {
@@ -16,114 +22,138 @@ std::string Errno(std::string_view what, const std::string& path) {
          std::error_code(errno, std::generic_category()).message();
 }
 
-}  // namespace
+// These helpers promise kInternal (and kNotFound / kAlreadyExists where stated) whatever
+// the port's code: their callers report them as failures of the server, not the client.
+Status AsInternal(const Status& s) { return Internal(s.detail()); }
 
-Status FsyncDirectory(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Internal(Errno("open directory", dir));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Internal(Errno("fsync directory", dir));
-  return Status::Ok();
-}
-
-namespace {
-
-Status FsyncDirectoryOf(const std::string& path) {
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  return FsyncDirectory(parent.empty() ? std::string(".") : parent.string());
-}
-
-}  // namespace
-
-namespace {
-
-// Writes `data` to a new temporary file beside `path` (mode, fsync); returns its name.
-Result<std::string> WriteTemporary(const std::string& path, std::string_view data, mode_t mode) {
-  std::string tmp = path + ".tmp-XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return Internal(Errno("create temporary file for", path));
-  auto fail = [&](const std::string& why) {
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return Internal(why);
-  };
-  if (::fchmod(fd, mode) != 0) return fail(Errno("chmod", tmp));
-  size_t off = 0;
-  while (off < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return fail(Errno("write", tmp));
-    }
-    off += static_cast<size_t>(n);
+// A name for a temporary beside `name` that no other writer picks: random, not secret.
+std::string TemporaryName(const std::string& name) {
+  uint8_t bytes[8];
+  if (::getrandom(bytes, sizeof bytes, 0) != static_cast<ssize_t>(sizeof bytes)) {
+    // Only where getrandom is blocked (seccomp): unique within the process, and the
+    // exclusive create refuses a name another process took.
+    static std::atomic<uint64_t> counter{0};
+    const uint64_t n = counter.fetch_add(1) + (static_cast<uint64_t>(::getpid()) << 32);
+    std::memcpy(bytes, &n, sizeof bytes);
   }
-  if (::fsync(fd) != 0) return fail(Errno("fsync", tmp));
-  if (::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    return Internal(Errno("close", tmp));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = name + ".tmp-";
+  for (const uint8_t b : bytes) {
+    out += kHex[b >> 4];
+    out += kHex[b & 15];
+  }
+  return out;
+}
+
+// Writes `data` to a new temporary file in `dir` beside `name` (exactly `mode`, fsync);
+// returns its name. On error nothing is left.
+Result<std::string> WriteTemporary(Directory& dir, const std::string& name, std::string_view data,
+                                   mode_t mode) {
+  const std::string tmp = TemporaryName(name);
+  auto file = dir.CreateFile(tmp, mode);
+  if (!file.ok()) return AsInternal(file.status());
+  Status s = (*file)->Append(
+      std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+  if (s.ok()) s = (*file)->Sync();
+  if (!s.ok()) {
+    file->reset();
+    (void)dir.Remove(tmp);
+    return AsInternal(s);
   }
   return tmp;
 }
 
+Result<std::unique_ptr<Directory>> OpenDirectoryOf(FileSystem& fs, const SplitPath& split) {
+  auto dir = fs.OpenDirectory(split.directory);
+  if (!dir.ok()) return AsInternal(dir.status());
+  return dir;
+}
+
 }  // namespace
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
-  ASSIGN_OR_RETURN(const std::string tmp, WriteTemporary(path, data, mode));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return Internal(Errno("rename to", path));
-  }
-  return FsyncDirectoryOf(path);
+Status FsyncDirectory(FileSystem& fs, const std::string& dir) {
+  auto opened = fs.OpenDirectory(dir);
+  if (!opened.ok()) return AsInternal(opened.status());
+  if (Status s = (*opened)->Sync(); !s.ok()) return AsInternal(s);
+  return Status::Ok();
 }
 
-Status WriteFileExclusive(const std::string& path, std::string_view data, mode_t mode) {
-  ASSIGN_OR_RETURN(const std::string tmp, WriteTemporary(path, data, mode));
-  const int rc = ::link(tmp.c_str(), path.c_str());
-  const int err = errno;
-  ::unlink(tmp.c_str());
-  if (rc != 0) {
-    if (err == EEXIST) return AlreadyExists(path + " exists");
-    errno = err;
-    return Internal(Errno("link", path));
+Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view data,
+                       mode_t mode) {
+  const SplitPath split = SplitLast(path);
+  ASSIGN_OR_RETURN(auto dir, OpenDirectoryOf(fs, split));
+  ASSIGN_OR_RETURN(const std::string tmp, WriteTemporary(*dir, split.name, data, mode));
+  if (Status s = dir->Rename(tmp, *dir, split.name); !s.ok()) {
+    (void)dir->Remove(tmp);
+    return AsInternal(s);
   }
-  return FsyncDirectoryOf(path);
+  if (Status s = dir->Sync(); !s.ok()) return AsInternal(s);
+  return Status::Ok();
 }
 
-Result<std::string> ReadFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) return NotFound("file not found: " + path);
-    return Internal(Errno("open", path));
+Status WriteFileExclusive(FileSystem& fs, const std::string& path, std::string_view data,
+                          mode_t mode) {
+  const SplitPath split = SplitLast(path);
+  ASSIGN_OR_RETURN(auto dir, OpenDirectoryOf(fs, split));
+  ASSIGN_OR_RETURN(const std::string tmp, WriteTemporary(*dir, split.name, data, mode));
+  const Status linked = dir->Link(tmp, *dir, split.name);
+  (void)dir->Remove(tmp);
+  if (!linked.ok()) {
+    if (linked.code() == StatusCode::kAlreadyExists) return AlreadyExists(path + " exists");
+    return AsInternal(linked);
+  }
+  if (Status s = dir->Sync(); !s.ok()) {
+    // Not durable: take the name back, so the caller's retry writes it anew instead of
+    // finding a file that a power cut may still take away.
+    (void)dir->Remove(split.name);
+    return AsInternal(s);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> ReadFile(FileSystem& fs, const std::string& path) {
+  auto source = fs.OpenFile(path, 0);
+  if (!source.ok()) {
+    if (source.status().code() == StatusCode::kNotFound) return NotFound("file not found: " + path);
+    return AsInternal(source.status());
   }
   std::string out;
-  char buf[8192];
+  uint8_t buf[8192];
   for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      return Internal(Errno("read", path));
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
+    auto n = (*source)->Read(buf);
+    if (!n.ok()) return AsInternal(n.status());
+    if (*n == 0) break;
+    out.append(reinterpret_cast<const char*>(buf), *n);
   }
-  ::close(fd);
   return out;
 }
 
-Status MakeDirectories(const std::string& path, mode_t mode) {
-  std::error_code ec;
-  std::filesystem::path p(path);
-  std::filesystem::path so_far;
-  for (const auto& part : p) {
-    so_far /= part;
-    if (so_far.string().empty() || std::filesystem::exists(so_far, ec)) continue;
-    if (::mkdir(so_far.c_str(), mode) != 0 && errno != EEXIST) {
-      return Internal(Errno("mkdir", so_far.string()));
-    }
+Status MakeDirectories(FileSystem& fs, const std::string& path, mode_t mode) {
+  if (fs.OpenDirectory(path).ok()) return Status::Ok();
+  const SplitPath split = SplitLast(path);
+  if (split.directory != path && split.directory != ".") {
+    RETURN_IF_ERROR(MakeDirectories(fs, split.directory, mode));
   }
+  ASSIGN_OR_RETURN(auto parent, OpenDirectoryOf(fs, split));
+  const Status made = parent->CreateDirectory(split.name, mode);
+  if (!made.ok() && made.code() != StatusCode::kAlreadyExists) return AsInternal(made);
   return Status::Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteFileAtomic(LocalFileSystem(), path, data, mode);
+}
+
+Status WriteFileExclusive(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteFileExclusive(LocalFileSystem(), path, data, mode);
+}
+
+Status FsyncDirectory(const std::string& dir) { return FsyncDirectory(LocalFileSystem(), dir); }
+
+Result<std::string> ReadFile(const std::string& path) { return ReadFile(LocalFileSystem(), path); }
+
+Status MakeDirectories(const std::string& path, mode_t mode) {
+  return MakeDirectories(LocalFileSystem(), path, mode);
 }
 
 FileLock::~FileLock() {

@@ -131,7 +131,7 @@ class DocumentServiceTest : public ::testing::Test {
     anns_ = contracts_->Create(testing_support::TestActor(), acme_, ann_, c)->id;
     bobs_ = contracts_->Create(testing_support::TestActor(), acme_, bob_, c)->id;
     globex_contract_ = contracts_->Create(testing_support::TestActor(), globex_, gus_, c)->id;
-    blobs_ = std::move(blob::LocalBlobStore::Open(dir_.File("files"))).value();
+    blobs_ = std::move(blob::LocalBlobStore::Open(LocalFileSystem(), dir_.File("files"))).value();
     service_ = std::make_unique<DocumentService>(*faulty_, clock_, *keys_, *blobs_,
                                                  config::DocumentsConfig{}.allowed_types,
                                                  testing_support::TestAudit());

@@ -137,7 +137,7 @@ TEST_F(AuditCliTest, ACheckpointSignedWithAnotherKeyFails) {
   ServeAndStop();
   ASSERT_EQ(Verify().exit_code, 0);
   // A checkpoint of the platform's head, signed by someone else's key.
-  auto checkpoints = audit::CheckpointFile(Checkpoints()).ReadAll();
+  auto checkpoints = audit::CheckpointFile(LocalFileSystem(), Checkpoints()).ReadAll();
   ASSERT_TRUE(checkpoints.ok());
   const auto platform = std::find_if(checkpoints->begin(), checkpoints->end(),
                                      [](const audit::Checkpoint& c) { return c.tenant_id == 0; });
@@ -148,7 +148,7 @@ TEST_F(AuditCliTest, ACheckpointSignedWithAnotherKeyFails) {
   auto other = audit::AuditSigner::FromSeed(seed.span());
   ASSERT_TRUE(other.ok());
   other->Sign(forged);
-  ASSERT_TRUE(audit::CheckpointFile(Checkpoints()).Append(forged).ok());
+  ASSERT_TRUE(audit::CheckpointFile(LocalFileSystem(), Checkpoints()).Append(forged).ok());
 
   auto r = Verify();
   EXPECT_EQ(r.exit_code, 1);
@@ -168,7 +168,7 @@ TEST_F(AuditCliTest, ACheckpointSignedWithAnotherKeyFails) {
 TEST_F(AuditCliTest, ADamagedCheckpointFileIsAOneLineError) {
   CreateTenant("acme");
   ServeAndStop();
-  auto before = audit::CheckpointFile(Checkpoints()).ReadAll();
+  auto before = audit::CheckpointFile(LocalFileSystem(), Checkpoints()).ReadAll();
   ASSERT_TRUE(before.ok());
   std::ofstream(Checkpoints(), std::ios::app) << "{\"tenant\":0,\"seq\":\n";
   auto r = Verify();

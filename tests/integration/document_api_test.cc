@@ -307,6 +307,29 @@ TEST_F(DocumentApiTest, AnUploadRefusedMidStreamAnswersAndTheServerCarriesOn) {
   EXPECT_EQ(Upload(ann, contract, "fine").status, 201);
 }
 
+TEST_F(DocumentApiTest, AnUploadTheDiskCannotHoldIs503DiskFullAndStoresNothing) {
+  const auto ann = As("acme", "ann2@example.com", auth::Role::kManager);
+  const int64_t contract = NewContract(ann);
+  const std::string documents = "/api/v1/contracts/" + std::to_string(contract) + "/documents";
+  files_.FillUpAfter(256U << 10);  // the disk fills up part-way through the upload
+  auto full = Upload(ann, contract, std::string(2U << 20, 'x'), "big.txt");
+  EXPECT_EQ(full.status, 503) << full.body;
+  EXPECT_EQ(nlohmann::json::parse(full.body)["error"]["code"], "disk_full");
+  EXPECT_EQ(nlohmann::json::parse(Get(documents, ann).body)["documents"].size(), 0U);
+  EXPECT_EQ(std::distance(std::filesystem::recursive_directory_iterator(srv_.dir.File("files")),
+                          std::filesystem::recursive_directory_iterator()),
+            256 + 2)
+      << "only the shard directories and tmp/: no object, no temporary";
+  // A failing fsync: the bytes are not durable, so no document either.
+  files_.Heal();
+  files_.Inject({.op = FsOp::kSync});
+  EXPECT_EQ(Upload(ann, contract, "not durable").status, 500);
+  EXPECT_EQ(nlohmann::json::parse(Get(documents, ann).body)["documents"].size(), 0U);
+  files_.Heal();
+  EXPECT_EQ(Upload(ann, contract, "fine").status, 201);
+  EXPECT_EQ(nlohmann::json::parse(Get(documents, ann).body)["documents"].size(), 1U);
+}
+
 TEST_F(DocumentApiTest, ExpiredTamperedOrOrphanedLinksGiveNoContent) {
   const auto ann = As("acme", "ann2@example.com", auth::Role::kManager);
   const int64_t contract = NewContract(ann);

@@ -26,6 +26,7 @@
 #include "tests/support/fake_clock.h"
 #include "tests/support/fault_audit_sink.h"
 #include "tests/support/fault_database.h"
+#include "tests/support/fault_file_system.h"
 #include "tests/support/https_client.h"
 #include "tests/support/recording_audit_sink.h"
 #include "tests/support/test_keys.h"
@@ -77,12 +78,12 @@ class ApiTest : public ::testing::Test {
         api::AuthDeps{*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_,
                       *settings_, *audit_},
         api::EndpointOptions{.strict = true});
-    blobs_ = std::move(blob::LocalBlobStore::Open(srv_.dir.File("files"))).value();
+    blobs_ = std::move(blob::LocalBlobStore::Open(files_, srv_.dir.File("files"))).value();
     Configure(srv_.config);
     documents_ = std::make_unique<document::DocumentService>(
         *db_, clock_, *keys_, *blobs_, srv_.config.documents.allowed_types, *audit_);
     checkpoints_ =
-        std::make_unique<audit::CheckpointFile>(srv_.dir.File("audit-checkpoints.jsonl"));
+        std::make_unique<audit::CheckpointFile>(files_, srv_.dir.File("audit-checkpoints.jsonl"));
     api::AddAllEndpoints(*endpoints_,
                          {.contracts = *contracts_,
                           .custom_fields = *custom_fields_,
@@ -206,6 +207,7 @@ class ApiTest : public ::testing::Test {
   std::map<std::string, int64_t> ids_;  // users made by As()
   TestServer srv_;
   FakeClock clock_;
+  FaultFileSystem files_{LocalFileSystem()};  // the blob store's and checkpoints' disk
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<crypto::LocalKeyProvider> provider_;
   std::unique_ptr<tenant::TenantKeys> keys_;

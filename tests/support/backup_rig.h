@@ -50,7 +50,7 @@ class BackupRig {
   }
 
   std::unique_ptr<backup::BackupTarget> Target(const std::string& name) {
-    auto t = backup::OpenLocalTarget(name, dir_ + "/" + name);
+    auto t = backup::OpenLocalTarget(LocalFileSystem(), name, dir_ + "/" + name);
     EXPECT_TRUE(t.ok()) << t.status().ToString();
     return std::move(t).value();
   }
