@@ -4,6 +4,8 @@
 
 #include "backup/restore_directory.h"
 
+#include "common/file_system.h"
+
 #include <malloc.h>
 #include <sys/types.h>
 
@@ -63,12 +65,13 @@ class Source {
     EXPECT_TRUE(redact.ok());
     log_ = std::make_unique<audit::SqlAuditLog>(*db_, clock, std::move(redact).value());
     file_ =
-        std::make_unique<audit::CheckpointFile>(data_ + "/" + std::string(audit::kCheckpointFile));
+        std::make_unique<audit::CheckpointFile>(LocalFileSystem(),
+                                                data_ + "/" + std::string(audit::kCheckpointFile));
     // Signs only when told to (Checkpoint()).
     checkpointer_ = std::make_unique<audit::Checkpointer>(
         *log_, *file_, *signer_, clock,
         audit::CheckpointPolicy{.every_events = 1'000'000, .every_seconds = 1'000'000});
-    auto service = BackupService::Open(*db_, *kek_, clock,
+    auto service = BackupService::Open(*db_, *kek_, clock, LocalFileSystem(),
                                        {.data_dir = data_,
                                         .backup_dir = backups_,
                                         .target_names = {"site-a", "site-b"},
@@ -115,7 +118,7 @@ class Source {
   // Targets of their own on the backup directory.
   std::vector<BackupTarget*> Targets() {
     if (targets_.empty()) {
-      auto opened = OpenTargets(backups_, {"site-a", "site-b"});
+      auto opened = OpenTargets(LocalFileSystem(), backups_, {"site-a", "site-b"});
       EXPECT_TRUE(opened.ok());
       targets_ = std::move(opened).value();
     }
@@ -175,7 +178,8 @@ Result<audit::ChainReport> VerifyPlatformChain(const std::string& dir) {
   audit::SqlAuditLog log(*db, clock, std::move(redact));
   ASSIGN_OR_RETURN(
       const auto checkpoints,
-      audit::CheckpointFile(dir + "/" + std::string(audit::kCheckpointFile)).ReadAll());
+      audit::CheckpointFile(LocalFileSystem(), dir + "/" + std::string(audit::kCheckpointFile))
+          .ReadAll());
   return audit::VerifyChain(log, checkpoints, signer.public_key(), 0);
 }
 
