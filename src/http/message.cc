@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_parse.h"
 #include "http/error_mapping.h"
 
 namespace pactum::http {
@@ -39,6 +40,11 @@ const char* MethodName(Method m) {
       return "OTHER";
   }
   return "OTHER";
+}
+
+std::string_view Request::RawPath() const {
+  const std::string_view t = target;
+  return t.substr(0, t.find('?'));
 }
 
 std::string_view Request::Header(std::string_view name) const {
@@ -83,17 +89,11 @@ Response Response::Error(const Status& s) {
 }
 
 Result<nlohmann::json> ParseJsonObject(std::string_view body) {
-  try {
-    auto value = nlohmann::json::parse(body);
-    if (!value.is_object()) {
-      return InvalidArgument("request body must be a JSON object").WithReason("invalid_json");
-    }
-    return value;
-  } catch (const nlohmann::json::parse_error& e) {
-    // e.what() can echo request bytes; the byte offset is enough for the client.
-    return InvalidArgument("invalid JSON at byte " + std::to_string(e.byte))
-        .WithReason("invalid_json");
+  ASSIGN_OR_RETURN(nlohmann::json value, ParseStrictJson(body));
+  if (!value.is_object()) {
+    return InvalidArgument("request body must be a JSON object").WithReason("invalid_json");
   }
+  return value;
 }
 
 }  // namespace pactum::http

@@ -68,6 +68,10 @@ struct Request {
   // anonymous requests.
   std::any principal;
 
+  // The path exactly as the client spelled it: `target` up to any '?', not
+  // percent-decoded. For values with one canonical spelling (download-link tokens), which
+  // the decoded `path` and the route parameters would also accept spelled "%2D" for "-".
+  std::string_view RawPath() const;
   // First header named `name` (case-insensitive), or "".
   std::string_view Header(std::string_view name) const;
   // Path parameter `{name}`, or "".
@@ -94,8 +98,10 @@ struct Response {
   static Response Error(const Status& s);
 };
 
-// Parses a JSON request body. kInvalidArgument (with a client-safe message) for invalid
-// JSON, invalid UTF-8, or a top level that is not an object.
+// Parses a JSON request body: exactly one JSON object, checked as ParseStrictJson
+// (common/json_parse.h) does: valid UTF-8, nothing but white space after it, no duplicate
+// keys, numbers that fit, at most 32 levels deep. kInvalidArgument with reason
+// "invalid_json" and a client-safe message (a byte offset, never the body) otherwise.
 Result<nlohmann::json> ParseJsonObject(std::string_view body);
 
 }  // namespace pactum::http
