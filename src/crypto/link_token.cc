@@ -43,7 +43,19 @@ std::array<uint8_t, kMacBytes> Mac(std::span<const uint8_t> key, std::span<const
   return mac;
 }
 
-// The raw token bytes, or empty for text that is not base64url of exactly kTokenBytes.
+std::string Encode(std::span<const uint8_t> raw) {
+  std::string out(sodium_base64_ENCODED_LEN(kTokenBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(), raw.data(), raw.size(),
+                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  out.resize(kLinkTokenChars);
+  return out;
+}
+
+// The raw token bytes, or empty for text that is not the one spelling SignLink gives:
+// base64url without padding of exactly kTokenBytes, so "+" or "/" for "-" or "_", "=",
+// white space, percent-escapes and set spare bits are all refused. A link has one spelling,
+// so a log, a cache or a deny-list keyed by it cannot be sidestepped by another.
 std::vector<uint8_t> Decode(std::string_view token) {
   if (token.size() != kLinkTokenChars) return {};
   std::vector<uint8_t> raw(kTokenBytes);
@@ -51,7 +63,7 @@ std::vector<uint8_t> Decode(std::string_view token) {
   const char* end = nullptr;
   if (sodium_base642bin(raw.data(), raw.size(), token.data(), token.size(), nullptr, &len, &end,
                         sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
-      len != kTokenBytes || end != token.data() + token.size()) {
+      len != kTokenBytes || end != token.data() + token.size() || Encode(raw) != token) {
     return {};
   }
   return raw;
@@ -90,12 +102,7 @@ std::string SignLink(std::span<const uint8_t> link_key, const LinkClaims& c) {
   raw.insert(raw.end(), c.binding.begin(), c.binding.end());
   const auto mac = Mac(link_key, raw);
   raw.insert(raw.end(), mac.begin(), mac.end());
-  std::string out(sodium_base64_ENCODED_LEN(kTokenBytes, sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                  '\0');
-  sodium_bin2base64(out.data(), out.size(), raw.data(), raw.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(kLinkTokenChars);
-  return out;
+  return Encode(raw);
 }
 
 Result<LinkClaims> ParseLink(std::string_view token) {

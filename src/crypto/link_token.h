@@ -47,7 +47,10 @@ std::array<uint8_t, 16> LinkBinding(std::span<const uint8_t> link_key, std::stri
 std::string SignLink(std::span<const uint8_t> link_key, const LinkClaims& claims);
 
 // Reads the claims without checking the signature (to find the tenant and key version to
-// check it with). kInvalidArgument for anything but a well-formed token of format 1.
+// check it with). kInvalidArgument for anything but a well-formed token of format 1 in
+// the one spelling SignLink gives (exact base64url: no "+", "/", "=", "%" or spare bits).
+// A token taken from a request must be the raw, not percent-decoded, spelling
+// (http::Request::RawPath), or "%2D" would pass as "-".
 Result<LinkClaims> ParseLink(std::string_view token);
 
 // Whether the token's HMAC is right under `link_key` (constant-time comparison).

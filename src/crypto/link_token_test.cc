@@ -66,6 +66,46 @@ TEST(LinkToken, TruncatedExtendedOrGarbledTokensAreRefused) {
   }
 }
 
+TEST(LinkToken, OnlyTheCanonicalSpellingIsAccepted) {
+  const auto key = LinkKey(Key(1)).value();
+  // Find a token with a '-' and one with a '_' to respell (the claims vary the bytes).
+  LinkClaims c = Sample(key.span());
+  std::string token;
+  for (c.expires_at = 1'800'000'000;; ++c.expires_at) {
+    token = SignLink(key.span(), c);
+    if (token.find('-') != std::string::npos && token.find('_') != std::string::npos) break;
+  }
+  ASSERT_TRUE(ParseLink(token).ok());
+  const size_t dash = token.find('-');
+  const size_t underscore = token.find('_');
+  std::vector<std::string> respelled;
+  auto with = [&](size_t at, std::string_view replacement) {
+    return token.substr(0, at) + std::string(replacement) + token.substr(at + 1);
+  };
+  respelled.push_back(with(dash, "+"));  // standard base64 for base64url
+  respelled.push_back(with(underscore, "/"));
+  respelled.push_back(with(dash, "%2D"));  // percent-encoded, as a path may carry it
+  respelled.push_back(with(dash, "%2d"));
+  respelled.push_back(with(underscore, "%5F"));
+  respelled.push_back(token + "=");  // padding
+  respelled.push_back(token + "==");
+  respelled.push_back(token.substr(0, 113) + "=");
+  respelled.push_back(" " + token.substr(1));
+  respelled.push_back(token.substr(0, 113) + "\n");
+  // The last character carries 2 bits and 4 spare ones: set spare bits spell the same bytes.
+  static constexpr std::string_view kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  const size_t last = kAlphabet.find(token.back());
+  ASSERT_NE(last, std::string_view::npos);
+  for (size_t spare = 1; spare < 16; ++spare) {
+    respelled.push_back(token.substr(0, 113) + kAlphabet[(last & ~size_t{15}) | spare]);
+  }
+  for (const std::string& bad : respelled) {
+    EXPECT_FALSE(ParseLink(bad).ok()) << bad;
+    EXPECT_FALSE(LinkSignatureValid(key.span(), bad)) << bad;
+  }
+}
+
 TEST(LinkToken, AnotherTenantKeyDoesNotVerify) {
   const auto mine = LinkKey(Key(1)).value();
   const auto theirs = LinkKey(Key(2)).value();

@@ -1,10 +1,12 @@
 #include "crypto/password.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 #include <vector>
 
 #include <sodium.h>
+#include <zxcvbn.h>
 
 #include "common/json_writer.h"
 
@@ -54,6 +56,32 @@ size_t Utf8Chars(std::string_view s) {
   return n;
 }
 
+// What a zxcvbn match means for the person choosing the password.
+std::string Why(const ZxcMatch_t& m) {
+  if ((m.Type & MULTIPLE_MATCH) != 0) return "it repeats itself, and repeats are easy to guess";
+  switch (m.Type) {
+    case DICTIONARY_MATCH:
+      return "it is made of common words, names or passwords";
+    case DICT_LEET_MATCH:
+      return "it is made of common words with look-alike symbols (such as @ for a), which "
+             "guessers try first";
+    case USER_MATCH:
+    case USER_LEET_MATCH:
+      return "it contains your name, email address or organisation";
+    case REPEATS_MATCH:
+      return "it repeats characters (such as aaa), and repeats are easy to guess";
+    case SEQUENCE_MATCH:
+      return "it contains a sequence such as abcd or 1234";
+    case SPATIAL_MATCH:
+      return "it is a keyboard pattern such as qwerty";
+    case DATE_MATCH:
+    case YEAR_MATCH:
+      return "it contains a date or year, and those are easy to guess";
+    default:
+      return "it follows a pattern guessers try early";
+  }
+}
+
 }  // namespace
 
 Result<std::string> HashPassword(std::string_view password, const PasswordParams& params) {
@@ -83,8 +111,53 @@ PasswordMatch VerifyPassword(const std::string& stored_hash, std::string_view pa
              : PasswordMatch::kYesButRehash;
 }
 
-Status CheckPasswordPolicy(std::string_view password) {
+PasswordStrength EstimatePasswordStrength(std::string_view password,
+                                          std::span<const std::string> known_words) {
+  // zxcvbn reads C strings: the words as lower-case copies, NULL-terminated like argv.
+  std::vector<std::string> words;
+  for (const std::string& w : known_words) {
+    if (Utf8Chars(w) < 3 || w.find('\0') != std::string::npos) continue;
+    std::string lower = w;
+    for (char& c : lower) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    words.push_back(std::move(lower));
+  }
+  std::vector<const char*> dict;
+  dict.reserve(words.size() + 1);
+  for (const std::string& w : words) dict.push_back(w.c_str());
+  dict.push_back(nullptr);
+  const std::string text(password.substr(0, password.find('\0')));
+  ZxcMatch_t* info = nullptr;
+  const double bits = ZxcvbnMatch(text.c_str(), dict.data(), &info);
+  PasswordStrength out;
+  out.guesses_log10 = bits * std::log10(2.0);
+  out.score = out.guesses_log10 < 3    ? 0
+              : out.guesses_log10 < 6  ? 1
+              : out.guesses_log10 < 8  ? 2
+              : out.guesses_log10 < 10 ? 3
+                                       : 4;
+  if (out.score < kMinPasswordScore) {
+    // The longest recognised pattern is what the guesser exploits most.
+    const ZxcMatch_t* worst = nullptr;
+    for (const ZxcMatch_t* m = info; m != nullptr; m = m->Next) {
+      if ((m->Type & ~MULTIPLE_MATCH) == BRUTE_MATCH) continue;
+      if (worst == nullptr || m->Length > worst->Length) worst = m;
+    }
+    out.why =
+        worst == nullptr ? "it is too short for the few kinds of characters it uses" : Why(*worst);
+  }
+  ZxcvbnFreeInfo(info);
+  return out;
+}
+
+Status CheckPasswordPolicy(std::string_view password, std::span<const std::string> known_words) {
   if (!IsValidUtf8(password)) return InvalidArgument("password must be valid UTF-8 text");
+  for (const char c : password) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f)
+      return InvalidArgument("password must not contain control characters");
+  }
   const size_t chars = Utf8Chars(password);
   if (chars < kMinPasswordChars) {
     return InvalidArgument("password must be at least 12 characters");
@@ -99,6 +172,11 @@ Status CheckPasswordPolicy(std::string_view password) {
   const auto& list = CommonPasswords();
   if (std::binary_search(list.begin(), list.end(), std::string_view(lower))) {
     return InvalidArgument("password is too common; choose another");
+  }
+  const PasswordStrength strength = EstimatePasswordStrength(password, known_words);
+  if (strength.score < kMinPasswordScore) {
+    return InvalidArgument("password is too easy to guess: " + strength.why +
+                           ". Try a few unrelated words; length beats symbols");
   }
   return Status::Ok();
 }
