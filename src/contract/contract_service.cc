@@ -41,7 +41,8 @@ std::optional<int64_t> OptInt(const store::Row& r, size_t i) {
   return r.Int(i);
 }
 
-Contract FromRow(const store::Row& r) {
+// kDataLoss when the stored tags or custom values are not the JSON this service writes.
+Result<Contract> FromRow(const store::Row& r) {
   Contract c;
   c.id = r.Int(0);
   c.tenant_id = r.Int(1);
@@ -57,8 +58,14 @@ Contract FromRow(const store::Row& r) {
   c.notice_days = OptInt(r, 11);
   c.value_cents = OptInt(r, 12);
   c.currency = r.Text(13);
-  for (const auto& t : nlohmann::json::parse(r.Text(14))) c.tags.push_back(t.get<std::string>());
-  c.custom = nlohmann::json::parse(r.Text(15));
+  const auto tags = nlohmann::json::parse(r.Text(14), nullptr, /*allow_exceptions=*/false);
+  if (!tags.is_array()) return DataLoss("a contract's tags are not a JSON list");
+  for (const auto& t : tags) {
+    if (!t.is_string()) return DataLoss("a contract's tags are not strings");
+    c.tags.push_back(t.get<std::string>());
+  }
+  c.custom = nlohmann::json::parse(r.Text(15), nullptr, /*allow_exceptions=*/false);
+  if (!c.custom.is_object()) return DataLoss("a contract's custom values are not a JSON object");
   c.version = r.Int(16);
   c.created_at = r.Text(17);
   c.updated_at = r.Text(18);
@@ -319,7 +326,7 @@ Result<Contract> ContractService::Create(const audit::Actor& by, int64_t tenant_
                  OrNull(c.notice_days), OrNull(c.value_cents), c.currency,
                  nlohmann::json(c.tags).dump(), c.custom.dump(), now, counterparty_key}));
     if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
-    stored = FromRow(rows[0]);
+    ASSIGN_OR_RETURN(stored, FromRow(rows[0]));
     RETURN_IF_ERROR(WriteTags(s, stored, /*fresh=*/true));
     return Record(s, by, "contract.create", stored.id, {{"title", stored.title}});
   }));
@@ -382,7 +389,10 @@ Result<Page> ContractService::List(int64_t tenant_id, const ListQuery& q) {
       rows = run(PACTUM_CONTRACT_LIST("id"), after.id);
     }
     if (!rows.ok()) return rows.status();
-    for (const auto& r : *rows) page.contracts.push_back(FromRow(r));
+    for (const auto& r : *rows) {
+      ASSIGN_OR_RETURN(Contract c, FromRow(r));
+      page.contracts.push_back(std::move(c));
+    }
     return Status::Ok();
   }));
   if (static_cast<int64_t>(page.contracts.size()) > q.limit) {

@@ -55,9 +55,10 @@ enum class Change { kCreate, kUpdate };
 
 // Applies the fields present in `body` onto `c` (the API's create and PATCH bodies) and
 // validates the result: ISO dates with end_date >= start_date, an ISO 4217 currency with
-// any value, length limits, tags as a set, and `custom` against the tenant's definitions
-// `fields`, merged key by key (null removes a value; see custom_fields.h). kInvalidArgument
-// naming the first bad field ("custom.<key>" for a custom one). `id`, `version`,
+// any value, the text rule of common/text.h for title (1-500 characters), counterparty
+// (0-500), type (0-100) and each tag (1-50), tags as a set, and `custom` against the tenant's
+// definitions `fields`, merged key by key (null removes a value; see custom_fields.h).
+// kInvalidArgument naming the first bad field ("custom.<key>" for a custom one). `id`, `version`,
 // timestamps and unknown fields are refused.
 Status ApplyFields(const nlohmann::json& body, std::span<const CustomField> fields, Change change,
                    Contract& c);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <tuple>
 
 #include "auth/user_service.h"
 #include "crypto/local_key_provider.h"
@@ -117,6 +118,60 @@ TEST(ContractFields, EveryBadFieldIsRefusedByName) {
                           {}, Change::kCreate, c)
                   .ok());
   EXPECT_EQ(c.tags, (std::vector<std::string>{"a", "b"})) << "tags are a set";
+}
+
+TEST(ContractFields, TextFieldsKeepTheOneTextRule) {
+  using namespace std::string_literals;
+  std::string cyrillic_500;
+  for (int i = 0; i < 500; ++i) cyrillic_500 += "ж";  // 1000 bytes: counted in characters
+  Contract ok;
+  ASSERT_TRUE(ApplyFields({{"title", cyrillic_500}}, {}, Change::kCreate, ok).ok());
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"title", "\0x"s, "\"title\" contains a control character (U+0000)"},
+      {"title", "a\tb", "\"title\" contains a control character (U+0009)"},
+      {"title", "evil\u202egnp.exe",
+       "\"title\" contains a bidirectional control character (U+202E)"},
+      {"title", "ad\u200bmin", "\"title\" contains an invisible character (U+200B)"},
+      {"title", cyrillic_500 + "ж", "\"title\" must be 1-500 characters"},
+      {"title", " Lease", "\"title\" must not start or end with a space"},
+      {"counterparty", "ACME\u2066",
+       "\"counterparty\" contains a bidirectional control character (U+2066)"},
+      {"type", "x\u200by", "\"type\" contains an invisible character (U+200B)"},
+      {"type", std::string(101, 't'), "\"type\" must be at most 100 characters"},
+  };
+  for (const auto& [field, value, message] : cases) {
+    nlohmann::json body = {{"title", "Lease"}};
+    body[field] = value;
+    Contract c;
+    EXPECT_EQ(ApplyFields(body, {}, Change::kCreate, c).message(), message) << field;
+  }
+  for (const std::string& tag : std::vector<std::string>{"\0x"s, "a\tb", "x\u202e", "x\u200b",
+                                                         std::string(51, 't'), "urgent "}) {
+    Contract c;
+    const Status s =
+        ApplyFields({{"title", "Lease"}, {"tags", {"fine", tag}}}, {}, Change::kCreate, c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << tag;
+    EXPECT_EQ(s.message().rfind("\"tags\" ", 0), 0U) << s.message();
+  }
+}
+
+TEST_F(ContractServiceTest, CorruptStoredJsonIsDataLossNotACrash) {
+  auto c = Make({{"title", "Lease"}, {"tags", {"a"}}});
+  ASSERT_TRUE(c.ok());
+  for (const auto& [tags, custom] : std::vector<std::pair<std::string, std::string>>{
+           {"not json", "{}"}, {"[1]", "{}"}, {"[\"a\"]", "[]"}, {"[\"a\"]", "{\"x\":1e400}"}}) {
+    ASSERT_TRUE(db_->Write([&](store::Session& s) {
+                     return s
+                         .Execute("UPDATE contracts SET tags = $1, custom = $2 WHERE id = $3",
+                                  {tags, custom, c->id})
+                         .status();
+                   })
+                    .ok());
+    Result<Contract> got = Status::Ok();
+    EXPECT_NO_THROW(got = service_->Get(acme_, c->id));
+    EXPECT_EQ(got.status().code(), StatusCode::kDataLoss) << tags << " " << custom;
+    EXPECT_EQ(service_->List(acme_, {}).status().code(), StatusCode::kDataLoss);
+  }
 }
 
 TEST_F(ContractServiceTest, CreatedContractsBelongToTheirTenantOnly) {

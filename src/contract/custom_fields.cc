@@ -40,8 +40,7 @@ Status CheckValue(const CustomField& f, const nlohmann::json& v) {
   const std::string name = "custom." + f.key;
   if (f.type == "text") {
     if (!v.is_string()) return Bad(name, "must be a string");
-    return CheckText(v.get_ref<const std::string&>(), name, 1, kMaxText,
-                     /*allow_newline_and_tab=*/true);
+    return CheckText(v.get_ref<const std::string&>(), name, 1, kMaxText, TextKind::kProse);
   }
   if (f.type == "number") {
     if (!v.is_number() || (v.is_number_float() && !std::isfinite(v.get<double>()))) {

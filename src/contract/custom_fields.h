@@ -4,7 +4,7 @@
 // field once: a key, a label, a type and whether it is required; a definition is never
 // edited (remove it and define it again). A contract's `custom` object maps the keys of
 // defined fields to values of the field's type:
-//   text    a string of 1-2000 bytes of UTF-8; no control characters but \n and \t
+//   text    prose of 1-2000 characters (the text rule of common/text.h; \n and \t allowed)
 //   number  a JSON number
 //   date    "YYYY-MM-DD", a real calendar date
 //   money   {"amount_cents": integer, "currency": ISO 4217 code}
@@ -34,9 +34,9 @@ namespace pactum::contract {
 
 struct CustomField {
   std::string key;                   // [a-z][a-z0-9_]*, 1-40 characters; unique in a tenant
-  std::string label;                 // 1-100 bytes of text
+  std::string label;                 // a name of 1-100 characters (common/text.h)
   std::string type;                  // text | number | date | money | select
-  std::vector<std::string> options;  // select: 1-100 distinct values of 1-100 bytes; else empty
+  std::vector<std::string> options;  // select: 1-100 distinct names of 1-100 characters; else empty
   bool required = false;
   std::string created_at;  // RFC 3339
 };

@@ -1,33 +1,24 @@
 #pragma once
 
-// Checks of client-supplied text shared by the contract fields and the custom fields
-// (internal to contract/).
+// The contract module's helpers for client-supplied text (internal to contract/). The rule
+// itself is the one for every user-given name and text, in common/text.h.
 
 #include <cstddef>
 #include <string>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "common/text.h"
 
 namespace pactum::contract {
-
-// Whether `s` holds C0 or C1 controls, DEL, or a bidirectional override or isolate (which
-// can make text display as something else). With `allow_newline_and_tab`, \n and \t pass.
-bool HasControlCharacters(std::string_view s, bool allow_newline_and_tab = false);
 
 // kInvalidArgument "\"<field>\" <what>".
 Status Bad(const std::string& field, const std::string& what);
 
-// Whether `s` is `min`-`max` bytes of UTF-8 without control characters (see
-// HasControlCharacters); kInvalidArgument naming `field` otherwise.
-Status CheckText(std::string_view s, const std::string& field, size_t min, size_t max,
-                 bool allow_newline_and_tab = false);
-
-// `v` as a string of `min`-`max` bytes of UTF-8 without control characters (see
-// HasControlCharacters) into `out`; kInvalidArgument naming `field` otherwise.
-Status TextField(const nlohmann::json& v, const std::string& field, size_t min, size_t max,
-                 std::string& out, bool allow_newline_and_tab = false);
+// `v` as a string keeping the text rule (common/text.h) with `min_chars`-`max_chars` code
+// points into `out`; kInvalidArgument naming `field` otherwise.
+Status TextField(const nlohmann::json& v, const std::string& field, size_t min_chars,
+                 size_t max_chars, std::string& out, TextKind kind = TextKind::kName);
 
 }  // namespace pactum::contract
