@@ -13,10 +13,12 @@ std::string AddressKey(std::string_view address) { return "i:" + std::string(add
 int64_t LoginThrottle::Wait(const Entry& e, const ThrottlePolicy& policy,
                             std::chrono::system_clock::time_point now) const {
   if (now - e.last >= 2 * policy.max_delay) return 0;  // quiet long enough: forgiven
+  // The free failures are answered as usual; the attempt after the last of them already
+  // waits 1 s, and every further failure doubles the wait.
   const int over = e.failures - policy.free_failures;
-  if (over <= 0) return 0;
+  if (over < 0) return 0;
   const int64_t max = policy.max_delay.count();
-  const int64_t delay = over >= 40 ? max : std::min<int64_t>(int64_t{1} << (over - 1), max);
+  const int64_t delay = over >= 40 ? max : std::min<int64_t>(int64_t{1} << over, max);
   const auto until = e.last + std::chrono::seconds(delay);
   if (now >= until) return 0;
   return std::chrono::ceil<std::chrono::seconds>(until - now).count();

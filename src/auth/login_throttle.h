@@ -1,12 +1,14 @@
 #pragma once
 
 // Exponential back-off for login attempts, per account (tenant + email as submitted, so
-// it behaves the same for accounts that do not exist) and per source address. After
-// `free_failures` consecutive failures of a key, each further attempt must wait
-// 1 s, 2 s, 4 s ... (at most `max_delay`) after the last failure; a success clears the
-// account's key, and a key quiet for twice `max_delay` starts over. In memory (a restart
-// forgets it; the account lockout itself is stored with the user), bounded in size: when
-// full, an entry no longer in back-off is forgotten first. Thread-safe.
+// it behaves the same for accounts that do not exist) and per source address. A key's
+// first `free_failures` consecutive failures are answered as usual; from then on each
+// attempt must wait 1 s, 2 s, 4 s ... (at most `max_delay`) after the last failure: exactly
+// `free_failures` failures come before the first refusal of an attempt made at once (429
+// at the API). A success clears the account's key, and a key quiet for twice `max_delay`
+// starts over. In memory (a restart forgets it; the account lockout itself is stored with
+// the user), bounded in size: when full, an entry no longer in back-off is forgotten
+// first. Thread-safe.
 
 #include <chrono>
 #include <cstdint>
@@ -21,7 +23,7 @@
 namespace pactum::auth {
 
 struct ThrottlePolicy {
-  int free_failures = 3;
+  int free_failures = 3;  // failures before the first wait
   std::chrono::seconds max_delay{std::chrono::minutes(15)};
 };
 

@@ -9,11 +9,45 @@ namespace {
 
 using std::chrono::seconds;
 
+// Attempts made one after the other at once, each failing, until the first refusal.
+int FailuresBeforeTheFirstRefusal(LoginThrottle& t, std::string_view account,
+                                  std::string_view address) {
+  int failures = 0;
+  int64_t retry = 0;
+  while (t.Check(account, address, &retry).ok() && failures < 1000) {
+    t.Failure(account, address);
+    ++failures;
+  }
+  return failures;
+}
+
+TEST(LoginThrottle, CountsExactlyTheFreeFailuresBeforeTheFirstRefusal) {
+  // docs/security.md: three per account, twenty per address (cli/serve_command.cc).
+  testing_support::FakeClock clock;
+  LoginThrottle t(clock, {3, std::chrono::minutes(15)}, {20, std::chrono::minutes(15)});
+  EXPECT_EQ(FailuresBeforeTheFirstRefusal(t, "acme/ann", "10.0.0.1"), 3);
+  // The address: each account once or more, from one address, until the address is refused.
+  int failures = 3;  // ann's, from the same address
+  for (int i = 0; failures < 100; ++i) {
+    int64_t retry = 0;
+    const std::string account = "acme/user" + std::to_string(i);
+    if (!t.Check(account, "10.0.0.1", &retry).ok()) break;
+    t.Failure(account, "10.0.0.1");
+    ++failures;
+  }
+  EXPECT_EQ(failures, 20);
+  EXPECT_EQ(FailuresBeforeTheFirstRefusal(t, "", "10.0.0.2"), 20) << "the address alone";
+  for (const int free : {1, 5, 10}) {
+    LoginThrottle other(clock, {free, std::chrono::minutes(15)}, {100, std::chrono::minutes(15)});
+    EXPECT_EQ(FailuresBeforeTheFirstRefusal(other, "acme/bob", "10.0.0.3"), free);
+  }
+}
+
 TEST(LoginThrottle, BacksOffExponentiallyAfterTheFreeFailures) {
   testing_support::FakeClock clock;
   LoginThrottle t(clock, {3, std::chrono::minutes(15)}, {100, std::chrono::minutes(15)});
   int64_t retry = -1;
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(t.Check("acme/ann", "10.0.0.1", &retry).ok());
     t.Failure("acme/ann", "10.0.0.1");
   }
@@ -49,13 +83,14 @@ TEST(LoginThrottle, AKeyQuietForTwiceTheLongestDelayStartsOver) {
   clock.Advance(std::chrono::minutes(30));
   EXPECT_TRUE(t.Check("acme/ann", "10.0.0.1", &retry).ok());
   t.Failure("acme/ann", "10.0.0.1");  // counts from one again: three are free
+  t.Failure("acme/ann", "10.0.0.1");
   EXPECT_TRUE(t.Check("acme/ann", "10.0.0.1", &retry).ok());
 }
 
 TEST(LoginThrottle, AnAddressTryingManyAccountsIsSlowedToo) {
   testing_support::FakeClock clock;
   LoginThrottle t(clock, {3, std::chrono::minutes(15)}, {5, std::chrono::minutes(15)});
-  for (int i = 0; i < 6; ++i) t.Failure("acme/user" + std::to_string(i), "10.0.0.1");
+  for (int i = 0; i < 5; ++i) t.Failure("acme/user" + std::to_string(i), "10.0.0.1");
   int64_t retry = 0;
   EXPECT_FALSE(t.Check("acme/fresh", "10.0.0.1", &retry).ok());
   EXPECT_EQ(retry, 1);

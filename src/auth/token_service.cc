@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "common/json_writer.h"
+#include "common/text.h"
 #include "crypto/token.h"
 
 namespace pactum::auth {
@@ -38,9 +38,7 @@ Result<std::pair<ApiToken, std::string>> TokenService::Create(const audit::Actor
                                                               const User& creator,
                                                               std::string_view name, Role role,
                                                               int days) {
-  if (name.empty() || name.size() > 100 || !IsValidUtf8(name)) {
-    return InvalidArgument("\"name\" must be 1-100 bytes of UTF-8 text");
-  }
+  RETURN_IF_ERROR(CheckText(name, "name", 1, kMaxNameChars));
   if (days < 1 || days > kMaxDays) {
     return InvalidArgument("\"expires_in_days\" must be 1-3650");
   }

@@ -38,11 +38,13 @@ struct TokenCaller {
 class TokenService {
  public:
   static constexpr int kMaxDays = 3650;
+  static constexpr size_t kMaxNameChars = 100;
 
   TokenService(store::Database& db, const Clock& clock, audit::AuditSink& audit)
       : db_(db), clock_(clock), audit_(audit) {}
 
-  // kInvalidArgument for a bad name (1-100 bytes of UTF-8) or lifetime (1..kMaxDays);
+  // kInvalidArgument for a bad name (1-kMaxNameChars characters keeping the text rule of
+  // common/text.h: "\"name\" contains a control character (U+0000)") or lifetime;
   // kPermissionDenied for a role above the creator's. Returns the token and its secret.
   // Recorded as "token.create" by `by` (never the secret).
   Result<std::pair<ApiToken, std::string>> Create(const audit::Actor& by, const User& creator,

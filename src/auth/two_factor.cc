@@ -23,6 +23,10 @@ store::Blob RecoveryHash(int64_t user_id, std::string_view normalized) {
   return {h.begin(), h.end()};
 }
 
+// A TOTP code of a time step already used (the one that confirmed enrolment, say): right,
+// but each code works once, so the person waits for the next.
+constexpr std::string_view kAlreadyUsed = "this code was already used; wait for the next code";
+
 Status WrongCode() {
   return Status(StatusCode::kPermissionDenied, "the code is wrong or was used already")
       .WithReason("wrong_code");
@@ -100,9 +104,10 @@ Result<SecondFactor> TwoFactorService::UseCodeIn(store::Session& s, int64_t tena
                      keys_.Open(s, tenant_id, sealed, TotpContext(user_id)));
     const std::optional<int64_t> step = crypto::VerifyTotp(secret.span(), digits, now);
     if (!step) return wrong;
+    const Status used(StatusCode::kUnauthenticated, std::string(kAlreadyUsed));
     if (*step <= rows[0].Int(1)) {
       log::Warn(kLog, "a replayed TOTP code was refused", who);
-      return Status(wrong).WithReason("replay");
+      return Status(used).WithReason("replay");
     }
     // Conditional, so two transactions presenting the same code cannot both succeed.
     ASSIGN_OR_RETURN(const int64_t moved,
@@ -111,7 +116,7 @@ Result<SecondFactor> TwoFactorService::UseCodeIn(store::Session& s, int64_t tena
                                {*step, user_id}));
     if (moved != 1) {
       log::Warn(kLog, "a replayed TOTP code was refused", who);
-      return Status(wrong).WithReason("replay");
+      return Status(used).WithReason("replay");
     }
     return SecondFactor::kTotp;
   }
@@ -337,8 +342,13 @@ Result<TwoFactorService::Answered> TwoFactorService::AnswerChallenge(std::string
         used.status().code() != StatusCode::kConflict) {
       return used.status();
     }
-    answered = Answered{tenant_id, user_id, used.ok(), used.ok() ? *used : SecondFactor::kTotp};
+    answered =
+        Answered{tenant_id, user_id, used.ok(), used.ok() ? *used : SecondFactor::kTotp, refused};
     if (!used.ok()) {
+      if (used.status().reason() == "replay" && !TotpDigits(code).empty()) {
+        answered->refusal = Status(StatusCode::kUnauthenticated, std::string(kAlreadyUsed))
+                                .WithReason("code_already_used");
+      }
       RETURN_IF_ERROR(CountFailedLogin(s, user_id, now_time));
       return refusal(tenant_id, user_id, CodeRefusal(used.status()));
     }

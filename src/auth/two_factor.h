@@ -84,6 +84,11 @@ class TwoFactorService {
     int64_t user_id = 0;
     bool accepted = false;  // the code was right (the challenge is then gone)
     SecondFactor factor = SecondFactor::kTotp;
+    // When not accepted, what to answer: kUnauthenticated "the code is wrong or the login
+    // expired", or, for a right TOTP code of a time step already used (typically the one
+    // that confirmed enrolment, or the previous login), reason "code_already_used" with
+    // "this code was already used; wait for the next code". Either counts as a failure.
+    Status refusal;
   };
   // Answers a challenge with `code`, in one write transaction: an attempt of the
   // challenge is used up first; a disabled or locked user is refused without looking at
@@ -92,7 +97,7 @@ class TwoFactorService {
   // token (without taking the write lock for a token that does not exist).
   // Refusals are recorded as auth.mfa failures (reason wrong_code, replay, locked,
   // disabled, challenge_expired) from `from`; success is recorded by whoever starts the
-  // session.
+  // session. A refused code leaves `refusal` set for the answer.
   Result<Answered> AnswerChallenge(std::string_view mfa_token, std::string_view code,
                                    const audit::Actor& from);
 

@@ -237,6 +237,34 @@ TEST_F(TwoFactorTest, ALoginChallengeIsShortLivedAndAllowsFewGuesses) {
   EXPECT_FALSE(tfa_->AnswerChallenge("not-a-token", CodeNow(), testing_support::TestActor()).ok());
 }
 
+TEST_F(TwoFactorTest, ALoginWithTheCodeThatConfirmedEnrolmentSaysWaitForTheNext) {
+  auto e = tfa_->Begin(ann_, "Pactum (acme)");
+  ASSERT_TRUE(e.ok());
+  secret_ = crypto::Base32Decode(e->secret).value();
+  ASSERT_TRUE(tfa_->Confirm(testing_support::TestActor(), ann_, CodeNow()).ok());
+  // The same 30-second step: the code is right but spent.
+  auto token = tfa_->StartChallenge(ann_, audit::Event{});
+  ASSERT_TRUE(token.ok());
+  auto again = tfa_->AnswerChallenge(*token, CodeNow(), testing_support::TestActor());
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->accepted) << "a replay stays refused";
+  EXPECT_EQ(again->refusal.code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(again->refusal.reason(), "code_already_used");
+  EXPECT_EQ(again->refusal.message(), "this code was already used; wait for the next code");
+  // A wrong code keeps the plain answer, which says nothing about the code.
+  auto wrong = tfa_->AnswerChallenge(*token, CodeNow() == "000000" ? "111111" : "000000",
+                                     testing_support::TestActor());
+  ASSERT_TRUE(wrong.ok());
+  EXPECT_FALSE(wrong->accepted);
+  EXPECT_EQ(wrong->refusal.reason(), "");
+  EXPECT_EQ(wrong->refusal.message(), "the code is wrong or the login expired");
+  // The next step's code completes the same challenge.
+  clock_.Advance(std::chrono::seconds(30));
+  auto next = tfa_->AnswerChallenge(*token, CodeNow(), testing_support::TestActor());
+  ASSERT_TRUE(next.ok());
+  EXPECT_TRUE(next->accepted);
+}
+
 TEST(RecoveryCode, NormalizesOnlyWellFormedCodes) {
   EXPECT_EQ(NormalizeRecoveryCode("abcd-efgh-ijkl-mnop"), "ABCDEFGHIJKLMNOP");
   EXPECT_EQ(NormalizeRecoveryCode("ABCD EFGH 2345 6723"), "ABCDEFGH23456723");

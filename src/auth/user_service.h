@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "audit/audit_sink.h"
+#include "auth/email.h"
 #include "common/clock.h"
 #include "common/status.h"
 #include "crypto/password.h"
@@ -39,18 +40,23 @@ struct User {
   std::string created_at;
 };
 
-// 3-254 bytes of UTF-8 without spaces or control characters, one '@' with text on both
-// sides, a domain that neither starts nor ends with '.'.
-bool IsValidEmail(std::string_view email);
-// The case-insensitive key an address is unique by.
-std::string EmailKey(std::string_view email);
-
 // Counts a failed login in the caller's write transaction: in login_failures_daily (for
 // every failure, known account or not, so both answers cost one write) and, for
 // user_id > 0, toward the user's lockout (UserService::kLockoutFailures consecutive
 // failures lock the account for kLockoutSeconds).
 Status CountFailedLogin(store::Session& session, int64_t user_id,
                         std::chrono::system_clock::time_point now);
+
+// 24 random base32 characters in groups of four (120 bits), drawn until the password
+// policy (crypto::CheckPasswordPolicy) accepts them, so every password the server hands
+// out is one a user could have chosen.
+std::string NewOneTimePassword();
+
+// The words a password of this person must not be built from, for the strength estimate:
+// the email, its local part and domain labels (not the top-level domain), the name and
+// its words, the tenant slug and its parts.
+std::vector<std::string> KnownWords(std::string_view email, std::string_view name,
+                                    std::string_view tenant_slug);
 
 // A one-time password and its hash, computed before a transaction starts.
 struct OneTimePassword {
@@ -61,17 +67,19 @@ struct OneTimePassword {
 class UserService {
  public:
   static constexpr int kLockoutFailures = 10;
+  static constexpr size_t kMaxNameChars = 200;
   static constexpr int64_t kLockoutSeconds = int64_t{15} * 60;
 
   UserService(store::Database& db, const Clock& clock, crypto::PasswordParams params,
               audit::AuditSink& audit)
       : db_(db), clock_(clock), params_(params), audit_(audit) {}
 
-  // 24 random base32 characters in groups of four (120 bits), hashed.
+  // NewOneTimePassword(), hashed.
   Result<OneTimePassword> MakeOneTimePassword() const;
 
-  // Adds a user in the caller's write transaction. kInvalidArgument for a bad email or
-  // name, kAlreadyExists when the email is taken in the tenant.
+  // Adds a user in the caller's write transaction. kInvalidArgument for a bad email
+  // (CheckEmail's message) or name (0-kMaxNameChars characters keeping the text rule of
+  // common/text.h), kAlreadyExists when the email is taken in the tenant.
   Result<User> Insert(store::Session& session, int64_t tenant_id, std::string_view email,
                       std::string_view name, Role role, const OneTimePassword& password);
 
@@ -112,15 +120,17 @@ class UserService {
     std::optional<std::string> name;
   };
   // Applies `change` to user `user_id` of the tenant. kNotFound for a user of another
-  // tenant or none; kConflict when it would leave the tenant without an enabled admin.
+  // tenant or none; kConflict when it would leave the tenant without an enabled admin;
+  // kInvalidArgument for a name Insert would refuse.
   // `*ends_sessions` tells whether the role or the disabled flag changed (the caller
   // then ends the user's sessions).
   // Recorded as user.role_change {from,to}, user.disable / user.enable and user.rename.
   Result<User> Update(const audit::Actor& by, int64_t tenant_id, int64_t user_id,
                       const Change& change, bool* ends_sessions);
 
-  // Replaces the password (policy-checked) and clears password_change_required.
-  // kInvalidArgument with the policy's message.
+  // Replaces the password (policy-checked, with the user's email, name and tenant slug as
+  // known words) and clears password_change_required. kInvalidArgument with the policy's
+  // message; kNotFound for no such user.
   // Recorded as "auth.password_change".
   Status SetPassword(const audit::Actor& by, int64_t user_id, std::string_view new_password);
 

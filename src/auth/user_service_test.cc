@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "crypto/local_key_provider.h"
 #include "store/sqlite_database.h"
 #include "tenant/tenant_service.h"
@@ -95,6 +99,115 @@ TEST_F(UserServiceTest, BadInputIsRefusedAndNothingIsStored) {
                 .code(),
             StatusCode::kInvalidArgument);
   EXPECT_EQ(users_->FindByEmail(acme_, "ann@example.com").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(UserServiceTest, NamesKeepTheOneTextRuleOnCreateAndChange) {
+  using namespace std::string_literals;
+  std::string cyrillic_200;
+  for (int i = 0; i < 200; ++i) cyrillic_200 += "\xd0\xb6";  // 400 bytes, 200 characters
+  auto ann = users_->Create(testing_support::TestActor(), acme_, "ann@example.com", cyrillic_200,
+                            Role::kUser);
+  ASSERT_TRUE(ann.ok()) << ann.status().ToString();
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"\0x"s, "\"name\" contains a control character (U+0000)"},
+      {"Ann\tLee", "\"name\" contains a control character (U+0009)"},
+      {"Ann\nLee", "\"name\" contains a control character (U+000A)"},
+      {"Ann \u202eeeL", "\"name\" contains a bidirectional control character (U+202E)"},
+      {"An\u200bn", "\"name\" contains an invisible character (U+200B)"},
+      {cyrillic_200 + "\xd0\xb6", "\"name\" must be at most 200 characters"},
+      {"Ann ", "\"name\" must not start or end with a space"},
+  };
+  for (const auto& [name, message] : cases) {
+    const Status made =
+        users_->Create(testing_support::TestActor(), acme_, "bob@example.com", name, Role::kUser)
+            .status();
+    EXPECT_EQ(made.code(), StatusCode::kInvalidArgument) << message;
+    EXPECT_EQ(made.message(), message);
+    UserService::Change change;
+    change.name = name;
+    EXPECT_EQ(users_->Update(testing_support::TestActor(), acme_, ann->first.id, change, nullptr)
+                  .status()
+                  .message(),
+              message);
+  }
+  EXPECT_EQ(users_->FindByEmail(acme_, "bob@example.com").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(users_->Find(acme_, ann->first.id)->name, cyrillic_200) << "no change was stored";
+}
+
+TEST_F(UserServiceTest, AddressesMustBeWellFormedAndSingleScript) {
+  const auto create = [&](const std::string& email) {
+    return users_->Create(testing_support::TestActor(), acme_, email, "X", Role::kUser).status();
+  };
+  const Status lookalike = create(
+      "\xd0\xb0"
+      "dmin@localhost");  // a Cyrillic "а"
+  EXPECT_EQ(lookalike.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(lookalike.message().find("mixes Cyrillic and Latin"), std::string::npos)
+      << lookalike.message();
+  EXPECT_TRUE(create("admin@localhost").ok());
+  EXPECT_EQ(create("a@b").code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(create("\xd0\xb8\xd0\xb2\xd0\xb0\xd0\xbd@"
+                     "\xd0\xbf\xd1\x80\xd0\xb8\xd0\xbc\xd0\xb5\xd1\x80.\xd1\x80\xd1\x84")
+                  .ok())
+      << "иван@пример.рф: one script";
+  EXPECT_NE(create("billing@p\xd0\xb0ypal.com").message().find("in the domain"), std::string::npos);
+  // The login check refuses the same input without looking anything up.
+  audit::Event attempt{.stream = audit::Stream::kAuth, .action = "auth.login"};
+  EXPECT_EQ(users_
+                ->CheckCredentials(acme_,
+                                   "\xd0\xb0"
+                                   "dmin@localhost",
+                                   "whatever it is", attempt)
+                .status()
+                .code(),
+            StatusCode::kUnauthenticated);
+}
+
+TEST_F(UserServiceTest, WeakPasswordsAreRefusedSayingWhy) {
+  auto tenant = tenant::TenantService(*db_, clock_, *keys_).Create("quillmark");
+  ASSERT_TRUE(tenant.ok());
+  auto made = users_->Create(testing_support::TestActor(), tenant->id, "lucinda@zephyrcorp.com",
+                             "Lucinda Fairweather", Role::kUser);
+  ASSERT_TRUE(made.ok());
+  const int64_t id = made->first.id;
+  const auto set = [&](std::string_view password) {
+    return users_->SetPassword(testing_support::TestActor(), id, password);
+  };
+  for (const char* weak : {"password1234", "123456789012", "aaaaaaaaaaaa", "qwertyuiopas"}) {
+    const Status s = set(weak);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << weak;
+    EXPECT_NE(s.message().find("password"), std::string::npos) << s.message();
+  }
+  // Uncommon words, but hers: her email, name and organisation count as known words.
+  for (const char* own : {"zephyrcorp-lucinda", "fairweather zephyrcorp", "quillmark-tuesday"}) {
+    ASSERT_TRUE(crypto::CheckPasswordPolicy(own).ok()) << own << " is strong for anyone else";
+    const Status s = set(own);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << own;
+    EXPECT_NE(s.message().find("your name, email address or organisation"), std::string::npos)
+        << s.message();
+  }
+  EXPECT_TRUE(set("ornament plover quiz lantern").ok());
+  EXPECT_TRUE(*users_->PasswordMatches(id, "ornament plover quiz lantern"));
+  EXPECT_EQ(
+      users_->SetPassword(testing_support::TestActor(), 999999, "ornament plover quiz").code(),
+      StatusCode::kNotFound);
+}
+
+TEST(OneTimePasswords, EveryOneTheServerMakesPassesThePolicy) {
+  for (int i = 0; i < 2000; ++i) {
+    const std::string p = NewOneTimePassword();
+    ASSERT_EQ(p.size(), 29U) << p;
+    ASSERT_TRUE(crypto::CheckPasswordPolicy(p).ok()) << p;
+  }
+}
+
+TEST(KnownWords, HoldThePiecesPeopleBuildPasswordsFrom) {
+  const auto words = KnownWords("ann.lee@example.com", "Ann Lee", "acme-legal");
+  for (const char* w : {"ann.lee@example.com", "Ann Lee", "acme-legal", "ann", "lee", "example",
+                        "Ann", "Lee", "acme", "legal"}) {
+    EXPECT_NE(std::find(words.begin(), words.end(), w), words.end()) << w;
+  }
+  EXPECT_EQ(std::find(words.begin(), words.end(), "com"), words.end()) << "not the TLD";
 }
 
 TEST(Roles, NamesRoundTripAndUnknownNamesAreRefused) {

@@ -176,11 +176,23 @@ TEST_F(AuthTest, APasswordChangeEndsTheUsersOtherSessions) {
   EXPECT_EQ(Call("GET", "/api/v1/me", "", {"Cookie: " + b.cookie}).status, 401);
 }
 
+TEST_F(AuthTest, AnAddressGetsTwentyFailuresBeforeTheFirst429) {
+  // docs/security.md: per source address 20 free failures (each account here fails once).
+  for (int i = 0; i < 20; ++i) {
+    const std::string email = "guess" + std::to_string(i) + "@example.com";
+    ASSERT_EQ(LogIn("acme", email, "not the password at all").response.status, 401) << i;
+  }
+  const auto slowed = LogIn("acme", "guess20@example.com", "not the password at all");
+  EXPECT_EQ(slowed.response.status, 429);
+  EXPECT_EQ(slowed.response.headers.at("retry-after"), "1");
+}
+
 TEST_F(AuthTest, RepeatedFailuresBackOffAndTenLockTheAccountForFifteenMinutes) {
   Ready();
-  // Back-off after three failures, the same for an account that does not exist.
+  // Back-off after three failures (docs/security.md), the same for an account that does
+  // not exist.
   for (const char* email : {"ann@example.com", "nobody@example.com"}) {
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < 3; ++i) {
       EXPECT_EQ(LogIn("acme", email, "not the password at all").response.status, 401) << email;
     }
     auto slowed = LogIn("acme", email, kNewPassword);
@@ -189,7 +201,7 @@ TEST_F(AuthTest, RepeatedFailuresBackOffAndTenLockTheAccountForFifteenMinutes) {
     EXPECT_EQ(nlohmann::json::parse(slowed.response.body)["error"]["code"], "rate_limited");
   }
   // Ten consecutive failures (waiting out each back-off) lock the account.
-  for (int i = 4; i < 10; ++i) {
+  for (int i = 3; i < 10; ++i) {
     clock_.Advance(std::chrono::minutes(16));
     EXPECT_EQ(LogIn("acme", "ann@example.com", "not the password at all").response.status, 401);
   }
