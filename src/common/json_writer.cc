@@ -40,6 +40,11 @@ size_t Utf8SequenceLength(std::string_view s) {
 
 bool IsValidUtf8(std::string_view s) {
   while (!s.empty()) {
+    // ASCII, most of any JSON body, needs no decoding.
+    if (static_cast<unsigned char>(s.front()) < 0x80) {
+      s.remove_prefix(1);
+      continue;
+    }
     const size_t n = Utf8SequenceLength(s);
     if (n == 0) return false;
     s.remove_prefix(n);
