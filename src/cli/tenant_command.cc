@@ -87,8 +87,8 @@ void AddTenantCommand(CLI::App& app, std::function<int()>& run) {
         PrintError("tenant slug must be 2-40 characters of a-z, 0-9 and '-'");
         return kExitUsage;
       }
-      if (!auth::IsValidEmail(*admin_email)) {
-        PrintError("--admin-email: not a valid email address");
+      if (const Status s = auth::CheckEmail(*admin_email); !s.ok()) {
+        PrintError("--admin-email: " + s.message());  // says why: "a@b" needs a dot ...
         return kExitUsage;
       }
       int code = kExitOk;

@@ -405,8 +405,17 @@ TEST_F(AuditApiTest, WhenTheTrailCannotRecordNothingHappens) {
 
 TEST_F(AuditApiTest, ControlCharactersAreStoredEscapedAndShownIntact) {
   const auto as = Session(Ready());
-  // A token's name is free UTF-8 text; a user agent may hold bytes that are not UTF-8.
-  const std::string name = "ci\r\nX-Injected: yes\x1b[31m";
+  // Names keep the text rule (common/text.h): control characters never get that far.
+  auto refused = Call(
+      "POST", "/api/v1/tokens",
+      nlohmann::json{
+          {"name", "ci\r\nX-Injected: yes\x1b[31m"}, {"role", "viewer"}, {"expires_in_days", 1}}
+          .dump(),
+      as);
+  EXPECT_EQ(refused.status, 400) << refused.body;
+  EXPECT_NE(refused.body.find("control character"), std::string::npos) << refused.body;
+  // A user agent may hold a tab and bytes that are not UTF-8.
+  const std::string name = "ci bot";
   auto created =
       Call("POST", "/api/v1/tokens",
            nlohmann::json{{"name", name}, {"role", "viewer"}, {"expires_in_days", 1}}.dump(),

@@ -205,7 +205,7 @@ TEST_F(AuthTest, RepeatedFailuresBackOffAndTenLockTheAccountForFifteenMinutes) {
     clock_.Advance(std::chrono::minutes(16));
     EXPECT_EQ(LogIn("acme", "ann@example.com", "not the password at all").response.status, 401);
   }
-  clock_.Advance(std::chrono::minutes(2));  // past the back-off, well within the lock
+  clock_.Advance(std::chrono::minutes(3));  // past the back-off (128 s), well within the lock
   const auto locked = LogIn("acme", "ann@example.com", kNewPassword);
   EXPECT_EQ(locked.response.status, 401) << "locked: the right password does not open it";
   EXPECT_EQ(locked.response.body,

@@ -306,6 +306,14 @@ TEST_F(CliTest, TenantCreateWorksWhileTheServerRuns) {
       {"tenant", "create", "Bad_Slug", "--admin-email", "admin@example.com", "--data", Data()});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(Lines(bad.err), 1U);
+  // A look-alike admin address (a Cyrillic "а") is refused with the reason, on one line.
+  auto lookalike = RunPactum({"tenant", "create", "globex", "--admin-email",
+                              "\xd0\xb0"
+                              "dmin@example.com",
+                              "--data", Data()});
+  EXPECT_EQ(lookalike.exit_code, 2);
+  EXPECT_EQ(Lines(lookalike.err), 1U);
+  EXPECT_NE(lookalike.err.find("mixes Cyrillic and Latin"), std::string::npos) << lookalike.err;
   auto list = RunPactum({"tenant", "list", "--data", Data(), "--json"});
   EXPECT_EQ(nlohmann::json::parse(list.out)["tenants"][0]["tenant"], "acme");
   // PACTUM_DATA_DIR works like --data.
