@@ -138,9 +138,7 @@ TEST_F(UserServiceTest, AddressesMustBeWellFormedAndSingleScript) {
   const auto create = [&](const std::string& email) {
     return users_->Create(testing_support::TestActor(), acme_, email, "X", Role::kUser).status();
   };
-  const Status lookalike = create(
-      "\xd0\xb0"
-      "dmin@localhost");  // a Cyrillic "а"
+  const Status lookalike = create("\u0430dmin@localhost");  // a Cyrillic "а"
   EXPECT_EQ(lookalike.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(lookalike.message().find("mixes Cyrillic and Latin"), std::string::npos)
       << lookalike.message();
@@ -153,11 +151,7 @@ TEST_F(UserServiceTest, AddressesMustBeWellFormedAndSingleScript) {
   EXPECT_NE(create("billing@p\xd0\xb0ypal.com").message().find("in the domain"), std::string::npos);
   // The login check refuses the same input without looking anything up.
   audit::Event attempt{.stream = audit::Stream::kAuth, .action = "auth.login"};
-  EXPECT_EQ(users_
-                ->CheckCredentials(acme_,
-                                   "\xd0\xb0"
-                                   "dmin@localhost",
-                                   "whatever it is", attempt)
+  EXPECT_EQ(users_->CheckCredentials(acme_, "\u0430dmin@localhost", "whatever it is", attempt)
                 .status()
                 .code(),
             StatusCode::kUnauthenticated);

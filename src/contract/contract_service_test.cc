@@ -158,8 +158,10 @@ TEST(ContractFields, TextFieldsKeepTheOneTextRule) {
 TEST_F(ContractServiceTest, CorruptStoredJsonIsDataLossNotACrash) {
   auto c = Make({{"title", "Lease"}, {"tags", {"a"}}});
   ASSERT_TRUE(c.ok());
-  for (const auto& [tags, custom] : std::vector<std::pair<std::string, std::string>>{
+  for (const auto& stored : std::vector<std::pair<std::string, std::string>>{
            {"not json", "{}"}, {"[1]", "{}"}, {"[\"a\"]", "[]"}, {"[\"a\"]", "{\"x\":1e400}"}}) {
+    const std::string& tags = stored.first;
+    const std::string& custom = stored.second;
     ASSERT_TRUE(db_->Write([&](store::Session& s) {
                      return s
                          .Execute("UPDATE contracts SET tags = $1, custom = $2 WHERE id = $3",
