@@ -411,8 +411,9 @@ void AddDocumentEndpoints(EndpointTable& api, document::DocumentService& documen
       .who = Who::kLinkHolder,
       .headers = {Field("Range", Json::kString).Describe("one range: bytes=a-b, a- or -n")},
       .produces = "application/octet-stream",
-      .errors = {{401, "unauthenticated",
-                  "the link is forged, expired or bound to another session"},
+      .errors = {{403, "link_invalid", "the link is forged, altered or its document gone"},
+                 {403, "link_expired", "the link has expired: ask for a new one"},
+                 {403, "link_not_yours", "the link is bound to another session or token"},
                  {404, "not_found", "the document is gone"},
                  {416, "range_not_satisfiable", "the range is outside the file"}},
       .audit = {"document.download"},
@@ -430,7 +431,9 @@ void AddDocumentEndpoints(EndpointTable& api, document::DocumentService& documen
             };
             // Nothing of a link is used before its signature is checked (a forged link is
             // recorded in the platform's chain).
-            auto link = documents.Verify(req.Param("token"));
+            // As the client spelled it: the routed path is percent-decoded, and a link has
+            // one spelling only.
+            auto link = documents.Verify(req.RawPath().substr(std::string_view("/files/").size()));
             if (!link.ok()) return refuse(link.status());
             e.actor.tenant_id = link->claims.tenant_id;
             e.actor.user_id = link->claims.user_id;

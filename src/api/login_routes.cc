@@ -139,7 +139,8 @@ http::Response SecondFactor(const AuthDeps& deps, Call& call) {
       return RefuseLogin(deps, LoginEvent(req, "auth.mfa", 0), "unknown_challenge",
                          http::Response::Error(refused));
     }
-    return http::Response::Error(refused);
+    // Wrong, or right but of a time step already used (then it says to wait for the next).
+    return http::Response::Error(answered->refusal);
   }
   auto user = deps.users.Find(answered->tenant_id, answered->user_id);
   if (!user.ok()) return http::Response::Error(user.status());
@@ -211,6 +212,7 @@ void AddLoginEndpoints(EndpointTable& api) {
       }},
       .response = SessionFields(),
       .errors = {{401, "unauthenticated", "the code is wrong or the login expired"},
+                 {401, "code_already_used", "this code was already used; wait for the next one"},
                  {429, "rate_limited", "too many wrong codes"}},
       .audit = {"auth.mfa"},
       .handler = [&deps](Call& call) { return SecondFactor(deps, call); },

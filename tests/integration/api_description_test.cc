@@ -111,7 +111,8 @@ TEST_F(ApiDescriptionTest, TheReferenceInDocsMatchesTheDeclarations) {
 }
 
 // Every error code the declarations document is one the server can answer: a status code's
-// slug with its status, or a reason some code path gives (a WithReason literal in src/).
+// slug with its status, or a reason some code path gives (a WithReason literal in src/, or
+// one a ...Refused("reason", ...) helper sets).
 TEST_F(ApiDescriptionTest, EveryDocumentedErrorCodeExists) {
   std::set<std::string> reasons;
   const std::filesystem::path src = std::filesystem::path(PACTUM_SOURCE_DIR) / "src";
@@ -121,10 +122,12 @@ TEST_F(ApiDescriptionTest, EveryDocumentedErrorCodeExists) {
     std::stringstream text;
     text << in.rdbuf();
     const std::string s = text.str();
-    for (size_t at = s.find("WithReason(\""); at != std::string::npos;
-         at = s.find("WithReason(\"", at + 1)) {
-      const size_t start = at + 12;
-      reasons.insert(s.substr(start, s.find('"', start) - start));
+    // WithReason("x"), or a helper named ...Refused("x", ...) that sets it.
+    for (const std::string marker : {"WithReason(\"", "Refused(\""}) {
+      for (size_t at = s.find(marker); at != std::string::npos; at = s.find(marker, at + 1)) {
+        const size_t start = at + marker.size();
+        reasons.insert(s.substr(start, s.find('"', start) - start));
+      }
     }
   }
   ASSERT_GT(reasons.size(), 10U);

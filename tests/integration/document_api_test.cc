@@ -384,10 +384,16 @@ TEST_F(DocumentApiTest, ExpiredTamperedOrOrphanedLinksGiveNoContent) {
                                         kAlphabet[kAlphabet.find(token.back()) | 1]};
   if (const size_t dash = token.find('-'); dash != std::string::npos) {
     respelled.push_back(token.substr(0, dash) + "+" + token.substr(dash + 1));
+    respelled.push_back(token.substr(0, dash) + "%2D" + token.substr(dash + 1));
   }
+  // Percent-encoding decodes to the same token in the routed path: still not the link.
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  const auto first = static_cast<unsigned char>(token[0]);
+  respelled.push_back(std::string("%") + kHex[first >> 4] + kHex[first & 15] + token.substr(1));
   for (const std::string& bad : respelled) {
     auto r = Get("/files/" + bad, {Cookie(ann)});
     EXPECT_EQ(r.status, 403) << bad;
+    EXPECT_EQ(nlohmann::json::parse(r.body)["error"]["code"], "link_invalid") << bad;
     EXPECT_EQ(r.body.find("secret"), std::string::npos);
   }
   clock_.Advance(std::chrono::minutes(5));
