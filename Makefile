@@ -61,7 +61,7 @@ api-docs: build
 		--gtest_filter='ApiDescriptionTest.TheReferenceInDocsMatchesTheDeclarations' >/dev/null
 	@echo "wrote docs/api.md"
 
-lint: build
+lint: deps
 	@scripts/lint
 
 format:
@@ -74,4 +74,4 @@ sanitize: deps
 		ctest --output-on-failure -j 2 --timeout 1800
 
 clean:
-	rm -rf $(BUILD) build-release build-sanitize build-bench-noaudit
+	rm -rf $(BUILD) build-release build-sanitize build-lint build-bench-noaudit
