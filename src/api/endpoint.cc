@@ -34,8 +34,6 @@ auth::Role RoleOf(Who who) {
   return auth::Role::kViewer;
 }
 
-bool NeedsCaller(Who who) { return who != Who::kAnyone && who != Who::kLinkHolder; }
-
 // application/json, with parameters (charset) allowed.
 bool IsJsonMediaType(std::string_view type) {
   const size_t semi = type.find(';');

@@ -46,6 +46,9 @@ enum class Who {
 // "anyone", "link holder", "viewer" ...
 const char* WhoName(Who who);
 
+// Whether `who` needs an authenticated caller (a role), not just the request.
+constexpr bool NeedsCaller(Who who) { return who != Who::kAnyone && who != Who::kLinkHolder; }
+
 enum class BodyKind {
   kNone,    // no body (an empty JSON object `{}` is tolerated)
   kJson,    // a JSON object of the declared `request` fields; Content-Type application/json

@@ -12,8 +12,6 @@ namespace {
 
 using nlohmann::json;
 
-bool NeedsCaller(Who who) { return who != Who::kAnyone && who != Who::kLinkHolder; }
-
 std::string Lower(std::string s) {
   for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;

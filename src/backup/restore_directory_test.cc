@@ -64,9 +64,8 @@ class Source {
     auto redact = signer_->RedactKey();
     EXPECT_TRUE(redact.ok());
     log_ = std::make_unique<audit::SqlAuditLog>(*db_, clock, std::move(redact).value());
-    file_ =
-        std::make_unique<audit::CheckpointFile>(LocalFileSystem(),
-                                                data_ + "/" + std::string(audit::kCheckpointFile));
+    file_ = std::make_unique<audit::CheckpointFile>(
+        LocalFileSystem(), data_ + "/" + std::string(audit::kCheckpointFile));
     // Signs only when told to (Checkpoint()).
     checkpointer_ = std::make_unique<audit::Checkpointer>(
         *log_, *file_, *signer_, clock,

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/bytes.h"
+
 #include "crypto/random.h"
 
 namespace pactum::crypto {
@@ -13,7 +15,7 @@ std::vector<uint8_t> Key() {
   return k;
 }
 
-std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+using testing_support::Bytes;
 
 TEST(AesGcm, RoundTripsWithTheSameKeyAndContext) {
   const auto key = Key();

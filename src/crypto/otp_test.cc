@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/bytes.h"
+
 namespace pactum::crypto {
 namespace {
 
-std::vector<uint8_t> Bytes(std::string_view s) { return {s.begin(), s.end()}; }
+using testing_support::Bytes;
 
 // RFC 4226 Appendix D.
 TEST(Otp, HotpMatchesRfc4226Vectors) {

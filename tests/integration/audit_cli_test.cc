@@ -17,6 +17,7 @@
 #include "crypto/random.h"
 #include "store/sqlite_database.h"
 #include "tests/support/data_database.h"
+#include "tests/support/lines.h"
 #include "tests/support/pactum_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -24,10 +25,6 @@ namespace pactum {
 namespace {
 
 using namespace testing_support;  // NOLINT(google-build-using-namespace)
-
-size_t Lines(const std::string& s) {
-  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-}
 
 class AuditCliTest : public ::testing::Test {
  protected:

@@ -8,26 +8,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/lines.h"
 #include "tests/support/pactum_process.h"
 
 namespace pactum {
 namespace {
 
 using namespace testing_support;  // NOLINT(google-build-using-namespace)
-
-size_t Lines(const std::string& s) {
-  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-}
-
-std::vector<std::string> SplitLines(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  for (size_t nl = s.find('\n'); nl != std::string::npos; nl = s.find('\n', start)) {
-    out.push_back(s.substr(start, nl - start));
-    start = nl + 1;
-  }
-  return out;
-}
 
 constexpr const char* kNow = "2027-01-10T12:00:00Z";  // a Sunday, in ISO week 2027-W01
 

@@ -18,6 +18,7 @@
 #include "common/files.h"
 #include "crypto/self_signed.h"
 #include "tests/support/https_client.h"
+#include "tests/support/lines.h"
 #include "tests/support/pactum_process.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/tls_client.h"
@@ -42,12 +43,6 @@ uint16_t FreePort() {
   ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   ::close(fd);
   return ntohs(addr.sin_port);
-}
-
-size_t Lines(const std::string& s) {
-  size_t n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
 }
 
 class CliTest : public ::testing::Test {
