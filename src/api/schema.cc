@@ -36,7 +36,12 @@ bool HasType(const json& v, Json type) {
   return false;
 }
 
-std::string Quoted(std::string_view name) { return "\"" + std::string(name) + "\""; }
+std::string Quoted(std::string_view name) {
+  std::string out = "\"";
+  out += name;
+  out += '"';
+  return out;
+}
 
 std::string TypePhrase(const FieldSpec& f) {
   switch (f.type) {

@@ -23,7 +23,11 @@ Result<std::string> QrSvg(std::string_view text) {
       if ((code->data[static_cast<size_t>(y) * static_cast<size_t>(width) +
                       static_cast<size_t>(x)] &
            1) != 0) {
-        svg += "M" + std::to_string(x + kQuiet) + " " + std::to_string(y + kQuiet) + "h1v1h-1z";
+        svg += 'M';
+        svg += std::to_string(x + kQuiet);
+        svg += ' ';
+        svg += std::to_string(y + kQuiet);
+        svg += "h1v1h-1z";
       }
     }
   }

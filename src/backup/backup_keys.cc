@@ -2,6 +2,7 @@
 
 #include <array>
 #include <optional>
+#include <utility>
 
 #include "backup/log_format.h"
 #include "common/files.h"
@@ -14,7 +15,11 @@ namespace {
 constexpr std::string_view kKeyPrefix = "keys/";
 constexpr size_t kKeyObjectLimit = size_t{64} * 1024;
 
-crypto::KeyRef Ref(uint32_t version) { return {"backup", "v" + std::to_string(version)}; }
+crypto::KeyRef Ref(uint32_t version) {
+  std::string id = "v";  // appended: "v" + std::string trips GCC 12's -Wrestrict
+  id += std::to_string(version);
+  return {"backup", std::move(id)};
+}
 
 std::string KeyObjectPrefix(uint32_t version) {
   return std::string(kKeyPrefix) + "backup-v" + std::to_string(version) + ".kek";

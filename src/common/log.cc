@@ -109,7 +109,10 @@ std::string RenderFields(std::string_view component, std::string_view message,
     const bool reserved =
         key == "ts" || key == "level" || key == "component" || key == "msg" || key == "cut";
     const std::string name = (reserved ? "field." : "") + std::string(CutUtf8(key, 128));
-    std::string piece = "," + Dump(name) + ":" + RenderValue(value);
+    std::string piece = ",";  // appended: "," + std::string trips GCC 12's -Wrestrict
+    piece += Dump(name);
+    piece += ':';
+    piece += RenderValue(value);
     if (left_out > 0 || line.size() + piece.size() > kMaxLineBytes) {
       ++left_out;
       continue;

@@ -127,7 +127,9 @@ std::string TextProblem(std::string_view text, TextKind kind) {
 
 Status CheckText(std::string_view text, std::string_view field, size_t min_chars, size_t max_chars,
                  TextKind kind) {
-  const std::string name = "\"" + std::string(field) + "\" ";
+  std::string name = "\"";  // appended: "x" + std::string trips GCC 12's -Wrestrict
+  name += field;
+  name += "\" ";
   // Far too long is said at once, without reading it all (a code point is at most 4 bytes).
   const size_t chars = text.size() > 4 * max_chars ? max_chars + 1 : Utf8Length(text);
   if (chars <= max_chars) {

@@ -203,7 +203,8 @@ class Connection final : public Session {
     Prepared prepared{stmt, {}};
     const int count = sqlite3_bind_parameter_count(stmt);
     for (int n = 1; n <= count; ++n) {
-      const std::string name = "$" + std::to_string(n);
+      std::string name = "$";  // appended, not "$" + ...: GCC 12 -Wrestrict false positive
+      name += std::to_string(n);
       prepared.index.push_back(sqlite3_bind_parameter_index(stmt, name.c_str()));
     }
     return &cache_.emplace(text, std::move(prepared)).first->second;
