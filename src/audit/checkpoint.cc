@@ -6,26 +6,21 @@
 #include <sodium.h>
 #include <nlohmann/json.hpp>
 
+#include "common/big_endian.h"
 #include "common/files.h"
 #include "common/hex.h"
 #include "crypto/hkdf.h"
 #include "crypto/wrapped_key_file.h"
 
 namespace pactum::audit {
-namespace {
-
-void PutU64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::string SignedBytes(const Checkpoint& c) {
   std::string out = "pactum-audit-checkpoint-v1";
-  PutU64(out, static_cast<uint64_t>(c.tenant_id));
-  PutU64(out, static_cast<uint64_t>(c.seq));
+  AppendU64Be(out, static_cast<uint64_t>(c.tenant_id));
+  AppendU64Be(out, static_cast<uint64_t>(c.seq));
   out.append(reinterpret_cast<const char*>(c.hash.data()), c.hash.size());
-  PutU64(out, static_cast<uint64_t>(c.time_ms));
+  AppendU64Be(out, static_cast<uint64_t>(c.time_ms));
   return out;
 }
 

@@ -6,12 +6,10 @@
 
 #include <openssl/evp.h>
 
+#include "common/big_endian.h"
+
 namespace pactum::audit {
 namespace {
-
-void PutU64(std::string& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((v >> shift) & 0xff);
-}
 
 void PutString(std::string& out, std::string_view s) {
   const auto n = static_cast<uint32_t>(s.size());
@@ -24,8 +22,8 @@ void PutString(std::string& out, std::string_view s) {
 void CanonicalBytes(const StoredEvent& e, std::string& out) {
   out.clear();
   out += "pactum-audit-v1";
-  PutU64(out, static_cast<uint64_t>(e.tenant_id));
-  PutU64(out, static_cast<uint64_t>(e.time_ms));
+  AppendU64Be(out, static_cast<uint64_t>(e.tenant_id));
+  AppendU64Be(out, static_cast<uint64_t>(e.time_ms));
   for (const std::string* s :
        {&e.stream, &e.actor, &e.ip, &e.action, &e.target, &e.outcome, &e.details}) {
     PutString(out, *s);

@@ -19,7 +19,7 @@ bool WellFormed(std::string_view token) {
   return token.starts_with(kPrefix) && crypto::IsUrlToken(token.substr(kPrefix.size()));
 }
 
-ApiToken FromRow(const store::Row& r) {
+ApiToken TokenFromRow(const store::Row& r) {
   ApiToken t;
   t.id = r.Int(0);
   t.user_id = r.Int(1);
@@ -57,7 +57,7 @@ Result<std::pair<ApiToken, std::string>> TokenService::Create(const audit::Actor
                 {creator.tenant_id, creator.id, std::string(name), std::string(RoleName(role)),
                  HashOf(token), now, now + int64_t{days} * 86400}));
     if (rows.size() != 1) return Internal("INSERT RETURNING gave no row");
-    out = FromRow(rows[0]);
+    out = TokenFromRow(rows[0]);
     audit::Event e{.action = "token.create", .target = "token:" + std::to_string(out.id)};
     e.details = {
         {"name", out.name}, {"role", std::string(RoleName(role))}, {"expires_in_days", days}};
@@ -74,7 +74,7 @@ Result<std::vector<ApiToken>> TokenService::List(int64_t tenant_id) {
                                         "expires_at, last_used_at, revoked FROM api_tokens "
                                         "WHERE tenant_id = $1 ORDER BY id",
                                         {tenant_id}));
-    for (const auto& r : rows) out.push_back(FromRow(r));
+    for (const auto& r : rows) out.push_back(TokenFromRow(r));
     return Status::Ok();
   }));
   return out;

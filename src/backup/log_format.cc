@@ -4,6 +4,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "common/big_endian.h"
 #include "crypto/random.h"
 
 namespace pactum::backup {
@@ -16,14 +17,6 @@ constexpr std::string_view kSnapshotMagicV1 = "PCTSNAP1";
 constexpr std::string_view kSnapshotMagic = "PCTSNAP2";
 // A segment holds at most this many pages (the shipper cuts segments far below it).
 constexpr uint64_t kMaxSegmentPages = 1U << 20;
-
-void PutU32(std::vector<uint8_t>& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
-}
-
-void PutU64(std::vector<uint8_t>& out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(v >> shift));
-}
 
 void PutBytes(std::vector<uint8_t>& out, std::span<const uint8_t> bytes) {
   out.insert(out.end(), bytes.begin(), bytes.end());
@@ -102,19 +95,19 @@ std::vector<uint8_t> EncodeSegment(const Segment& segment) {
               pages * (4 + kPageBytes) + 4 + segment.checkpoints.size());
   PutText(out, kSegmentMagic);
   PutText(out, segment.lineage);
-  PutU64(out, segment.seq);
+  AppendU64Be(out, segment.seq);
   PutBytes(out, segment.prev);
-  PutU32(out, static_cast<uint32_t>(segment.commits.size()));
+  AppendU32Be(out, static_cast<uint32_t>(segment.commits.size()));
   for (const Commit& c : segment.commits) {
-    PutU64(out, static_cast<uint64_t>(c.time_ms));
-    PutU32(out, c.db_pages);
-    PutU32(out, static_cast<uint32_t>(c.pages.size()));
+    AppendU64Be(out, static_cast<uint64_t>(c.time_ms));
+    AppendU32Be(out, c.db_pages);
+    AppendU32Be(out, static_cast<uint32_t>(c.pages.size()));
     for (const store::PageImage& p : c.pages) {
-      PutU32(out, p.pgno);
+      AppendU32Be(out, p.pgno);
       PutBytes(out, p.bytes);
     }
   }
-  PutU32(out, static_cast<uint32_t>(segment.checkpoints.size()));
+  AppendU32Be(out, static_cast<uint32_t>(segment.checkpoints.size()));
   PutText(out, segment.checkpoints);
   return out;
 }
@@ -172,11 +165,11 @@ std::vector<uint8_t> EncodeSnapshotHeader(const SnapshotHeader& header) {
   out.reserve(kSnapshotHeaderBytes);
   PutText(out, kSnapshotMagic);
   PutText(out, header.position.lineage);
-  PutU64(out, header.position.seq);
+  AppendU64Be(out, header.position.seq);
   PutBytes(out, header.position.hash);
-  PutU64(out, static_cast<uint64_t>(header.position.time_ms));
-  PutU32(out, header.pages);
-  PutU64(out, header.checkpoint_bytes);
+  AppendU64Be(out, static_cast<uint64_t>(header.position.time_ms));
+  AppendU32Be(out, header.pages);
+  AppendU64Be(out, header.checkpoint_bytes);
   return out;
 }
 

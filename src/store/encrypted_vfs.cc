@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include "common/big_endian.h"
 #include "common/log.h"
 #include "crypto/random.h"
 
@@ -37,17 +38,6 @@ constexpr int kWalSaltOffset = 16;
 
 enum class Role : uint8_t { kMain = 'D', kWal = 'W' };
 
-void PutU32(uint8_t* p, uint32_t v) {
-  p[0] = static_cast<uint8_t>(v >> 24);
-  p[1] = static_cast<uint8_t>(v >> 16);
-  p[2] = static_cast<uint8_t>(v >> 8);
-  p[3] = static_cast<uint8_t>(v);
-}
-
-uint32_t GetU32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
 // Associated data binding a page to its place.
 struct Aad {
   std::array<uint8_t, 2 + 4 + kSaltBytes + kBoundHeaderBytes> bytes{};
@@ -58,7 +48,7 @@ Aad MainAad(uint32_t pgno) {
   Aad a;
   a.bytes[0] = static_cast<uint8_t>(Role::kMain);
   a.bytes[1] = 1;
-  PutU32(&a.bytes[2], pgno);
+  StoreU32Be(&a.bytes[2], pgno);
   a.size = 6;
   return a;
 }
@@ -67,7 +57,7 @@ Aad WalAad(uint32_t frame, const uint8_t* salts, const uint8_t* frame_header) {
   Aad a;
   a.bytes[0] = static_cast<uint8_t>(Role::kWal);
   a.bytes[1] = 1;
-  PutU32(&a.bytes[2], frame);
+  StoreU32Be(&a.bytes[2], frame);
   std::memcpy(&a.bytes[6], salts, kSaltBytes);
   std::memcpy(&a.bytes[6 + kSaltBytes], frame_header, kBoundHeaderBytes);
   a.size = 6 + kSaltBytes + kBoundHeaderBytes;
@@ -202,7 +192,7 @@ void LogAuthFailure(const EncFile* f, const char* file, int64_t position) {
 bool MaskChecksum(EncFile* f, int64_t frame, const uint8_t* salts, uint8_t* header) {
   std::array<uint8_t, 16> block{};
   std::memcpy(block.data(), salts, kSaltBytes);
-  PutU32(block.data() + 8, static_cast<uint32_t>(frame));
+  StoreU32Be(block.data() + 8, static_cast<uint32_t>(frame));
   bool pending = true;
   for (int i = 8; i < 16; ++i) pending = pending && header[i] == 0;
   block[12] = pending ? 1 : 2;
@@ -353,7 +343,7 @@ Tail ScanTail(EncFile* f, int64_t first, const uint8_t* salts, bool look_for_com
     }
     if (!SameSalts(sealed.data(), salts) && !ZeroSalts(sealed.data())) break;
     ++tail.frames;
-    if (look_for_commits && GetU32(sealed.data() + 4) != 0 && SameSalts(sealed.data(), salts) &&
+    if (look_for_commits && LoadU32Be(sealed.data() + 4) != 0 && SameSalts(sealed.data(), salts) &&
         OpenPage(f->dec, WalAad(static_cast<uint32_t>(frame), salts, sealed.data()), false,
                  sealed.data() + kFrameHeader, plain.data())) {
       tail.committed_after = true;
@@ -465,7 +455,7 @@ int WalRead(EncFile* f, uint8_t* out, int amount, sqlite3_int64 offset) {
             LogAuthFailure(f, "wal", frame + 1);
           }
         } else if (in_recovery) {
-          if (GetU32(f->sealed + 4) != 0) f->recovery_committed = frame + 1;
+          if (LoadU32Be(f->sealed + 4) != 0) f->recovery_committed = frame + 1;
           sqlite3_int64 size = 0;
           if (FileSize(f, &size) == SQLITE_OK && FrameOffset(frame + 2) > size) {
             ReportLogEnd(f, frame + 1, salts, /*failed=*/false);  // the last whole frame
@@ -527,7 +517,7 @@ int WalWrite(EncFile* f, const uint8_t* in, int amount, sqlite3_int64 offset) {
                {{"offset", offset}, {"bytes", amount}});
     return SQLITE_IOERR_WRITE;
   }
-  const uint32_t pgno = GetU32(header);
+  const uint32_t pgno = LoadU32Be(header);
   std::memcpy(f->sealed, header, kFrameHeader);
   if (!SealPage(f, WalAad(static_cast<uint32_t>(frame), salts, header), pgno == 1, false, page,
                 f->sealed + kFrameHeader)) {

@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/big_endian.h"
 #include "crypto/sha256.h"
 #include "store/encrypted_vfs.h"
 #include "store/sqlite_wal.h"
@@ -24,21 +25,13 @@ constexpr uint32_t kWalVersion = 3007000;
 static_assert(kPageImageBytes == static_cast<size_t>(kEncryptedPageSize));
 constexpr std::string_view kCursorTag = "sqlite-wal-v1";
 
-uint32_t GetU32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
-}
-
-uint32_t GetU32Little(const uint8_t* p) {
-  return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | p[0];
-}
-
 // SQLite's WAL checksum (walChecksumBytes): over pairs of 32-bit words, continuing `in`.
 WalChecksum Checksum(bool big_endian, const uint8_t* data, size_t n, WalChecksum in) {
   uint32_t s1 = in.s1;
   uint32_t s2 = in.s2;
   for (size_t i = 0; i + 8 <= n; i += 8) {
-    const uint32_t x0 = big_endian ? GetU32(data + i) : GetU32Little(data + i);
-    const uint32_t x1 = big_endian ? GetU32(data + i + 4) : GetU32Little(data + i + 4);
+    const uint32_t x0 = big_endian ? LoadU32Be(data + i) : LoadU32Le(data + i);
+    const uint32_t x1 = big_endian ? LoadU32Be(data + i + 4) : LoadU32Le(data + i + 4);
     s1 += x0 + s2;
     s2 += x1 + s1;
   }
@@ -137,18 +130,18 @@ Result<WalPosition> SqliteWalReader::Generation() {
   const int rc = wal->pMethods->xRead(wal, h, kWalHeader, 0);
   if (rc == SQLITE_IOERR_SHORT_READ) return NotFound("the WAL is empty");
   if (rc != SQLITE_OK) return FileError(rc, "read the WAL header");
-  const uint32_t magic = GetU32(h);
-  if ((magic & ~1U) != kWalMagic || GetU32(h + 4) != kWalVersion ||
-      GetU32(h + 8) != kPageImageBytes) {
+  const uint32_t magic = LoadU32Be(h);
+  if ((magic & ~1U) != kWalMagic || LoadU32Be(h + 4) != kWalVersion ||
+      LoadU32Be(h + 8) != kPageImageBytes) {
     return DataLoss("the WAL header is not SQLite's (magic, version or page size)");
   }
   WalPosition p;
   p.big_endian_checksum = (magic & 1U) != 0;
-  p.checkpoint_seq = GetU32(h + 12);
-  p.salt1 = GetU32(h + 16);
-  p.salt2 = GetU32(h + 20);
+  p.checkpoint_seq = LoadU32Be(h + 12);
+  p.salt1 = LoadU32Be(h + 16);
+  p.salt2 = LoadU32Be(h + 20);
   const WalChecksum sum = Checksum(p.big_endian_checksum, h, 24, {});
-  if (sum.s1 != GetU32(h + 24) || sum.s2 != GetU32(h + 28)) {
+  if (sum.s1 != LoadU32Be(h + 24) || sum.s2 != LoadU32Be(h + 28)) {
     return NotFound("the WAL header's checksum does not hold (no log yet)");
   }
   p.checksum = sum;
@@ -177,16 +170,16 @@ Result<WalRead> SqliteWalReader::ReadCommitted(const WalPosition& from, uint32_t
     int rc = wal->pMethods->xRead(wal, h, kFrameHeader, offset);
     if (rc == SQLITE_IOERR_SHORT_READ) break;
     if (rc != SQLITE_OK) return FileError(rc, "read the WAL");
-    const uint32_t pgno = GetU32(h);
-    const uint32_t commit = GetU32(h + 4);
-    if (pgno == 0 || GetU32(h + 8) != from.salt1 || GetU32(h + 12) != from.salt2) break;
+    const uint32_t pgno = LoadU32Be(h);
+    const uint32_t commit = LoadU32Be(h + 4);
+    if (pgno == 0 || LoadU32Be(h + 8) != from.salt1 || LoadU32Be(h + 12) != from.salt2) break;
     rc = wal->pMethods->xRead(wal, h + kFrameHeader, static_cast<int>(kPageImageBytes),
                               offset + kFrameHeader);
     if (rc == SQLITE_IOERR_SHORT_READ || rc == SQLITE_IOERR_DATA) break;
     if (rc != SQLITE_OK) return FileError(rc, "read the WAL");
     WalChecksum next = Checksum(from.big_endian_checksum, h, 8, sum);
     next = Checksum(from.big_endian_checksum, h + kFrameHeader, kPageImageBytes, next);
-    if (next.s1 != GetU32(h + 16) || next.s2 != GetU32(h + 20)) break;
+    if (next.s1 != LoadU32Be(h + 16) || next.s2 != LoadU32Be(h + 20)) break;
     sum = next;
     ++read_frames;
     PageImage& page = pending.pages.emplace_back();
@@ -341,8 +334,9 @@ Result<uint32_t> DatabaseFilePageCount(sqlite3* db) {
   std::array<uint8_t, kPageImageBytes> page{};
   RETURN_IF_ERROR(ReadDatabaseFilePage(db, 1, page));
   // The in-header size holds when its "valid for" counter matches the change counter.
-  const uint32_t in_header = GetU32(page.data() + 28);
-  if (in_header != 0 && GetU32(page.data() + 92) == GetU32(page.data() + 24)) return in_header;
+  const uint32_t in_header = LoadU32Be(page.data() + 28);
+  if (in_header != 0 && LoadU32Be(page.data() + 92) == LoadU32Be(page.data() + 24))
+    return in_header;
   return static_cast<uint32_t>(size / static_cast<sqlite3_int64>(kPageImageBytes));
 }
 
