@@ -31,6 +31,8 @@ const char* StatusCodeSlug(StatusCode code) {
       return "payload_too_large";
     case StatusCode::kUnsupportedMediaType:
       return "unsupported_media_type";
+    case StatusCode::kMisdirectedRequest:
+      return "misdirected_request";
     case StatusCode::kUnprocessable:
       return "unprocessable";
     case StatusCode::kResourceExhausted:
@@ -41,6 +43,8 @@ const char* StatusCodeSlug(StatusCode code) {
       return "internal";
     case StatusCode::kDataLoss:
       return "data_loss";
+    case StatusCode::kNotImplemented:
+      return "not_implemented";
     case StatusCode::kUnavailable:
       return "unavailable";
   }

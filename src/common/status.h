@@ -24,11 +24,13 @@ enum class StatusCode {
   kFailedPrecondition,      // a precondition such as If-Match failed (412)
   kPayloadTooLarge,         // (413)
   kUnsupportedMediaType,    // (415)
+  kMisdirectedRequest,      // addressed to a host name this server is not configured for (421)
   kUnprocessable,           // well-formed but semantically invalid (422)
   kResourceExhausted,       // rate or quota limits (429)
   kRequestHeadersTooLarge,  // (431)
   kInternal,                // a bug or an unexpected failure (500)
   kDataLoss,                // stored data is corrupt (500)
+  kNotImplemented,          // a protocol feature the server does not implement (501)
   kUnavailable,             // a dependency is down; retry later (503)
 };
 

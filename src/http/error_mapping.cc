@@ -29,6 +29,8 @@ int HttpStatusFor(StatusCode code) {
       return 413;
     case StatusCode::kUnsupportedMediaType:
       return 415;
+    case StatusCode::kMisdirectedRequest:
+      return 421;
     case StatusCode::kUnprocessable:
       return 422;
     case StatusCode::kResourceExhausted:
@@ -38,6 +40,8 @@ int HttpStatusFor(StatusCode code) {
     case StatusCode::kInternal:
     case StatusCode::kDataLoss:
       return 500;
+    case StatusCode::kNotImplemented:
+      return 501;
     case StatusCode::kUnavailable:
       return 503;
   }

@@ -17,10 +17,12 @@ TEST(ErrorMapping, CodesMapToTheDesignStatuses) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kFailedPrecondition), 412);
   EXPECT_EQ(HttpStatusFor(StatusCode::kPayloadTooLarge), 413);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnsupportedMediaType), 415);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kMisdirectedRequest), 421);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnprocessable), 422);
   EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), 429);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);
   EXPECT_EQ(HttpStatusFor(StatusCode::kDataLoss), 500);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kNotImplemented), 501);
 }
 
 TEST(ErrorMapping, BodyHasCodeAndMessageButNeverDetail) {
