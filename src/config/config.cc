@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <strings.h>
+
 #include <filesystem>
 
 #include <charconv>
@@ -8,6 +10,7 @@
 #include <toml++/toml.h>
 
 #include "common/files.h"
+#include "common/host.h"
 #include "common/ip_network.h"
 
 extern char** environ;  // NOLINT(readability-redundant-declaration)
@@ -26,6 +29,8 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("log_level", FieldRef(&c.log_level));
   visit("server.listen", FieldRef(&c.server.listen));
   visit("server.redirect_listen", FieldRef(&c.server.redirect_listen));
+  visit("server.public_url", FieldRef(&c.server.public_url));
+  visit("server.allowed_hosts", FieldRef(&c.server.allowed_hosts));
   visit("server.tls_cert_file", FieldRef(&c.server.tls_cert_file));
   visit("server.tls_key_file", FieldRef(&c.server.tls_key_file));
   visit("server.io_threads", FieldRef(&c.server.io_threads));
@@ -227,6 +232,28 @@ Result<HostPort> ParseHostPort(std::string_view text) {
   return out;
 }
 
+Result<PublicUrl> ParsePublicUrl(std::string_view text) {
+  constexpr std::string_view kScheme = "https://";
+  if (text.size() < kScheme.size() ||
+      ::strncasecmp(text.data(), kScheme.data(), kScheme.size()) != 0) {
+    return InvalidArgument("must start with https://");
+  }
+  std::string_view authority = text.substr(kScheme.size());
+  if (!authority.empty() && authority.back() == '/') authority.remove_suffix(1);
+  auto a = ParseAuthority(authority);
+  if (!a.ok()) {
+    return InvalidArgument("must be https://host[:port] (no path, query or user): " +
+                           a.status().message());
+  }
+  if (a->port && *a->port == 0) return InvalidArgument("port must be 1-65535");
+  PublicUrl out;
+  out.host = std::string(a->host);
+  for (char& ch : out.host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  out.origin = "https://" + out.host;
+  if (a->port) out.origin += ":" + std::to_string(*a->port);
+  return out;
+}
+
 Status Validate(const Config& c) {
   if (c.data_dir.empty()) return KeyError("data_dir", "must not be empty");
   if (c.environment != "prod" && c.environment != "staging" && c.environment != "dev") {
@@ -242,6 +269,18 @@ Status Validate(const Config& c) {
   if (!c.server.redirect_listen.empty()) {
     if (auto hp = ParseHostPort(c.server.redirect_listen); !hp.ok()) {
       return KeyError("server.redirect_listen", hp.status().message());
+    }
+  }
+  if (!c.server.public_url.empty()) {
+    if (auto url = ParsePublicUrl(c.server.public_url); !url.ok()) {
+      return KeyError("server.public_url", url.status().message());
+    }
+  }
+  for (const auto& host : c.server.allowed_hosts) {
+    auto a = ParseAuthority(host);
+    if (!a.ok() || a->port) {
+      return KeyError("server.allowed_hosts",
+                      "not a host name or IP address (no port): \"" + host + "\"");
     }
   }
   if (c.server.tls_cert_file.empty() != c.server.tls_key_file.empty()) {

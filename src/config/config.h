@@ -36,6 +36,14 @@ struct LimitsConfig {
 struct ServerConfig {
   std::string listen = "127.0.0.1:8443";  // HTTPS listener, HOST:PORT (port 0: any)
   std::string redirect_listen;            // optional plain-HTTP listener that only redirects
+  // The origin clients use, "https://contracts.example.com[:port]": absolute links (download
+  // links) and redirects are built from it, never from a request's Host. Empty: the listen
+  // address, "https://<listen host>:<bound port>".
+  std::string public_url;
+  // Host names (or IP addresses) requests may address besides public_url's host. When
+  // public_url is set or this is not empty, a request for any other host gets 421; when
+  // neither is set, any well-formed Host is served.
+  std::vector<std::string> allowed_hosts;
   std::string tls_cert_file;              // PEM chain; empty: self-signed in <data>/tls
   std::string tls_key_file;               // PEM private key; with tls_cert_file
   int64_t io_threads = 0;                 // 0: one per core
@@ -131,6 +139,16 @@ struct HostPort {
   uint16_t port = 0;
 };
 Result<HostPort> ParseHostPort(std::string_view text);
+
+// server.public_url taken apart: the origin ("https://" + host, lower-cased, + ":port" when
+// given) and its host.
+struct PublicUrl {
+  std::string origin;
+  std::string host;
+};
+// kInvalidArgument unless `text` is "https://host[:port]" (an optional trailing '/'): no
+// path, query, fragment or userinfo, a port 1-65535.
+Result<PublicUrl> ParsePublicUrl(std::string_view text);
 
 // Every key with its environment variable and default, for --help and the docs.
 std::vector<std::pair<std::string, std::string>> DescribeKeys();

@@ -113,6 +113,12 @@ TEST(Config, ValidateNamesTheBadKey) {
       {[](Config& c) { c.auth.argon2_memory_mib = 18; }, "auth.argon2_memory_mib"},
       {[](Config& c) { c.auth.argon2_passes = 1; }, "auth.argon2_passes"},
       {[](Config& c) { c.log_level = "trace"; }, "log_level"},
+      {[](Config& c) { c.server.public_url = "http://contracts.example.com"; },
+       "server.public_url"},
+      {[](Config& c) { c.server.public_url = "https://contracts.example.com/app"; },
+       "server.public_url"},
+      {[](Config& c) { c.server.allowed_hosts = {"alt.example.com:443"}; }, "server.allowed_hosts"},
+      {[](Config& c) { c.server.allowed_hosts = {"*.example.com"}; }, "server.allowed_hosts"},
   };
   for (const auto& tc : cases) {
     Config c;
@@ -120,6 +126,41 @@ TEST(Config, ValidateNamesTheBadKey) {
     Status s = Validate(c);
     ASSERT_FALSE(s.ok()) << tc.key;
     EXPECT_TRUE(s.message().starts_with(std::string(tc.key) + ":")) << s.message();
+  }
+}
+
+TEST(Config, PublicUrlAndAllowedHostsComeFromFileOrEnvironment) {
+  Config c;
+  EXPECT_TRUE(c.server.public_url.empty());
+  EXPECT_TRUE(c.server.allowed_hosts.empty());
+  ASSERT_TRUE(ApplyToml("[server]\npublic_url = \"https://contracts.example.com\"\n"
+                        "allowed_hosts = [\"10.0.0.5\", \"[::1]\"]\n",
+                        "f", c)
+                  .ok());
+  EXPECT_TRUE(Validate(c).ok());
+  EXPECT_EQ(c.server.allowed_hosts, (std::vector<std::string>{"10.0.0.5", "[::1]"}));
+  ASSERT_TRUE(
+      ApplyEnvironment({{"PACTUM_SERVER_PUBLIC_URL", "https://other.example:8443"}}, c).ok());
+  EXPECT_EQ(c.server.public_url, "https://other.example:8443");
+  EXPECT_TRUE(Validate(c).ok());
+}
+
+TEST(Config, PublicUrlIsAnHttpsOriginAndNothingMore) {
+  auto url = ParsePublicUrl("HTTPS://Contracts.Example.com:8443/");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->origin, "https://contracts.example.com:8443");
+  EXPECT_EQ(url->host, "contracts.example.com");
+  url = ParsePublicUrl("https://[::1]");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->origin, "https://[::1]");
+  EXPECT_EQ(url->host, "[::1]");
+  for (const char* bad :
+       {"", "contracts.example.com", "http://contracts.example.com", "https://",
+        "https://contracts.example.com/path", "https://contracts.example.com?x=1",
+        "https://contracts.example.com#top", "https://user:pw@contracts.example.com",
+        "https://contracts.example.com:0", "https://contracts.example.com:70000",
+        "https://contracts example.com", "https://contracts.example.com//"}) {
+    EXPECT_FALSE(ParsePublicUrl(bad).ok()) << bad;
   }
 }
 
