@@ -182,17 +182,6 @@ Result<std::optional<ByteRange>> ParseRange(std::string_view h, uint64_t size) {
   return std::optional<ByteRange>(r);
 }
 
-// The host the client used, when it is a plain host[:port]; else "".
-std::string SafeHost(std::string_view host) {
-  if (host.empty() || host.size() > 255 ||
-      host.find_first_not_of(
-          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
-          std::string_view::npos) {
-    return "";
-  }
-  return std::string(host);
-}
-
 http::Response Download(document::DocumentService& documents, const document::Document& d,
                         const http::Request& req) {
   const auto size = static_cast<uint64_t>(d.size);
@@ -391,10 +380,10 @@ void AddDocumentEndpoints(EndpointTable& api, document::DocumentService& documen
                          {"bound_to_session", !credential.empty()}};
             e.actor = call.actor();
             if (auto refused = RecordOrRefuse(auth.audit, e)) return std::move(*refused);
-            const std::string host = SafeHost(call.request.Header("Host"));
-            const std::string path = "/files/" + link->token;
+            // From the configured public URL, never the request's Host: a forged Host
+            // must not make the server hand out links to another site.
             return http::Response::Json(
-                200, {{"url", host.empty() ? path : "https://" + host + path},
+                200, {{"url", std::string(call.request.public_url) + "/files/" + link->token},
                       {"expires_at", FormatRfc3339(std::chrono::system_clock::time_point(
                                          std::chrono::seconds(link->expires_at)))},
                       {"bound_to_session", !credential.empty()}});

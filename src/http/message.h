@@ -63,6 +63,10 @@ struct Request {
   std::string remote_ip;
   std::string peer_ip;  // the TCP peer, always
   std::string request_id;
+  // The origin clients use ("https://contracts.example.com", server.public_url, or the
+  // listen address), for absolute links; never the request's Host. Set by the server,
+  // whose string it views: valid while the server lives.
+  std::string_view public_url;
   std::vector<std::pair<std::string, std::string>> params;  // from the route pattern
   // Who is calling, set by the API's endpoint table (api/endpoint.h); empty for
   // anonymous requests.

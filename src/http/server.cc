@@ -19,11 +19,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/host.h"
 #include "common/ip_network.h"
 #include "common/log.h"
 #include "crypto/random.h"
 #include "http/client_address.h"
 #include "http/error_mapping.h"
+#include "http/framing.h"
 #include "http/path.h"
 
 namespace pactum::http {
@@ -47,6 +49,15 @@ constexpr size_t kIdleBufferKeep = 4096;
 // The status a request ends with when its client went away before it could be answered
 // (nginx's convention); never sent.
 constexpr int kClientClosed = 499;
+// What a request carries into a log line is cut to this many bytes (a method or target
+// may be as long as limits.max_header_bytes).
+constexpr size_t kMaxLogged = 256;
+
+// `text` for a log line, cut to kMaxLogged bytes with the full length noted.
+std::string Bounded(std::string_view text) {
+  if (text.size() <= kMaxLogged) return std::string(text);
+  return std::string(text.substr(0, kMaxLogged)) + "...(" + std::to_string(text.size()) + " bytes)";
+}
 
 bool IsValidRequestId(std::string_view id) {
   if (id.size() < 8 || id.size() > 128) return false;
@@ -80,6 +91,82 @@ Status ParseErrorStatus(const beast::error_code& ec) {
   if (ec == bhttp::error::body_limit)
     return {StatusCode::kPayloadTooLarge, "request body too large"};
   return InvalidArgument("malformed HTTP request");
+}
+
+using HeadParser = bhttp::request_parser<bhttp::empty_body>;
+
+// Cancels the reads pending on a stream once `timeout` has passed, without closing it: a
+// Beast stream timeout closes the socket, and then the client could not be told 408. On
+// the stream's I/O thread; disarmed when destroyed.
+class ReadDeadline {
+ public:
+  ReadDeadline(beast::tcp_stream& stream, milliseconds timeout)
+      : timer_(stream.get_executor(), timeout), state_(std::make_shared<State>()) {
+    // The handler may run after this object is gone (it is cancelled, not waited for): it
+    // shares only the state, and touches the stream only while armed.
+    timer_.async_wait([&stream, state = state_](const beast::error_code& ec) {
+      if (ec || state->disarmed) return;
+      state->fired = true;
+      stream.cancel();
+    });
+  }
+  ~ReadDeadline() {
+    state_->disarmed = true;
+    timer_.cancel();
+  }
+  ReadDeadline(const ReadDeadline&) = delete;
+  ReadDeadline& operator=(const ReadDeadline&) = delete;
+
+  // True when the deadline cancelled the reads.
+  bool fired() const { return state_->fired; }
+
+ private:
+  struct State {
+    bool fired = false;
+    bool disarmed = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+// One client connection: the TLS stream, its read buffer and the peer. Owned by the
+// connection's coroutine, used only on its io_context.
+struct Connection {
+  Connection(tcp::socket socket, asio::ssl::context& tls, const std::string& peer,
+             size_t buffer_limit)
+      : stream(std::move(socket), tls), buffer(buffer_limit), ip(peer) {}
+  TlsStream stream;
+  // Bounded: Beast 1.74 puts no limit on a chunk-size line (extensions), so an unbounded
+  // buffer would grow for as long as a client keeps sending one. Room for a full head
+  // plus a streaming chunk; overflow is a 400.
+  beast::flat_buffer buffer;
+  const std::string& ip;  // the TCP peer; outlives the connection
+  bool first = true;      // no request yet: the wait for one runs under the header timeout
+};
+
+// One request on a connection and what is decided about its answer, passed from step to
+// step of Server::Impl::RunConnection.
+struct Exchange {
+  explicit Exchange(size_t unmatched_route) : route_index(unmatched_route) {}
+  Request req;
+  Response res;
+  const Route* route = nullptr;  // null until routed, and for unmatched requests
+  size_t route_index;            // for the metrics: the route's, or "unmatched"
+  SteadyClock::time_point start = SteadyClock::now();
+  uint64_t bytes_in = 0;
+  bool answered = false;      // `res` is the answer: nothing else runs for this request
+  bool keep_alive = false;    // as the client asked; cleared when the connection must close
+  bool has_body = false;      // Content-Length > 0 or chunked
+  bool body_consumed = true;  // every body byte read: the next request starts after it
+  bool folded = false;        // the head had an obs-fold line
+  bool client_gone = false;   // the client went away before it could be answered
+};
+
+// Answers the exchange with the error for `s`; with `close` the connection then closes.
+void Refuse(Exchange& x, const Status& s, bool close) {
+  x.res = Response::Error(s);
+  x.answered = true;
+  if (close) x.keep_alive = false;
 }
 
 // Per-connection state visible to Shutdown(); touched only on the connection's io_context.
@@ -217,7 +304,9 @@ struct Server::Impl {
   template <class Fields>
   void AddStandardHeaders(Fields& f, const Request& req, const Response& res) const {
     f.set(bhttp::field::strict_transport_security, "max-age=63072000; includeSubDomains");
-    f.set("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+    f.set("Content-Security-Policy",
+          "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'");
+    f.set("X-Frame-Options", "DENY");  // frame-ancestors, for browsers without CSP 2
     f.set("X-Content-Type-Options", "nosniff");
     f.set("Referrer-Policy", "no-referrer");
     f.set(bhttp::field::cache_control, "no-store");
@@ -228,7 +317,7 @@ struct Server::Impl {
       if (h.name.find_first_of("\r\n:\0", 0, 4) != std::string::npos ||
           h.value.find_first_of("\r\n\0", 0, 3) != std::string::npos) {
         log::Error(kComponent, "dropped a response header with control characters",
-                   {{"request_id", req.request_id}, {"header", h.name}});
+                   {{"request_id", req.request_id}, {"header", Bounded(h.name)}});
         continue;
       }
       f.set(h.name, h.value);
@@ -334,10 +423,38 @@ struct Server::Impl {
     const std::string& ip_;
   };
 
+  // The body limit of `route`: its own, or the configured default for its body mode.
+  int64_t BodyLimit(const Route& route) const {
+    if (route.options.max_body_bytes >= 0) return route.options.max_body_bytes;
+    return route.options.body == BodyMode::kStreamed ? limits.max_upload_bytes
+                                                     : limits.max_body_bytes;
+  }
+
+  // True when a request for `host` (a Host's host, "" without one) is for this server.
+  bool ServesHost(std::string_view host) const {
+    if (host_names.empty()) return true;
+    return std::any_of(host_names.begin(), host_names.end(),
+                       [host](const std::string& name) { return SameHost(host, name); });
+  }
+
   awaitable<void> AcceptLoop(tcp::acceptor& from, bool redirect);
-  awaitable<void> Linger(TlsStream& stream, beast::flat_buffer& buffer);
+  // A connection, one request after another: Handshake, then per request AwaitRequest,
+  // ReadHead, TakeHead, CheckHead, RouteRequest, Serve (body and handler) and Answer.
   awaitable<void> RunConnection(tcp::socket socket, ContextSlot& slot, std::string ip,
                                 std::shared_ptr<asio::ssl::context> tls_ctx);
+  awaitable<bool> Handshake(Connection& c);
+  awaitable<bool> AwaitRequest(Connection& c);
+  awaitable<bool> ReadHead(Connection& c, HeadParser& parser, Exchange& x);
+  void TakeHead(const Connection& c, HeadParser& parser, Exchange& x) const;
+  void CheckHead(Exchange& x) const;
+  void RouteRequest(Exchange& x) const;
+  awaitable<void> Serve(Connection& c, HeadParser& parser, Exchange& x);
+  awaitable<bool> SendContinue(Connection& c, Exchange& x);
+  awaitable<void> ServeBuffered(Connection& c, HeadParser& parser, Exchange& x);
+  awaitable<void> ServeStreamed(Connection& c, HeadParser& parser, Exchange& x);
+  awaitable<bool> Answer(Connection& c, Exchange& x);
+  void LogRequest(const Connection& c, const Exchange& x) const;
+  awaitable<void> Linger(Connection& c);
   awaitable<void> RunRedirect(tcp::socket socket, ContextSlot& slot, std::string ip);
   // Returns the body bytes written.
   awaitable<uint64_t> WriteResponse(TlsStream& stream, const Request& req, Response& res,
@@ -360,6 +477,9 @@ struct Server::Impl {
   uint16_t bound_port = 0;
   uint16_t bound_redirect_port = 0;
   std::string bound_host;
+  // Set by Start before the first connection, then read-only.
+  std::string public_url;               // server.public_url, or the listen address's origin
+  std::vector<std::string> host_names;  // the hosts served; empty: any
 
   std::mutex tls_mu;
   std::shared_ptr<asio::ssl::context> tls;  // GUARDED_BY(tls_mu)
@@ -504,14 +624,17 @@ class StreamedBodyReader final : public BodyReader {
     }
     parser_.get().body().data = call->chunk.get();
     parser_.get().body().size = kStreamChunk * 4;
-    stream_.next_layer().expires_after(timeout_);
+    stream_.next_layer().expires_never();
+    deadline_.emplace(stream_.next_layer(), timeout_);
     bhttp::async_read(stream_, buffer_, parser_, [this, call](beast::error_code ec, size_t) {
+      const bool timed_out = deadline_->fired();
+      deadline_.reset();
       if (ec == bhttp::error::need_buffer) ec = {};
       const size_t n = kStreamChunk * 4 - parser_.get().body().size;
       if (ec) {
         if (ec == bhttp::error::body_limit) {
           Finish(call, Status(StatusCode::kPayloadTooLarge, "request body too large"));
-        } else if (ec == beast::error::timeout) {
+        } else if (timed_out) {
           Finish(call, Status(StatusCode::kRequestTimeout, "request body timed out"));
         } else {
           Finish(call, InvalidArgument("request body is malformed"));
@@ -545,6 +668,7 @@ class StreamedBodyReader final : public BodyReader {
   // I/O thread side.
   bool settling_ = false;
   std::function<void()> on_settled_;
+  std::optional<ReadDeadline> deadline_;  // while a read is in flight
 };
 
 // The reader of a streamed route whose request has no body.
@@ -641,216 +765,311 @@ awaitable<void> Server::Impl::RunConnection(tcp::socket socket, ContextSlot& slo
                                             std::shared_ptr<asio::ssl::context> tls_ctx) {
   ConnectionState state;
   const ConnectionGuard guard(*this, slot, state, ip);
-  TlsStream stream(std::move(socket), *tls_ctx);
-  state.stream = &stream.next_layer();
-  beast::error_code ec;
-  stream.next_layer().expires_after(milliseconds(limits.header_timeout_ms));
-  co_await stream.async_handshake(asio::ssl::stream_base::server,
-                                  asio::redirect_error(use_awaitable, ec));
-  if (ec) co_return;
-
-  // Bounded: Beast 1.74 puts no limit on a chunk-size line (extensions), so an unbounded
-  // buffer would grow for as long as a client keeps sending one. Room for a full head
-  // plus a streaming chunk; overflow is a 400.
-  beast::flat_buffer buffer(static_cast<size_t>(limits.max_header_bytes) + 2 * kStreamChunk);
-  bool first = true;
+  Connection c(std::move(socket), *tls_ctx, ip,
+               static_cast<size_t>(limits.max_header_bytes) + 2 * kStreamChunk);
+  state.stream = &c.stream.next_layer();
+  if (!co_await Handshake(c)) co_return;
   const size_t unmatched = route_metrics.size() - 1;
-  for (;;) {
-    if (stopping.load()) break;
-    if (buffer.size() == 0) {
-      // Idle: give back a grown read buffer (idle keep-alive connections can number tens
-      // of thousands) and wait for the first byte of the next request.
-      if (buffer.capacity() > kIdleBufferKeep) buffer.shrink_to_fit();
-      stream.next_layer().expires_after(
-          milliseconds(first ? limits.header_timeout_ms : limits.idle_timeout_ms));
-      const size_t n = co_await stream.async_read_some(buffer.prepare(2048),
-                                                       asio::redirect_error(use_awaitable, ec));
-      if (ec) break;
-      buffer.commit(n);
+  while (!stopping.load() && co_await AwaitRequest(c)) {
+    Exchange x(unmatched);
+    HeadParser head_parser;
+    if (!co_await ReadHead(c, head_parser, x)) break;
+    state.busy = true;
+    if (!x.answered) {
+      TakeHead(c, head_parser, x);
+      CheckHead(x);
     }
-    first = false;
-    const auto start = SteadyClock::now();
-    stream.next_layer().expires_after(milliseconds(limits.header_timeout_ms));
-    bhttp::request_parser<bhttp::empty_body> head_parser;
-    head_parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-    // Checked per route below. Not boost::none: Beast 1.74 compares a Content-Length against an
-    // empty optional as "greater" and fails every request with a body.
-    head_parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    co_await bhttp::async_read_header(stream, buffer, head_parser,
-                                      asio::redirect_error(use_awaitable, ec));
-    Request req;
-    if (ec) {
-      if (IsClosedByPeer(ec)) break;
-      // Malformed or oversized head: answer once, then close.
-      req.request_id = crypto::RandomHex(16);
-      req.peer_ip = ip;
-      req.remote_ip = ip;  // the head, and any X-Forwarded-For in it, did not parse
-      Response res = Response::Error(ParseErrorStatus(ec));
-      beast::error_code wec;
-      const uint64_t bytes_out = co_await WriteResponse(stream, req, res, false, false, wec);
-      Record(unmatched, res.status, start);
-      Finish(req, nullptr, res.status, 0, bytes_out, start);
+    if (!x.answered) RouteRequest(x);
+    if (!x.answered) co_await Serve(c, head_parser, x);
+    if (x.client_gone) {
+      Finish(x.req, x.route, kClientClosed, x.bytes_in, 0, x.start);
       break;
     }
-    state.busy = true;
-    auto& head = head_parser.get();
-    req.method_text = std::string(head.method_string());
-    req.method = ParseMethod(req.method_text);
-    req.target = std::string(head.target());
-    req.version = static_cast<int>(head.version());
-    for (const auto& f : head) {
-      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    }
-    req.peer_ip = ip;  // connection limits stay on the peer (AcquireConnection)
-    req.remote_ip = ClientIp(ip, req);
-    const std::string_view incoming_id = req.Header("X-Request-Id");
-    req.request_id =
-        IsValidRequestId(incoming_id) ? std::string(incoming_id) : crypto::RandomHex(16);
-    if (auto len = head_parser.content_length()) req.content_length = *len;
-    const bool has_body = head_parser.chunked() || req.content_length.value_or(0) > 0;
-    bool keep_alive = head.keep_alive();
-    bool body_consumed = !has_body;
-    size_t route_index = unmatched;
-    uint64_t bytes_in = 0;
-    Response res;
-
-    auto target = ParseTarget(req.target);
-    const Route* route = nullptr;
-    if (!target.ok()) {
-      res = Response::Error(target.status());
-    } else if (head.version() != 11 && head.version() != 10) {
-      res = Response::Error(InvalidArgument("unsupported HTTP version"));
-    } else {
-      req.path = std::move(target->path);
-      req.query = std::move(target->query);
-      auto match = router.Find(req.method, req.path, req);
-      if (match.route == nullptr) {
-        res = Response::Error(match.status);
-        if (!match.allow.empty()) res.headers.push_back({"Allow", match.allow});
-      } else {
-        route = match.route;
-        route_index = route->index;
-      }
-    }
-    bool admitted = route != nullptr;
-    if (admitted && observer != nullptr) {
-      if (Status refused = observer->Admit(req); !refused.ok()) {
-        res = Response::Error(refused);
-        admitted = false;
-      }
-    }
-    if (admitted) {
-      const bool streamed = route->options.body == BodyMode::kStreamed;
-      const int64_t limit = route->options.max_body_bytes >= 0 ? route->options.max_body_bytes
-                            : streamed                         ? limits.max_upload_bytes
-                                                               : limits.max_body_bytes;
-      const std::string_view expect = req.Header("Expect");
-      const bool expect_continue =
-          beast::iequals(beast::string_view(expect.data(), expect.size()), "100-continue");
-      if (req.content_length && *req.content_length > static_cast<uint64_t>(limit)) {
-        res = Response::Error({StatusCode::kPayloadTooLarge, "request body too large"});
-      } else if (!has_body) {
-        EmptyBodyReader empty;
-        if (streamed) req.body_reader = &empty;
-        res = co_await Invoke(*route, req);
-        req.body_reader = nullptr;
-      } else {
-        if (expect_continue) {
-          bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
-          co_await bhttp::async_write(stream, cont, asio::redirect_error(use_awaitable, ec));
-          if (ec) {
-            Finish(req, route, kClientClosed, 0, 0, start);
-            break;
-          }
-        }
-        if (!streamed) {
-          bhttp::request_parser<bhttp::string_body> body_parser(std::move(head_parser));
-          body_parser.body_limit(static_cast<std::uint64_t>(limit));
-          stream.next_layer().expires_after(milliseconds(limits.body_timeout_ms));
-          co_await bhttp::async_read(stream, buffer, body_parser,
-                                     asio::redirect_error(use_awaitable, ec));
-          bytes_in = body_parser.get().body().size();
-          if (ec) {
-            if (IsClosedByPeer(ec) && ec != beast::error::timeout) {
-              Finish(req, route, kClientClosed, bytes_in, 0, start);
-              break;
-            }
-            log::Debug(kComponent, "body read failed", {{"error", ec.message()}});
-            res = ec == beast::error::timeout
-                      ? Response::Error({StatusCode::kRequestTimeout, "request body timed out"})
-                      : Response::Error(ParseErrorStatus(ec));
-          } else {
-            body_consumed = true;
-            req.body = std::move(body_parser.get().body());
-            res = co_await Invoke(*route, req);
-          }
-        } else {
-          bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(head_parser));
-          body_parser.body_limit(static_cast<std::uint64_t>(limit));
-          StreamedBodyReader reader(stream, buffer, body_parser, co_await asio::this_coro::executor,
-                                    milliseconds(limits.body_timeout_ms),
-                                    limits.min_body_bytes_per_second, stopped);
-          req.body_reader = &reader;
-          res = co_await Invoke(*route, req);
-          req.body_reader = nullptr;
-          co_await reader.Settle();
-          bytes_in = reader.received();
-          body_consumed = body_parser.is_done();
-        }
-      }
-      // Asked again: a success is not answered once the request log is known to fail.
-      if (observer != nullptr && res.status < 400) {
-        if (Status refused = observer->Admit(req); !refused.ok()) res = Response::Error(refused);
-      }
-    }
-    if (!body_consumed || stopping.load() || res.status == 408) keep_alive = false;
-    if (!res.log_detail.empty() || res.status >= 500) {
-      log::Error(kComponent, "request failed",
-                 {{"request_id", req.request_id},
-                  {"method", req.method_text},
-                  {"route", route != nullptr ? route->pattern : std::string("unmatched")},
-                  {"status", res.status},
-                  {"detail", res.log_detail}});
-    }
-    const uint64_t bytes_out =
-        co_await WriteResponse(stream, req, res, keep_alive, req.method == Method::kHead, ec);
-    Record(route_index, res.status, start);
-    Finish(req, route, res.status, bytes_in, bytes_out, start);
+    const bool next = co_await Answer(c, x);
     state.busy = false;
-    if (log::Enabled(log::Level::kDebug)) {
-      log::Debug(kComponent, "request",
-                 {{"request_id", req.request_id},
-                  {"method", req.method_text},
-                  {"route", route != nullptr ? route->pattern : std::string("unmatched")},
-                  {"status", res.status},
-                  {"ip", req.remote_ip},
-                  {"peer_ip", ip}});
-    }
-    if (!ec && !body_consumed) co_await Linger(stream, buffer);
-    if (ec || !keep_alive) break;
+    if (!next) break;
   }
   // Best-effort close_notify; the peer may already be gone.
-  stream.next_layer().expires_after(milliseconds(1000));
-  co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
+  beast::error_code ec;
+  c.stream.next_layer().expires_after(milliseconds(1000));
+  co_await c.stream.async_shutdown(asio::redirect_error(use_awaitable, ec));
 }
 
-// After answering early (413, 4xx) to a request whose body is still arriving, read and
-// discard for a short while before closing, so the client finishes sending and reads the
-// answer instead of hitting a reset (nginx's lingering close). Bounded in time and bytes.
-awaitable<void> Server::Impl::Linger(TlsStream& stream, beast::flat_buffer& buffer) {
+awaitable<bool> Server::Impl::Handshake(Connection& c) {
+  beast::error_code ec;
+  c.stream.next_layer().expires_after(milliseconds(limits.header_timeout_ms));
+  co_await c.stream.async_handshake(asio::ssl::stream_base::server,
+                                    asio::redirect_error(use_awaitable, ec));
+  co_return !ec;
+}
+
+// Waits for the first byte of the next request, unless one is buffered already
+// (pipelined). False when the client closed or stayed idle too long.
+awaitable<bool> Server::Impl::AwaitRequest(Connection& c) {
+  const bool first = c.first;
+  c.first = false;
+  if (c.buffer.size() > 0) co_return true;
+  // Idle: give back a grown read buffer (idle keep-alive connections can number tens of
+  // thousands).
+  if (c.buffer.capacity() > kIdleBufferKeep) c.buffer.shrink_to_fit();
+  c.stream.next_layer().expires_after(
+      milliseconds(first ? limits.header_timeout_ms : limits.idle_timeout_ms));
+  beast::error_code ec;
+  const size_t n = co_await c.stream.async_read_some(c.buffer.prepare(2048),
+                                                     asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return false;
+  c.buffer.commit(n);
+  co_return true;
+}
+
+// Parses the request head from the buffer, reading more under the header timeout (the
+// whole head must arrive within it) and the header byte limit. False when the client went
+// away first. A head that does not parse is answered (400, 431) and the connection closed.
+// Beast unfolds obs-fold lines without telling, so the bytes it consumes are looked at.
+awaitable<bool> Server::Impl::ReadHead(Connection& c, HeadParser& parser, Exchange& x) {
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  // Checked per route. Not boost::none: Beast 1.74 compares a Content-Length against an
+  // empty optional as "greater" and fails every request with a body.
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+  c.stream.next_layer().expires_after(milliseconds(limits.header_timeout_ms));
+  beast::error_code ec;
+  for (;;) {
+    if (c.buffer.size() > 0) {
+      const auto data = c.buffer.data();
+      const size_t used = parser.put(data, ec);
+      x.folded = x.folded || HasObsFold({static_cast<const char*>(data.data()), used});
+      c.buffer.consume(used);
+      if (ec != bhttp::error::need_more) break;
+    }
+    const size_t room = std::min(c.buffer.max_size() - c.buffer.size(), kStreamChunk);
+    if (room == 0) {
+      ec = bhttp::error::header_limit;
+      break;
+    }
+    const size_t n = co_await c.stream.async_read_some(c.buffer.prepare(room),
+                                                       asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;  // closed, reset or past the header timeout: no answer
+    c.buffer.commit(n);
+  }
+  if (ec) {
+    x.req.request_id = crypto::RandomHex(16);
+    x.req.peer_ip = c.ip;
+    x.req.remote_ip = c.ip;  // the head, and any X-Forwarded-For in it, did not parse
+    Refuse(x, ParseErrorStatus(ec), true);
+  }
+  co_return true;
+}
+
+void Server::Impl::TakeHead(const Connection& c, HeadParser& parser, Exchange& x) const {
+  const auto& head = parser.get();
+  Request& req = x.req;
+  req.method_text = std::string(head.method_string());
+  req.method = ParseMethod(req.method_text);
+  req.target = std::string(head.target());
+  req.version = static_cast<int>(head.version());
+  for (const auto& f : head) {
+    req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  }
+  req.peer_ip = c.ip;  // connection limits stay on the peer (AcquireConnection)
+  req.remote_ip = ClientIp(c.ip, req);
+  const std::string_view incoming_id = req.Header("X-Request-Id");
+  req.request_id = IsValidRequestId(incoming_id) ? std::string(incoming_id) : crypto::RandomHex(16);
+  req.public_url = public_url;
+  if (auto len = parser.content_length()) req.content_length = *len;
+  x.has_body = parser.chunked() || req.content_length.value_or(0) > 0;
+  x.body_consumed = !x.has_body;
+  x.keep_alive = head.keep_alive();
+}
+
+// Before routing: the framing (framing.h), the version, the target (path.h) and the host
+// the request is for. Each refusal closes the connection: after a head that could be read
+// two ways, or a target a proxy in front may have read otherwise, nothing that follows on
+// the connection is trusted.
+void Server::Impl::CheckHead(Exchange& x) const {
+  Request& req = x.req;
+  if (x.folded) return Refuse(x, InvalidArgument("folded header lines are not allowed"), true);
+  if (req.version != 11 && req.version != 10) {
+    return Refuse(x, InvalidArgument("unsupported HTTP version"), true);
+  }
+  auto framing = CheckFraming(req.headers, req.version);
+  if (!framing.ok()) return Refuse(x, framing.status(), true);
+  auto target = ParseTarget(req.target);
+  if (!target.ok()) return Refuse(x, target.status(), true);
+  if (!ServesHost(framing->host)) {
+    return Refuse(
+        x, Status(StatusCode::kMisdirectedRequest, "this server does not serve that host"), true);
+  }
+  req.path = std::move(target->path);
+  req.query = std::move(target->query);
+}
+
+// Finds the route, then asks the request log and the route's precheck, and checks the
+// declared body size: all before a byte of the body is read, on the I/O thread.
+void Server::Impl::RouteRequest(Exchange& x) const {
+  Request& req = x.req;
+  auto match = router.Find(req.method, req.path, req);
+  if (match.route == nullptr) {
+    Refuse(x, match.status, false);
+    if (!match.allow.empty()) x.res.headers.push_back({"Allow", match.allow});
+    return;
+  }
+  x.route = match.route;
+  x.route_index = match.route->index;
+  if (observer != nullptr) {
+    if (Status refused = observer->Admit(req); !refused.ok()) return Refuse(x, refused, false);
+  }
+  if (x.route->options.precheck) {
+    if (Status refused = x.route->options.precheck(req); !refused.ok()) {
+      return Refuse(x, refused, false);
+    }
+  }
+  if (req.content_length && *req.content_length > static_cast<uint64_t>(BodyLimit(*x.route))) {
+    Refuse(x, {StatusCode::kPayloadTooLarge, "request body too large"}, false);
+  }
+}
+
+// Reads the body as the route says and runs its handler.
+awaitable<void> Server::Impl::Serve(Connection& c, HeadParser& parser, Exchange& x) {
+  const bool streamed = x.route->options.body == BodyMode::kStreamed;
+  if (!x.has_body) {
+    EmptyBodyReader empty;
+    if (streamed) x.req.body_reader = &empty;
+    x.res = co_await Invoke(*x.route, x.req);
+    x.req.body_reader = nullptr;
+  } else if (!co_await SendContinue(c, x)) {
+    co_return;
+  } else if (streamed) {
+    co_await ServeStreamed(c, parser, x);
+  } else {
+    co_await ServeBuffered(c, parser, x);
+  }
+  // Asked again: a success is not answered once the request log is known to fail.
+  if (observer != nullptr && !x.client_gone && x.res.status < 400) {
+    if (Status refused = observer->Admit(x.req); !refused.ok()) x.res = Response::Error(refused);
+  }
+  co_return;  // cppcheck reads a coroutine without one as missing its return
+}
+
+// Sends "100 Continue" when the client waits for it before sending the body. False when
+// the client went away.
+awaitable<bool> Server::Impl::SendContinue(Connection& c, Exchange& x) {
+  const std::string_view expect = x.req.Header("Expect");
+  if (!beast::iequals(beast::string_view(expect.data(), expect.size()), "100-continue")) {
+    co_return true;
+  }
+  beast::error_code ec;
+  bhttp::response<bhttp::empty_body> cont{bhttp::status::continue_, 11};
+  c.stream.next_layer().expires_after(milliseconds(limits.write_timeout_ms));
+  co_await bhttp::async_write(c.stream, cont, asio::redirect_error(use_awaitable, ec));
+  x.client_gone = static_cast<bool>(ec);
+  co_return !ec;
+}
+
+// The whole body into Request::body, then the handler. A body that does not arrive within
+// limits.body_timeout_ms is answered 408.
+awaitable<void> Server::Impl::ServeBuffered(Connection& c, HeadParser& parser, Exchange& x) {
+  bhttp::request_parser<bhttp::string_body> body_parser(std::move(parser));
+  body_parser.body_limit(static_cast<std::uint64_t>(BodyLimit(*x.route)));
+  beast::error_code ec;
+  bool timed_out = false;
+  {
+    c.stream.next_layer().expires_never();
+    const ReadDeadline deadline(c.stream.next_layer(), milliseconds(limits.body_timeout_ms));
+    co_await bhttp::async_read(c.stream, c.buffer, body_parser,
+                               asio::redirect_error(use_awaitable, ec));
+    timed_out = ec && deadline.fired();  // a read that completed as it fired stands
+  }
+  x.bytes_in = body_parser.get().body().size();
+  if (timed_out) {
+    x.res = Response::Error({StatusCode::kRequestTimeout, "request body timed out"});
+  } else if (ec && IsClosedByPeer(ec)) {
+    x.client_gone = true;
+  } else if (ec) {
+    log::Debug(kComponent, "body read failed", {{"error", ec.message()}});
+    x.res = Response::Error(ParseErrorStatus(ec));
+  } else {
+    x.body_consumed = true;
+    x.req.body = std::move(body_parser.get().body());
+    x.res = co_await Invoke(*x.route, x.req);
+  }
+  co_return;  // cppcheck reads a coroutine without one as missing its return
+}
+
+// The handler pulls the body through a StreamedBodyReader while it runs.
+awaitable<void> Server::Impl::ServeStreamed(Connection& c, HeadParser& parser, Exchange& x) {
+  bhttp::request_parser<bhttp::buffer_body> body_parser(std::move(parser));
+  body_parser.body_limit(static_cast<std::uint64_t>(BodyLimit(*x.route)));
+  StreamedBodyReader reader(c.stream, c.buffer, body_parser, co_await asio::this_coro::executor,
+                            milliseconds(limits.body_timeout_ms), limits.min_body_bytes_per_second,
+                            stopped);
+  x.req.body_reader = &reader;
+  x.res = co_await Invoke(*x.route, x.req);
+  x.req.body_reader = nullptr;
+  co_await reader.Settle();
+  x.bytes_in = reader.received();
+  x.body_consumed = body_parser.is_done();
+}
+
+// Writes the answer and reports the request. True when the connection serves another.
+awaitable<bool> Server::Impl::Answer(Connection& c, Exchange& x) {
+  Response& res = x.res;
+  const bool head = x.req.method == Method::kHead;
+  // HTTP/1.0 has no chunked encoding: a streamed body of unknown length ends with the close.
+  const bool ends_by_close = res.stream && !res.stream_length && !head && x.req.version < 11;
+  if (!x.body_consumed || stopping.load() || res.status == 408 || ends_by_close) {
+    x.keep_alive = false;
+  }
+  // 501 is the client's doing (a transfer coding), not the server's failure.
+  if (!res.log_detail.empty() || (res.status >= 500 && res.status != 501)) {
+    log::Error(kComponent, "request failed",
+               {{"request_id", x.req.request_id},
+                {"method", Bounded(x.req.method_text)},
+                {"route", x.route != nullptr ? x.route->pattern : std::string("unmatched")},
+                {"status", res.status},
+                {"detail", Bounded(res.log_detail)}});
+  }
+  beast::error_code ec;
+  const uint64_t bytes_out = co_await WriteResponse(c.stream, x.req, res, x.keep_alive, head, ec);
+  Record(x.route_index, res.status, x.start);
+  Finish(x.req, x.route, res.status, x.bytes_in, bytes_out, x.start);
+  if (log::Enabled(log::Level::kDebug)) LogRequest(c, x);
+  if (ec) co_return false;
+  if (x.keep_alive) co_return true;
+  // Closing with body bytes unread, or after a refusal whose client may still be sending.
+  if (!x.body_consumed || res.status >= 400) co_await Linger(c);
+  co_return false;
+}
+
+void Server::Impl::LogRequest(const Connection& c, const Exchange& x) const {
+  log::Debug(kComponent, "request",
+             {{"request_id", x.req.request_id},
+              {"method", Bounded(x.req.method_text)},
+              {"route", x.route != nullptr ? x.route->pattern : std::string("unmatched")},
+              {"status", x.res.status},
+              {"ip", x.req.remote_ip},
+              {"peer_ip", c.ip}});
+}
+
+// After answering a request the connection will not continue (413, 4xx) while its body
+// may still be arriving: end the sending side, so the client learns at once that nothing
+// more comes, then read and discard for a short while before closing, so the client
+// finishes sending and reads the answer instead of hitting a reset (nginx's lingering
+// close). Bounded in time and bytes.
+awaitable<void> Server::Impl::Linger(Connection& c) {
   constexpr size_t kMaxBytes = 64 << 20;
   const auto deadline = SteadyClock::now() + milliseconds(2000);
   size_t total = 0;
   beast::error_code ec;
-  buffer.consume(buffer.size());
+  c.stream.next_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+  c.buffer.consume(c.buffer.size());
   while (total < kMaxBytes && SteadyClock::now() < deadline) {
-    stream.next_layer().expires_at(deadline);
-    const size_t n = co_await stream.async_read_some(buffer.prepare(kStreamChunk),
-                                                     asio::redirect_error(use_awaitable, ec));
+    c.stream.next_layer().expires_at(deadline);
+    const size_t n = co_await c.stream.async_read_some(c.buffer.prepare(kStreamChunk),
+                                                       asio::redirect_error(use_awaitable, ec));
     if (ec) break;
     total += n;
   }
-  buffer.consume(buffer.size());
+  c.buffer.consume(c.buffer.size());
 }
 
 // Accepts from `from` forever, handing each connection to the next context round-robin,
@@ -895,6 +1114,8 @@ awaitable<void> Server::Impl::AcceptLoop(tcp::acceptor& from, bool redirect) {
   }
 }
 
+// The plain-HTTP listener: every well-formed request is redirected (308) to the same target
+// at the public URL, whatever host it named; then the connection closes.
 awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot, std::string ip) {
   ConnectionState state;
   const ConnectionGuard guard(*this, slot, state, ip);
@@ -904,40 +1125,39 @@ awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot,
   beast::error_code ec;
   stream.expires_after(milliseconds(limits.header_timeout_ms));
   const auto start = SteadyClock::now();
-  bhttp::request_parser<bhttp::empty_body> parser;
+  HeadParser parser;
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());
   co_await bhttp::async_read_header(stream, buffer, parser,
                                     asio::redirect_error(use_awaitable, ec));
   if (ec && IsClosedByPeer(ec)) co_return;
+  Request req;
+  req.request_id = crypto::RandomHex(16);
+  req.peer_ip = ip;
+  req.remote_ip = ip;
+  if (parser.is_header_done()) {
+    req.method_text = std::string(parser.get().method_string());
+    req.method = ParseMethod(req.method_text);
+    req.target = std::string(parser.get().target());
+    req.version = static_cast<int>(parser.get().version());
+    for (const auto& f : parser.get()) {
+      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+    }
+  }
+  auto target = ParseTarget(req.target);
   bhttp::response<bhttp::string_body> res;
   res.version(11);
-  std::string host(parser.get()[bhttp::field::host]);
-  // Strip a port; accept only host names and IP literals.
-  if (!host.empty() && host.front() == '[') {
-    host.resize(host.find(']') + 1);  // no ']': npos + 1 == 0, an empty (refused) host
-  } else if (auto colon = host.find(':'); colon != std::string::npos) {
-    host.resize(colon);
-  }
-  bool host_ok = !host.empty() && host.size() <= 253;
-  for (char c : host) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == '[' || c == ']' || c == ':';
-    host_ok = host_ok && ok;
-  }
-  auto target = ParseTarget(std::string(parser.get().target()));
-  if (ec || !host_ok || !target.ok()) {
+  if (ec || !CheckFraming(req.headers, req.version).ok() || !target.ok()) {
     res.result(bhttp::status::bad_request);
     res.set(bhttp::field::content_type, "application/json");
     res.body() = ErrorBody(InvalidArgument("bad request"));
   } else {
-    std::string location = "https://" + host;
-    if (bound_port != 443) location += ":" + std::to_string(bound_port);
-    location += std::string(parser.get().target());
     res.result(bhttp::status::permanent_redirect);
-    res.set(bhttp::field::location, location);
+    res.set(bhttp::field::location, public_url + req.target);
     res.set(bhttp::field::content_type, "application/json");
     res.body() = R"({"redirect":"https"})";
+    req.path = std::move(target->path);
+    req.query = std::move(target->query);
   }
   res.set(bhttp::field::cache_control, "no-store");
   res.set("X-Content-Type-Options", "nosniff");
@@ -947,23 +1167,7 @@ awaitable<void> Server::Impl::RunRedirect(tcp::socket socket, ContextSlot& slot,
   co_await bhttp::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
   const bool written = !ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-  if (observer == nullptr) co_return;
   // In the request log like any other request (unrouted: nothing was served).
-  Request req;
-  req.request_id = crypto::RandomHex(16);
-  req.peer_ip = ip;
-  req.remote_ip = ip;
-  if (parser.is_header_done()) {
-    req.method_text = std::string(parser.get().method_string());
-    req.method = ParseMethod(req.method_text);
-    for (const auto& f : parser.get()) {
-      req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-    }
-  }
-  if (target.ok()) {
-    req.path = std::move(target->path);
-    req.query = std::move(target->query);
-  }
   Finish(req, nullptr, static_cast<int>(res.result_int()), 0, written ? res.body().size() : 0,
          start);
 }
@@ -993,6 +1197,40 @@ Result<std::unique_ptr<tcp::acceptor>> Bind(asio::io_context& io, const std::str
   return acceptor;
 }
 
+// The public URL and the host names served (see config::ServerConfig::public_url and
+// allowed_hosts), once the listener's port is known.
+Status ResolvePublicUrl(const config::ServerConfig& config, uint16_t bound_port,
+                        std::string& public_url, std::vector<std::string>& host_names) {
+  std::string public_host;
+  if (config.public_url.empty()) {
+    auto hp = config::ParseHostPort(config.listen);
+    if (!hp.ok()) return hp.status();
+    public_host = hp->host.find(':') != std::string::npos ? "[" + hp->host + "]" : hp->host;
+    public_url = "https://" + public_host + ":" + std::to_string(bound_port);
+    if (hp->host == "0.0.0.0" || hp->host == "::") {
+      log::Warn(kComponent, "server.public_url is not set: links name the listen address",
+                {{"public_url", public_url}});
+    }
+  } else {
+    auto url = config::ParsePublicUrl(config.public_url);
+    if (!url.ok()) return InvalidArgument("server.public_url: " + url.status().message());
+    public_url = url->origin;
+    public_host = url->host;
+  }
+  host_names.clear();
+  if (config.public_url.empty() && config.allowed_hosts.empty()) return Status::Ok();
+  for (const auto& name : config.allowed_hosts) {
+    auto a = ParseAuthority(name);
+    if (!a.ok() || a->port) {
+      return InvalidArgument("server.allowed_hosts: not a host name or IP address: \"" + name +
+                             "\"");
+    }
+    host_names.emplace_back(a->host);
+  }
+  host_names.push_back(public_host);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Server::Start(SslCtxPtr tls) {
@@ -1002,6 +1240,7 @@ Status Server::Start(SslCtxPtr tls) {
   d.bound_port = d.acceptor->local_endpoint().port();
   d.bound_host = d.acceptor->local_endpoint().address().to_string();
   if (d.acceptor->local_endpoint().address().is_v6()) d.bound_host = "[" + d.bound_host + "]";
+  RETURN_IF_ERROR(ResolvePublicUrl(d.server_config, d.bound_port, d.public_url, d.host_names));
   if (!d.server_config.redirect_listen.empty()) {
     ASSIGN_OR_RETURN(d.redirect_acceptor,
                      Bind(d.slots.front()->io, d.server_config.redirect_listen));
@@ -1021,6 +1260,7 @@ Status Server::Start(SslCtxPtr tls) {
 std::string Server::BaseUrl() const {
   return "https://" + impl_->bound_host + ":" + std::to_string(impl_->bound_port);
 }
+std::string Server::PublicUrl() const { return impl_->public_url; }
 uint16_t Server::port() const { return impl_->bound_port; }
 uint16_t Server::redirect_port() const { return impl_->bound_redirect_port; }
 int64_t Server::open_connections() const { return impl_->open_connections.load(); }

@@ -5,10 +5,15 @@
 // redirects. Handlers run inline on the I/O thread, on a worker pool, or on a small pool
 // of their own for CPU-heavy work such as password hashing (RouteOptions::execution).
 //
-// Every response carries the security headers (HSTS, CSP, nosniff, Referrer-Policy,
-// Cache-Control: no-store) and X-Request-Id. Limits from config::LimitsConfig: header
-// bytes, per-route body bytes, header/body/idle/write timeouts, connections overall and
-// per client address.
+// Every response carries the security headers (HSTS, CSP, X-Frame-Options, nosniff,
+// Referrer-Policy, Cache-Control: no-store) and X-Request-Id. Limits from
+// config::LimitsConfig: header bytes, per-route body bytes, header/body/idle/write
+// timeouts, connections overall and per client address.
+//
+// Requests are framed strictly (framing.h): a head that could be read two ways, a bad
+// target, or a host this server is not configured for (server.public_url,
+// server.allowed_hosts: 421) is refused and the connection closed, so no byte after it
+// is taken for a request. A route's precheck runs before any body byte is read.
 //
 // Each request is shown to an optional RequestObserver (the request log): it may refuse
 // requests (Admit) and is told how each one ended (Finished); see request_observer.h.
@@ -46,6 +51,9 @@ class Server {
 
   // "https://127.0.0.1:43123" — the bound address, so port 0 works.
   std::string BaseUrl() const;
+  // The origin clients use: server.public_url, or "https://<listen host>:<bound port>".
+  // Handlers see it as Request::public_url. Known once Start succeeded.
+  std::string PublicUrl() const;
   uint16_t port() const;
   uint16_t redirect_port() const;  // 0 when there is no redirect listener
 

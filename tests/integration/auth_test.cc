@@ -8,6 +8,7 @@
 
 #include "tests/support/api_test.h"
 #include "tests/support/recording_audit_sink.h"
+#include "tests/support/tls_client.h"
 
 namespace pactum {
 namespace {
@@ -26,6 +27,27 @@ TEST_F(AuthTest, RoutesThatHashPasswordsRunOnTheCpuPool) {
   }
   EXPECT_EQ(cpu_bound, (std::set<std::string>{"POST /api/v1/auth/login", "POST /api/v1/me/password",
                                               "POST /api/v1/users"}));
+}
+
+// The endpoint table's precheck is answered from the head: an unauthenticated upload of a
+// large body, or JSON sent as something else, is refused before a byte of the body comes.
+// (Had the server waited for the body, the client's 5 s read would end empty.)
+TEST_F(AuthTest, RefusalsThatNeedNoBodyComeBeforeTheBody) {
+  TlsClient anonymous;
+  ASSERT_TRUE(anonymous.Connect(srv_.port()));
+  const std::string r = anonymous.RoundTrip(
+      "POST /api/v1/contracts HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Content-Length: 1000000\r\n\r\n");
+  EXPECT_EQ(StatusOf(r), 401) << r;
+  EXPECT_EQ(HeaderOf(r, "Connection"), "close");
+  const auto ada = As("acme", "ada@example.com", auth::Role::kAdmin);
+  TlsClient text;
+  ASSERT_TRUE(text.Connect(srv_.port()));
+  const std::string t =
+      text.RoundTrip("POST /api/v1/contracts HTTP/1.1\r\nHost: x\r\n" + ada[0] + "\r\n" + ada[1] +
+                     "\r\nContent-Type: text/plain\r\n"
+                     "Content-Length: 1000000\r\n\r\n");
+  EXPECT_EQ(StatusOf(t), 415) << t;
 }
 
 TEST_F(AuthTest, LoginSetsAHardenedSessionCookieAndACsrfToken) {

@@ -259,6 +259,46 @@ TEST_F(DocumentApiTest, ALinkIsBoundToTheSessionThatMadeItUnlessTheTenantSaysOth
   EXPECT_EQ(Get(loose).body, "bound") << "an unbound link works for whoever holds it";
 }
 
+TEST_F(DocumentApiTest, ALinkNamesThePublicUrlWhateverHostTheRequestNamed) {
+  const auto ada = As("acme", "ada@example.com", auth::Role::kAdmin);
+  const int64_t contract = NewContract(ada);
+  auto up = Upload(ada, contract, "terms");
+  const std::string path = "/api/v1/documents/" +
+                           std::to_string(int64_t(nlohmann::json::parse(up.body)["id"])) + "/link";
+  for (const std::vector<std::string>& host :
+       {std::vector<std::string>{}, std::vector<std::string>{"Host: evil.example"}}) {
+    std::vector<std::string> headers = ada;
+    headers.insert(headers.end(), host.begin(), host.end());
+    auto link = Call("POST", path, "", headers);
+    ASSERT_EQ(link.status, 200) << link.body;
+    const std::string url = nlohmann::json::parse(link.body)["url"];
+    EXPECT_TRUE(url.starts_with(srv_.Url("/files/"))) << url;
+  }
+}
+
+class PublicUrlTest : public DocumentApiTest {
+ protected:
+  void Configure(config::Config& config) override {
+    config.server.public_url = "https://contracts.example.com";
+    config.server.allowed_hosts = {"127.0.0.1"};  // the test client's Host
+  }
+};
+
+TEST_F(PublicUrlTest, ALinkNamesTheConfiguredPublicUrl) {
+  const auto ada = As("acme", "ada@example.com", auth::Role::kAdmin);
+  auto up = Upload(ada, NewContract(ada), "terms");
+  auto link = Call("POST",
+                   "/api/v1/documents/" +
+                       std::to_string(int64_t(nlohmann::json::parse(up.body)["id"])) + "/link",
+                   "", ada);
+  ASSERT_EQ(link.status, 200) << link.body;
+  const std::string url = nlohmann::json::parse(link.body)["url"];
+  EXPECT_TRUE(url.starts_with("https://contracts.example.com/files/")) << url;
+  // Another host is refused before anything is done.
+  auto elsewhere = Call("GET", "/api/v1/me", "", {ada[0], "Host: evil.example"});
+  EXPECT_EQ(elsewhere.status, 421);
+}
+
 TEST_F(DocumentApiTest, ABoundLinkEndsWithItsSession) {
   const auto ann = As("acme", "ann2@example.com", auth::Role::kManager);
   const int64_t contract = NewContract(ann);

@@ -81,7 +81,9 @@ class ServerTest : public ::testing::Test {
 
 void ExpectSecurityHeaders(const HttpResponse& r) {
   EXPECT_EQ(r.headers.at("strict-transport-security"), "max-age=63072000; includeSubDomains");
-  EXPECT_EQ(r.headers.at("content-security-policy"), "default-src 'self'; frame-ancestors 'none'");
+  EXPECT_EQ(r.headers.at("content-security-policy"),
+            "default-src 'self'; frame-ancestors 'none'; object-src 'none'; base-uri 'none'");
+  EXPECT_EQ(r.headers.at("x-frame-options"), "DENY");
   EXPECT_EQ(r.headers.at("x-content-type-options"), "nosniff");
   EXPECT_EQ(r.headers.at("referrer-policy"), "no-referrer");
   EXPECT_EQ(r.headers.at("cache-control"), "no-store");
