@@ -43,7 +43,7 @@ Counter& MetricsRegistry::GetCounter(const std::string& name, const std::string&
     return *e->counter;
   }
   auto& c = counters_.emplace_back();
-  entries_.push_back({name, help, labels, Kind::kCounter, &c, nullptr, nullptr});
+  entries_.push_back({name, help, labels, Kind::kCounter, {}, &c, nullptr, nullptr});
   return c;
 }
 
@@ -52,7 +52,7 @@ Gauge& MetricsRegistry::GetGauge(const std::string& name, const std::string& hel
   std::lock_guard lock(mu_);
   if (auto* e = FindLocked(name, labels); e != nullptr && e->gauge != nullptr) return *e->gauge;
   auto& g = gauges_.emplace_back();
-  entries_.push_back({name, help, labels, Kind::kGauge, nullptr, &g, nullptr});
+  entries_.push_back({name, help, labels, Kind::kGauge, {}, nullptr, &g, nullptr});
   return g;
 }
 
@@ -63,8 +63,19 @@ Histogram& MetricsRegistry::GetHistogram(const std::string& name, const std::str
     return *e->histogram;
   }
   auto& h = histograms_.emplace_back(std::move(buckets));
-  entries_.push_back({name, help, labels, Kind::kHistogram, nullptr, nullptr, &h});
+  entries_.push_back({name, help, labels, Kind::kHistogram, {}, nullptr, nullptr, &h});
   return h;
+}
+
+void MetricsRegistry::SetInfo(const std::string& name, const std::string& help,
+                              const std::string& key_labels, const std::string& value_labels) {
+  std::lock_guard lock(mu_);
+  if (auto* e = FindLocked(name, key_labels); e != nullptr && e->kind == Kind::kInfo) {
+    e->info_labels = value_labels;
+    return;
+  }
+  entries_.push_back(
+      {name, help, key_labels, Kind::kInfo, value_labels, nullptr, nullptr, nullptr});
 }
 
 std::string MetricsRegistry::EscapeLabel(std::string_view value) {
@@ -97,9 +108,9 @@ std::string MetricsRegistry::Render() const {
   for (const auto& name : order) {
     const auto& series = by_name[name];
     const Entry& first = *series.front();
-    const char* type = first.kind == Kind::kCounter ? "counter"
-                       : first.kind == Kind::kGauge ? "gauge"
-                                                    : "histogram";
+    const char* type = first.kind == Kind::kCounter     ? "counter"
+                       : first.kind == Kind::kHistogram ? "histogram"
+                                                        : "gauge";
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, first.help, name, type);
     for (const Entry* e : series) {
       const std::string braces = e->labels.empty() ? "" : "{" + e->labels + "}";
@@ -107,6 +118,11 @@ std::string MetricsRegistry::Render() const {
         out += fmt::format("{}{} {}\n", name, braces, e->counter->Value());
       } else if (e->kind == Kind::kGauge) {
         out += fmt::format("{}{} {}\n", name, braces, e->gauge->Value());
+      } else if (e->kind == Kind::kInfo) {
+        std::string all = e->labels;
+        if (!all.empty() && !e->info_labels.empty()) all += ',';
+        all += e->info_labels;
+        out += fmt::format("{}{} 1\n", name, all.empty() ? "" : "{" + all + "}");
       } else {
         const Histogram& h = *e->histogram;
         const std::string sep = e->labels.empty() ? "" : e->labels + ",";

@@ -64,6 +64,12 @@ class MetricsRegistry {
                           const std::string& labels = {},
                           std::vector<double> buckets = DefaultLatencyBuckets());
 
+  // An info-style gauge of value 1 whose labels say something that changes (a job's last
+  // error): the series `name{key_labels,value_labels}` replaces the one set before for
+  // the same name and `key_labels`, so the registry holds one series per key.
+  void SetInfo(const std::string& name, const std::string& help, const std::string& key_labels,
+               const std::string& value_labels);
+
   // Prometheus text exposition format 0.0.4.
   std::string Render() const;
 
@@ -71,10 +77,11 @@ class MetricsRegistry {
   static std::string EscapeLabel(std::string_view value);
 
  private:
-  enum class Kind { kCounter, kGauge, kHistogram };
+  enum class Kind { kCounter, kGauge, kHistogram, kInfo };
   struct Entry {
     std::string name, help, labels;
     Kind kind;
+    std::string info_labels;  // kInfo: the replaceable labels after `labels`
     Counter* counter = nullptr;
     Gauge* gauge = nullptr;
     Histogram* histogram = nullptr;

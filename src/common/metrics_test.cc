@@ -32,6 +32,20 @@ TEST(Metrics, SameNameAndLabelsGiveTheSameSeries) {
   EXPECT_NE(&r.GetCounter("x", "X", "a=\"1\""), &r.GetCounter("x", "X", "a=\"2\""));
 }
 
+TEST(Metrics, AnInfoSeriesIsReplacedNotAddedTo) {
+  MetricsRegistry r;
+  r.SetInfo("last_error_info", "Last error", "job=\"a\"", "error=\"disk full\"");
+  r.SetInfo("last_error_info", "Last error", "job=\"b\"", "error=\"\"");
+  r.SetInfo("last_error_info", "Last error", "job=\"a\"", "error=\"\"");
+  const std::string text = r.Render();
+  EXPECT_NE(text.find("# TYPE last_error_info gauge\n"
+                      "last_error_info{job=\"a\",error=\"\"} 1\n"
+                      "last_error_info{job=\"b\",error=\"\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("disk full"), std::string::npos) << "the old value is gone: " << text;
+}
+
 TEST(Metrics, EscapesLabelValues) {
   EXPECT_EQ(MetricsRegistry::EscapeLabel("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
