@@ -56,6 +56,16 @@ class BackupTarget {
 
   // Removes `name` (retention only); kNotFound when absent.
   virtual Status Delete(std::string_view name) = 0;
+
+  // Whether the target's storage is there: true when it is; false when it is gone or was
+  // never made (a local target's directory deleted or emptied), which Prepare() mends;
+  // kUnavailable when that cannot be told now (a disk not mounted, the network down).
+  // Targets without such a notion keep the default, true.
+  virtual Result<bool> Probe() { return true; }
+
+  // Makes the storage ready to be written, creating what is missing. Idempotent; the
+  // default has nothing to do.
+  virtual Status Prepare() { return Status::Ok(); }
 };
 
 inline constexpr size_t kMaxObjectNameBytes = 255;

@@ -1,6 +1,7 @@
 #include "backup/local_target.h"
 
 #include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -60,9 +61,13 @@ class LocalTarget final : public BackupTarget {
   Result<std::unique_ptr<ByteSource>> Get(std::string_view name) override;
   Result<std::vector<ObjectInfo>> List(std::string_view prefix) override;
   Status Delete(std::string_view name) override;
+  Result<bool> Probe() override;
+  Status Prepare() override { return Init(); }
 
   // Creates the directory and .tmp/, and removes unlocked temporaries.
   Status Init();
+  // Notes whether the directory is a mount point now (OpenLocalTarget, once).
+  void NoteMountPoint() { mount_point_ = IsMountPoint().value_or(false); }
 
   Status IoError(const Status& s, std::string_view note = {}) const {
     return backup::IoError(name_, s, note);
@@ -73,7 +78,33 @@ class LocalTarget final : public BackupTarget {
   Result<DirectoryPtr> OpenRoot() const {
     auto root = fs_.OpenDirectory(directory_);
     if (!root.ok()) return IoError(root.status());
+    RETURN_IF_ERROR(CheckMounted(**root));
     return root;
+  }
+
+  // Whether the directory lies on another device than its parent; nullopt when it cannot
+  // be told (it is missing).
+  std::optional<bool> IsMountPoint() const {
+    auto root = fs_.OpenDirectory(directory_);
+    if (!root.ok()) return std::nullopt;
+    auto self = (*root)->Stat(".");
+    auto parent = (*root)->Stat("..");
+    if (!self.ok() || !parent.ok()) return std::nullopt;
+    return self->device != parent->device;
+  }
+
+  // kUnavailable when the directory was a mount point at open and is none now.
+  Status CheckMounted(Directory& root) const {
+    if (!mount_point_) return Status::Ok();
+    auto self = root.Stat(".");
+    auto parent = root.Stat("..");
+    if (!self.ok()) return IoError(self.status());
+    if (!parent.ok()) return IoError(parent.status());
+    if (self->device == parent->device) {
+      return Unavailable("backup target " + name_ + " is not mounted",
+                         directory_ + " was a mount point when opened and is none now");
+    }
+    return Status::Ok();
   }
 
   // Opens the directories on the way to object `name`: returns them root first, the
@@ -87,6 +118,7 @@ class LocalTarget final : public BackupTarget {
   FileSystem& fs_;
   const std::string name_;
   const std::string directory_;
+  bool mount_point_ = false;  // set once, before the target is shared
 };
 
 // Reads an object, with the target's errors. May outlive its target.
@@ -128,9 +160,25 @@ Result<std::vector<DirectoryPtr>> LocalTarget::OpenPath(const std::vector<std::s
   return dirs;
 }
 
+Result<bool> LocalTarget::Probe() {
+  auto root = fs_.OpenDirectory(directory_);
+  if (!root.ok()) {
+    if (Absent(root.status())) return false;
+    return IoError(root.status());
+  }
+  RETURN_IF_ERROR(CheckMounted(**root));
+  auto tmp = (*root)->Stat(kTmpDir);
+  if (!tmp.ok()) {
+    if (Absent(tmp.status())) return false;
+    return IoError(tmp.status());
+  }
+  return tmp->type == FileType::kDirectory;
+}
+
 Status LocalTarget::Init() {
   if (name_.empty()) return InvalidArgument("a backup target needs a name");
   auto root = fs_.OpenDirectory(directory_);
+  if (root.ok()) RETURN_IF_ERROR(CheckMounted(**root));
   if (!root.ok() && root.status().code() == StatusCode::kNotFound) {
     if (Status made = MakeDirectories(fs_, directory_, 0700); !made.ok()) {
       return Unavailable("backup target " + name_ + " cannot be created", made.detail());
@@ -332,9 +380,18 @@ Status LocalTarget::Delete(std::string_view name) {
 }  // namespace
 
 Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(FileSystem& fs, std::string name,
-                                                      std::string directory) {
+                                                      std::string directory,
+                                                      LocalTargetOpen open) {
+  if (open == LocalTargetOpen::kExisting) {
+    if (name.empty()) return InvalidArgument("a backup target needs a name");
+    if (auto root = fs.OpenDirectory(directory);
+        !root.ok() && root.status().code() == StatusCode::kFailedPrecondition) {
+      return InvalidArgument("backup target " + name + ": " + directory + " is not a directory");
+    }
+  }
   auto target = std::make_unique<LocalTarget>(fs, std::move(name), std::move(directory));
-  RETURN_IF_ERROR(target->Init());
+  if (open == LocalTargetOpen::kCreate) RETURN_IF_ERROR(target->Init());
+  target->NoteMountPoint();
   return std::unique_ptr<BackupTarget>(std::move(target));
 }
 

@@ -17,7 +17,13 @@
 //
 // Every call reopens the directory by path and needs the .tmp/ subdirectory created by
 // OpenLocalTarget: when the disk behind the directory is unmounted, calls fail with
-// kUnavailable instead of writing into the bare mount point.
+// kUnavailable instead of writing into the bare mount point. A directory that was a mount
+// point when the target was opened and no longer is (the device of its parent) is
+// unavailable too, whatever it holds.
+//
+// Probe() is false when the directory or its .tmp/ is gone (deleted, or emptied) and
+// Prepare() makes them again, so a target that lost its content is told from one that
+// cannot be reached (backup/target_identity.h).
 //
 // A name can be an object or a directory of objects, not both: PutIfAbsent("a") while
 // "a/b" exists, or "a/b" while "a" exists, is kInvalidArgument. Directories emptied by
@@ -31,11 +37,18 @@
 
 namespace pactum::backup {
 
-// Opens the target `name` in `directory`, creating the directory (0700) when missing, and
-// removes the temporaries a crash left. kInvalidArgument when `name` is empty or
-// `directory` exists but is not a directory; kUnavailable / kResourceExhausted when it
-// cannot be created or read.
-Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(FileSystem& fs, std::string name,
-                                                      std::string directory);
+enum class LocalTargetOpen {
+  kCreate,    // create the directory (0700) and .tmp/ when missing; remove stale temporaries
+  kExisting,  // create nothing: commands that only read must not make a lost target anew
+};
+
+// Opens the target `name` in `directory`, by default creating the directory (0700) when
+// missing, and removes the temporaries a crash left. kInvalidArgument when `name` is empty
+// or `directory` exists but is not a directory; kUnavailable / kResourceExhausted when it
+// cannot be created or read. With kExisting a missing directory is not an error: calls
+// then fail (kUnavailable) and Probe() is false.
+Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(
+    FileSystem& fs, std::string name, std::string directory,
+    LocalTargetOpen open = LocalTargetOpen::kCreate);
 
 }  // namespace pactum::backup

@@ -50,6 +50,7 @@ enum class FileType { kRegular, kDirectory, kOther };  // kOther: links, sockets
 struct FileInfo {
   FileType type = FileType::kOther;
   uint64_t size = 0;
+  uint64_t device = 0;  // st_dev: a mount point's differs from its parent's
   std::chrono::system_clock::time_point modified;
 };
 

@@ -78,6 +78,7 @@ FileInfo InfoOf(const struct stat& st) {
               : S_ISDIR(st.st_mode) ? FileType::kDirectory
                                     : FileType::kOther;
   info.size = static_cast<uint64_t>(st.st_size);
+  info.device = static_cast<uint64_t>(st.st_dev);
   info.modified = std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));

@@ -10,6 +10,8 @@
 //    flipped (bit rot, a tampered copy); the stored object itself is untouched.
 //  - down: every call fails with kUnavailable (the target is unreachable); set it back to
 //    false and the target comes back.
+// Probe and Prepare are forwarded (failing while down; Prepare also with fail_writes) and
+// not recorded.
 // It records every call (operation, name, outcome), so a test can check which artefacts
 // were written or pruned. Thread-safe, as every BackupTarget.
 
@@ -108,6 +110,17 @@ class FaultBackupTarget final : public backup::BackupTarget {
     if (down) return Record("delete", name, Down());
     if (fail_writes) return Record("delete", name, Unavailable("backup target write failed"));
     return Record("delete", name, inner_.Delete(name));
+  }
+
+  Result<bool> Probe() override {
+    if (down) return Down();
+    return inner_.Probe();
+  }
+
+  Status Prepare() override {
+    if (down) return Down();
+    if (fail_writes) return Unavailable("backup target write failed");
+    return inner_.Prepare();
   }
 
  private:
