@@ -30,6 +30,7 @@ struct ChangeLog::State {
   store::LogCursor cursor;         // where the engine's log was read up to
   uint64_t checkpoint_offset = 0;  // bytes of the checkpoint file carried so far
   bool continuity_lost = false;
+  LogGrowth growth;  // since the last snapshot's position
 };
 
 ChangeLog::ChangeLog(store::ChangeCapture& capture, BackupKey key, BackupTarget& spool,
@@ -88,6 +89,13 @@ Status ChangeLog::LoadState() {
     ASSIGN_OR_RETURN(s.position.hash, DigestFromHex(j.at("hash").get<std::string>()));
     s.position.time_ms = j.at("time_ms").get<int64_t>();
     s.checkpoint_offset = j.value("checkpoint_offset", uint64_t{0});
+    // Absent in the state of an older release: counted from here on.
+    if (j.contains("since_snapshot")) {
+      const json& g = j.at("since_snapshot");
+      s.growth.segments = g.at("segments").get<uint64_t>();
+      s.growth.transactions = g.at("transactions").get<uint64_t>();
+      s.growth.page_bytes = g.at("page_bytes").get<uint64_t>();
+    }
     if (j.contains("log_cursor")) {
       s.cursor = j.at("log_cursor").get<std::string>();
     } else if (!s.position.lineage.empty()) {
@@ -121,7 +129,11 @@ Status ChangeLog::SaveState() {
                   {"hash", crypto::HexDigest(s.position.hash)},
                   {"time_ms", s.position.time_ms},
                   {"log_cursor", s.cursor},
-                  {"checkpoint_offset", s.checkpoint_offset}};
+                  {"checkpoint_offset", s.checkpoint_offset},
+                  {"since_snapshot",
+                   {{"segments", s.growth.segments},
+                    {"transactions", s.growth.transactions},
+                    {"page_bytes", s.growth.page_bytes}}}};
   return WriteFileAtomic(state_file_, j.dump() + "\n", 0600);
 }
 
@@ -133,6 +145,11 @@ bool ChangeLog::NeedsSnapshot() const {
 LogPosition ChangeLog::position() const {
   std::lock_guard lock(mu_);
   return state_->position;
+}
+
+LogGrowth ChangeLog::growth() const {
+  std::lock_guard lock(mu_);
+  return state_->growth;
 }
 
 std::vector<TargetHealth> ChangeLog::health() const {
@@ -178,6 +195,10 @@ Status ChangeLog::Spool(const Segment& segment) {
   state_->position.hash = HashBytes(plain);
   if (!segment.commits.empty()) state_->position.time_ms = segment.commits.back().time_ms;
   state_->checkpoint_offset += segment.checkpoints.size();
+  LogGrowth& g = state_->growth;
+  ++g.segments;
+  g.transactions += segment.commits.size();
+  for (const Commit& c : segment.commits) g.page_bytes += c.pages.size() * kPageBytes;
   return Status::Ok();
 }
 
@@ -294,6 +315,7 @@ Result<LogPosition> ChangeLog::BeginSnapshot(const std::function<Status()>& open
         commit_times_.clear();
       }
       state_->cursor = end;
+      state_->growth = LogGrowth{};  // a restore from this snapshot replays from here
       at = state_->position;
     }
     RETURN_IF_ERROR(SaveState());

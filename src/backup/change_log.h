@@ -61,6 +61,14 @@ struct ChangeLogOptions {
   int zstd_level = 1;
 };
 
+// What the log holds since the position of the last snapshot begun (BeginSnapshot), which
+// a restore from that snapshot replays: the measure for snapshots by growth.
+struct LogGrowth {
+  uint64_t segments = 0;
+  uint64_t transactions = 0;
+  uint64_t page_bytes = 0;  // page images, 4096 bytes each
+};
+
 // Per target: what reached it and what did not.
 struct TargetHealth {
   std::string name;
@@ -92,6 +100,7 @@ class ChangeLog {
 
   bool NeedsSnapshot() const;
   LogPosition position() const;
+  LogGrowth growth() const;
   std::vector<TargetHealth> health() const;
 
   // For a snapshot: with writes paused, captures everything, folds the engine's whole log

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,10 +26,14 @@
 #include "backup/restore.h"
 #include "backup/restore_directory.h"
 #include "backup/retention.h"
+#include "backup/target_identity.h"
 #include "cli/commands.h"
+#include "cli/control_verbs.h"
 #include "cli/runtime.h"
 #include "common/file_system.h"
 #include "common/files.h"
+#include "control/control_client.h"
+#include "control/control_protocol.h"
 #include "crypto/random.h"
 #include "store/change_capture.h"
 
@@ -218,8 +223,10 @@ Result<Targets> OpenConfiguredTargets(const config::Config& cfg, const std::stri
     names = {only};
   }
   Targets t;
+  // Never created here: a target that lost its directory is reported, not made anew.
   ASSIGN_OR_RETURN(t.owned,
-                   backup::OpenTargets(LocalFileSystem(), config::BackupDirectory(cfg), names));
+                   backup::OpenTargets(LocalFileSystem(), config::BackupDirectory(cfg), names,
+                                       backup::LocalTargetOpen::kExisting));
   for (auto& target : t.owned) t.all.push_back(target.get());
   return t;
 }
@@ -292,6 +299,18 @@ int ReportRun(const CommonOptions& options, const nlohmann::json& manifest,
   return kExitOk;
 }
 
+// The server's answer to backup.run, checked before anything reads it.
+bool ReadableRunAnswer(const nlohmann::json& answer) {
+  return answer.is_object() && answer.contains("snapshot") && answer["snapshot"].is_object() &&
+         answer.contains("outcomes") && answer["outcomes"].is_array() &&
+         std::all_of(answer["outcomes"].begin(), answer["outcomes"].end(),
+                     [](const nlohmann::json& o) { return o.is_object(); });
+}
+
+int64_t IntField(const nlohmann::json& j, const char* key) {
+  return j.contains(key) && j[key].is_number_integer() ? j[key].get<int64_t>() : 0;
+}
+
 int Run(const CommonOptions& options, int wait_seconds) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
@@ -299,13 +318,33 @@ int Run(const CommonOptions& options, int wait_seconds) {
     PrintError("backups are off (backup.mode); nothing to run");
     return kExitFailure;
   }
+  Progress progress;
+  // A running server owns the backups: it takes the snapshot, asked through its control
+  // socket, and this command waits for the answer.
+  progress.Show("asking the server for a snapshot...");
+  auto answer = control::CallServer(cfg->data_dir, "backup.run", nlohmann::json::object(),
+                                    std::chrono::seconds(wait_seconds));
+  progress.Clear();
+  if (answer.ok()) {
+    if (!ReadableRunAnswer(*answer)) {
+      PrintError("the server's answer is unreadable");
+      return kExitFailure;
+    }
+    return ReportRun(options, (*answer)["snapshot"], (*answer)["outcomes"],
+                     IntField(*answer, "snapshot_ms"), IntField(*answer, "copy_ms"),
+                     IntField(*answer, "verify_ms"));
+  }
+  if (answer.status().reason() != control::kNoServer) {
+    PrintError("snapshot failed: " + answer.status().message());
+    return kExitFailure;
+  }
+  // No server: this command owns the backups for the moment and takes it itself.
   auto data = OpenDataDirectory(*cfg, nullptr, DirectoryAccess::kShared);
   if (!data.ok()) {
     PrintError(data.status().message());
     return kExitFailure;
   }
   SystemClock clock;
-  Progress progress;
   auto service = backup::BackupService::Open(
       *data->db, *data->keys, clock, LocalFileSystem(),
       {.data_dir = cfg->data_dir,
@@ -313,59 +352,24 @@ int Run(const CommonOptions& options, int wait_seconds) {
        .target_names = cfg->backup.targets,
        .interval_ms = cfg->backup.interval_ms,
        .daily_at_minutes = config::ParseDailyAt(cfg->backup.daily_at).value(),
+       .snapshot_after_bytes = cfg->backup.snapshot_after_bytes,
+       .snapshot_after_transactions = cfg->backup.snapshot_after_transactions,
        .environment = cfg->environment});
-  if (service.ok()) {
-    progress.Show("taking a snapshot...");
-    backup::SnapshotResult result;
-    const Status s = (*service)->RunOnce(/*force_snapshot=*/true, &result);
-    progress.Clear();
-    if (!s.ok() && result.manifest.id.empty()) {
-      PrintError("snapshot failed: " + s.message());
-      return kExitFailure;
-    }
-    return ReportRun(options, result.manifest.ToJson(), result.OutcomesJson(), result.snapshot_ms,
-                     result.copy_ms, result.verify_ms);
-  }
-  if (service.status().code() != StatusCode::kUnavailable) {
+  if (!service.ok()) {
     PrintError(service.status().message());
     return kExitFailure;
   }
-  // The server owns the backups: ask it, and wait for its answer.
-  const std::string id = crypto::RandomHex(8);
-  const std::string dir = backup::SpoolDirectory(cfg->data_dir) + "/requests";
-  if (Status w = WriteFileAtomic(dir + "/run-" + id + ".request", "run\n", 0600); !w.ok()) {
-    PrintError("cannot ask the server for a snapshot: " + w.message());
+  progress.Show("taking a snapshot...");
+  backup::SnapshotResult result;
+  const Status s = (*service)->RunOnce(/*force_snapshot=*/true, &result);
+  progress.Clear();
+  if (!s.ok() && result.manifest.id.empty()) {
+    PrintError("snapshot failed: " + s.message());
     return kExitFailure;
   }
-  const std::string answer_path = dir + "/run-" + id + ".result";
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
-  for (int dots = 0; std::chrono::steady_clock::now() < deadline; ++dots) {
-    auto text = ReadFile(answer_path);
-    if (text.ok()) {
-      progress.Clear();
-      std::error_code ec;
-      std::filesystem::remove(answer_path, ec);
-      const auto answer = nlohmann::json::parse(*text, nullptr, false);
-      if (!answer.is_object()) {
-        PrintError("the server's answer is unreadable");
-        return kExitFailure;
-      }
-      if (!answer.value("ok", false) && !answer.contains("snapshot")) {
-        PrintError("snapshot failed: " + answer.value("error", std::string("unknown error")));
-        return kExitFailure;
-      }
-      return ReportRun(options, answer.at("snapshot"), answer.at("outcomes"),
-                       answer.value("snapshot_ms", int64_t{0}), answer.value("copy_ms", int64_t{0}),
-                       answer.value("verify_ms", int64_t{0}));
-    }
-    progress.Show("the server is taking the snapshot" +
-                  std::string(static_cast<size_t>(dots % 4), '.'));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  progress.Clear();
-  PrintError("the server did not answer within " + std::to_string(wait_seconds) +
-             " s; it takes the snapshot when it can (see pactum backup status)");
-  return kExitFailure;
+  const nlohmann::json report = SnapshotAnswer(result);
+  return ReportRun(options, report["snapshot"], report["outcomes"], result.snapshot_ms,
+                   result.copy_ms, result.verify_ms);
 }
 
 int List(const CommonOptions& options, const std::string& only) {
@@ -408,6 +412,21 @@ int List(const CommonOptions& options, const std::string& only) {
   return failed ? kExitFailure : kExitOk;
 }
 
+// What each configured target's identity says (backup/target_identity.h), checked
+// against the data directory's ledger: name -> check. Reads only.
+std::map<std::string, backup::TargetCheck> CheckTargets(const config::Config& cfg,
+                                                        const Targets& targets) {
+  auto ledger = backup::TargetLedger::Load(backup::TargetLedgerPath(cfg.data_dir));
+  std::map<std::string, backup::TargetCheck> out;
+  for (backup::BackupTarget* t : targets.all) {
+    const backup::TargetRecord* record = ledger.ok() ? ledger->Find(t->name()) : nullptr;
+    out[t->name()] = backup::CheckTarget(*t, record);
+  }
+  return out;
+}
+
+std::string TimeOrNever(int64_t ms) { return ms == 0 ? std::string("never") : Rfc3339Ms(ms); }
+
 int ShowStatus(const CommonOptions& options) {
   auto cfg = LoadConfig(options);
   if (!cfg) return kExitUsage;
@@ -428,35 +447,86 @@ int ShowStatus(const CommonOptions& options) {
   status["age_ms"] = age_ms;
   status["mode"] = cfg->backup.mode;
   status["backup_dir"] = config::BackupDirectory(*cfg);
+  // The server's file says how the targets were when it was written; whether one lost
+  // its backups since (the server may be stopped) is checked here, now.
+  auto targets = OpenConfiguredTargets(*cfg, "");
+  std::map<std::string, backup::TargetCheck> checks;
+  if (targets.ok()) checks = CheckTargets(*cfg, *targets);
   bool healthy = true;
-  const nlohmann::json targets = status.value("targets", nlohmann::json::array());
-  for (const auto& t : targets) healthy = healthy && t.value("ok", false);
+  std::vector<std::string> lost;
+  nlohmann::json listed = status.value("targets", nlohmann::json::array());
+  if (!listed.is_array()) listed = nlohmann::json::array();
+  for (auto& t : listed) {
+    if (!t.is_object()) continue;
+    const std::string name = t.value("name", std::string());
+    if (const auto c = checks.find(name);
+        c != checks.end() && c->second.state == backup::TargetState::kLost) {
+      t["ok"] = false;
+      t["lost"] = true;
+      t["identity"] = "lost";
+      t["error"] = "lost its backups: " + c->second.reason;
+    }
+    if (t.value("lost", false)) lost.push_back(name);
+    healthy = healthy && t.value("ok", false);
+  }
+  status["targets"] = listed;
   status["healthy"] = healthy;
+  // The backup jobs of the server's scheduler, from <data>/status.json.
+  nlohmann::json jobs = nlohmann::json::array();
+  if (auto server = ReadFile(cfg->data_dir + "/status.json"); server.ok()) {
+    const auto j = nlohmann::json::parse(*server, nullptr, false);
+    if (j.is_object() && j.contains("jobs") && j["jobs"].is_array()) {
+      for (const auto& job : j["jobs"]) {
+        if (job.is_object() && job.value("name", std::string()).starts_with("backup-")) {
+          jobs.push_back(job);
+        }
+      }
+    }
+  }
+  status["jobs"] = jobs;
+  const int code = lost.empty() ? kExitOk : kExitFailure;
   if (options.json) {
     std::cout << status.dump() << std::endl;
-    return kExitOk;
+  } else {
+    const nlohmann::json log = status.value("change_log", nlohmann::json::object());
+    const nlohmann::json last = status.value("last_snapshot", nlohmann::json::object());
+    std::cout << "backups " << cfg->backup.mode << ", in " << config::BackupDirectory(*cfg)
+              << " (status written " << age_ms / 1000 << " s ago)\n";
+    std::cout << "change log: lineage " << log.value("lineage", std::string()) << ", segment "
+              << log.value("segment", 0) << ", last commit "
+              << Rfc3339Ms(log.value("last_commit_ms", int64_t{0})) << "\n";
+    std::cout << "last snapshot: " << last.value("id", std::string("none"))
+              << (last.value("error", std::string()).empty()
+                      ? ""
+                      : " (" + last.value("error", std::string()) + ")")
+              << "; next daily at " << Rfc3339Ms(status.value("next_daily_ms", int64_t{0})) << "\n";
+    for (const auto& t : listed) {
+      if (!t.is_object()) continue;
+      std::cout << "  " << t.value("name", std::string()) << ": "
+                << (t.value("ok", false) ? "ok" : "FAILING: " + t.value("error", std::string()))
+                << ", " << t.value("pending_segments", 0) << " segment(s) pending, lag "
+                << t.value("lag_ms", int64_t{0}) / 1000 << " s, last success "
+                << Rfc3339Ms(t.value("last_success_ms", int64_t{0})) << "\n";
+    }
+    for (const auto& job : jobs) {
+      std::cout << "  job " << job.value("name", std::string()) << ": last run "
+                << TimeOrNever(job.value("last_start_ms", int64_t{0})) << " ("
+                << job.value("last_outcome", std::string()) << ", "
+                << job.value("last_duration_ms", int64_t{0}) << " ms), next "
+                << TimeOrNever(job.value("next_run_ms", int64_t{0}))
+                << (job.value("last_error", std::string()).empty()
+                        ? ""
+                        : ", error: " + job.value("last_error", std::string()))
+                << "\n";
+    }
+    std::cout << std::flush;
   }
-  const nlohmann::json log = status.value("change_log", nlohmann::json::object());
-  const nlohmann::json last = status.value("last_snapshot", nlohmann::json::object());
-  std::cout << "backups " << cfg->backup.mode << ", in " << config::BackupDirectory(*cfg)
-            << " (status written " << age_ms / 1000 << " s ago)\n";
-  std::cout << "change log: lineage " << log.value("lineage", std::string()) << ", segment "
-            << log.value("segment", 0) << ", last commit "
-            << Rfc3339Ms(log.value("last_commit_ms", int64_t{0})) << "\n";
-  std::cout << "last snapshot: " << last.value("id", std::string("none"))
-            << (last.value("error", std::string()).empty()
-                    ? ""
-                    : " (" + last.value("error", std::string()) + ")")
-            << "; next daily at " << Rfc3339Ms(status.value("next_daily_ms", int64_t{0})) << "\n";
-  for (const auto& t : targets) {
-    std::cout << "  " << t.value("name", std::string()) << ": "
-              << (t.value("ok", false) ? "ok" : "FAILING: " + t.value("error", std::string()))
-              << ", " << t.value("pending_segments", 0) << " segment(s) pending, lag "
-              << t.value("lag_ms", int64_t{0}) / 1000 << " s, last success "
-              << Rfc3339Ms(t.value("last_success_ms", int64_t{0})) << "\n";
+  if (!lost.empty()) {
+    std::string names;
+    for (const std::string& n : lost) names += (names.empty() ? "" : ", ") + n;
+    PrintError("backup target(s) " + names + " lost their backups");
   }
-  std::cout << std::flush;
-  return kExitOk;
+  return code;
 }
 
 // Where the data directory of `config` backs up.
@@ -593,7 +663,22 @@ int VerifyCommand(const CommonOptions& options, bool all) {
   Progress progress;
   nlohmann::json out = nlohmann::json::array();
   bool failed = false;
+  const std::map<std::string, backup::TargetCheck> checks = CheckTargets(cfg, targets);
   for (backup::BackupTarget* t : targets.all) {
+    // A target that lost its backups, or never had any, is named: there is nothing on it
+    // to verify, and silence would read as "verified".
+    const backup::TargetCheck& check = checks.at(t->name());
+    if (check.state == backup::TargetState::kLost || check.state == backup::TargetState::kNew) {
+      failed = true;
+      out.push_back({{"target", t->name()},
+                     {"ok", false},
+                     {"lost", check.state == backup::TargetState::kLost},
+                     {"error", check.state == backup::TargetState::kLost
+                                   ? "lost its backups: " + check.reason
+                                   : std::string("holds no backups (never initialised, or its "
+                                                 "directory is gone)")}});
+      continue;
+    }
     std::vector<std::string> damaged;
     auto manifests = backup::ListManifests(*t, keys, &damaged);
     if (!manifests.ok()) {
@@ -605,6 +690,11 @@ int VerifyCommand(const CommonOptions& options, bool all) {
     for (const std::string& d : damaged) {
       failed = true;
       out.push_back({{"target", t->name()}, {"ok", false}, {"error", "damaged manifest " + d}});
+    }
+    if (manifests->empty() && damaged.empty()) {
+      failed = true;
+      out.push_back({{"target", t->name()}, {"ok", false}, {"error", "holds no snapshot"}});
+      continue;
     }
     std::vector<const backup::Manifest*> chosen;
     for (const backup::Manifest& m : *manifests) {

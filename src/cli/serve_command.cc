@@ -1,11 +1,8 @@
 #include <pthread.h>
 #include <sys/resource.h>
-#include <condition_variable>
 #include <csignal>
 #include <iostream>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -17,51 +14,26 @@
 #include "backup/backup_service.h"
 #include "blob/local_blob_store.h"
 #include "cli/commands.h"
+#include "cli/control_verbs.h"
 #include "cli/runtime.h"
+#include "cli/serve_jobs.h"
 #include "common/file_system.h"
 #include "common/files.h"
 #include "common/ip_network.h"
 #include "common/log.h"
 #include "common/version.h"
+#include "control/control_server.h"
 #include "document/document_service.h"
 #include "http/server.h"
 #include "http/tls.h"
+#include "scheduler/scheduler.h"
 
 namespace pactum::cli {
 namespace {
 
-// Runs `task` at once and then every `every` on a thread of its own, until destroyed.
-class Periodic {
- public:
-  Periodic(std::chrono::seconds every, std::function<void()> task)
-      : thread_([this, every, task = std::move(task)] {
-          std::unique_lock lock(mu_);
-          while (!stop_) {
-            lock.unlock();
-            task();
-            lock.lock();
-            cv_.wait_for(lock, every, [this] { return stop_; });
-          }
-        }) {}
-  ~Periodic() {
-    {
-      const std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-  Periodic(const Periodic&) = delete;
-  Periodic& operator=(const Periodic&) = delete;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;   // GUARDED_BY(mu_)
-  std::thread thread_;  // last: starts once the members above exist
-};
-
 constexpr const char* kComponent = "serve";
+// The server's status file in the data directory: {"updated_ms", "jobs": [...]}.
+constexpr const char* kStatusFile = "status.json";
 
 // Whether the request and api streams are recorded: always, except in a build made for
 // measuring what that costs (CMake option PACTUM_BENCH_NO_AUDIT, never for production).
@@ -122,6 +94,42 @@ Result<std::string> FirstStart(const config::Config& cfg, DataDirectory& data) {
   log::Info(kComponent, "first start: created the initial tenant and admin",
             {{"tenant", kInitialTenant}, {"admin", kInitialAdminEmail}, {"password_file", path}});
   return path;
+}
+
+// Backups on: the service, its jobs added to `jobs`. Null when backups are off.
+Result<std::unique_ptr<backup::BackupService>> OpenBackups(const config::Config& cfg,
+                                                           DataDirectory& data, const Clock& clock,
+                                                           MetricsRegistry& metrics,
+                                                           scheduler::Scheduler& jobs) {
+  if (cfg.backup.mode != "on") return std::unique_ptr<backup::BackupService>();
+  ASSIGN_OR_RETURN(auto backups,
+                   backup::BackupService::Open(
+                       *data.db, *data.keys, clock, LocalFileSystem(),
+                       {.data_dir = cfg.data_dir,
+                        .backup_dir = config::BackupDirectory(cfg),
+                        .target_names = cfg.backup.targets,
+                        .interval_ms = cfg.backup.interval_ms,
+                        .daily_at_minutes = config::ParseDailyAt(cfg.backup.daily_at).value(),
+                        .snapshot_after_bytes = cfg.backup.snapshot_after_bytes,
+                        .snapshot_after_transactions = cfg.backup.snapshot_after_transactions,
+                        .environment = cfg.environment,
+                        .metrics = &metrics}));
+  RETURN_IF_ERROR(backups->AddJobs(jobs));
+  return backups;
+}
+
+// The control socket in the data directory; null (logged) when another server on the
+// same directory has it: the commands then talk to that one.
+Result<std::unique_ptr<control::ControlServer>> StartControl(const config::Config& cfg,
+                                                             const ControlDeps& deps) {
+  ASSIGN_OR_RETURN(control::Verbs verbs, ServerVerbs(deps));
+  auto server = control::ControlServer::Start(cfg.data_dir, std::move(verbs));
+  if (server.status().code() == StatusCode::kAlreadyExists) {
+    log::Warn(kComponent, "another server answers the control socket of this data directory",
+              {{"error", server.status().message()}});
+    return std::unique_ptr<control::ControlServer>();
+  }
+  return server;
 }
 
 int Serve(const ServeFlags& flags) {
@@ -258,63 +266,39 @@ int Serve(const ServeFlags& flags) {
     std::cout << "Pactum " << kVersion << " is serving at " << url << "/  (Ctrl-C stops it)"
               << std::endl;
   }
-  // Hourly: contracts in the trash for 30 days go for good, with their documents; stored
-  // objects without a document (a crash between write and commit) and unfinished uploads
-  // go after a grace period.
-  const auto grace = std::chrono::minutes(cfg->documents.orphan_grace_minutes);
-  const Periodic housekeeping(std::chrono::hours(1), [&contracts, &documents, &blobs, grace] {
-    auto purged = contracts.PurgeTrash();
-    if (!purged.ok()) {
-      log::Error(kComponent, "purging the trash failed", {{"error", purged.status().ToString()}});
-    } else if (!purged->contract_ids.empty()) {
-      documents.RemoveObjects(purged->blob_ids);
-      log::Info(
-          kComponent, "purged contracts from the trash",
-          {{"contracts", purged->contract_ids.size()}, {"documents", purged->blob_ids.size()}});
-    }
-    if (auto swept = documents.SweepOrphans(grace); !swept.ok()) {
-      log::Error(kComponent, "sweeping orphaned files failed",
-                 {{"error", swept.status().ToString()}});
-    } else if (*swept > 0) {
-      log::Info(kComponent, "removed orphaned files", {{"count", *swept}});
-    }
-    // A temporary file is written to once per MiB: at the slowest allowed upload rate that
-    // is minutes apart, so only day-old ones are certainly abandoned.
-    if (auto stale = blobs.value()->RemoveStaleTemporaries(std::chrono::hours(24));
-        stale.ok() && *stale > 0) {
-      log::Info(kComponent, "removed unfinished uploads", {{"count", *stale}});
-    }
-  });
-  // Chains are checkpointed every 1000 events or 60 s (checked every 5 s), and at shutdown.
-  std::mutex checkpoint_mu;
-  const auto checkpoint = [&checkpointer, &checkpoint_mu](bool force) {
-    const std::lock_guard lock(checkpoint_mu);
-    if (auto n = checkpointer.Run(force); !n.ok()) {
-      log::Error(kComponent, "signing audit checkpoints failed",
-                 {{"error", n.status().ToString()}});
-    }
-  };
-  std::optional<Periodic> checkpoints;
-  checkpoints.emplace(std::chrono::seconds(5), [&checkpoint] { checkpoint(false); });
-  // Backups: the change log every interval, a snapshot at once when none exists and daily.
-  std::unique_ptr<backup::BackupService> backups;
-  if (cfg->backup.mode == "on") {
-    auto opened = backup::BackupService::Open(
-        *data->db, *data->keys, clock, LocalFileSystem(),
-        {.data_dir = cfg->data_dir,
-         .backup_dir = config::BackupDirectory(*cfg),
-         .target_names = cfg->backup.targets,
-         .interval_ms = cfg->backup.interval_ms,
-         .daily_at_minutes = config::ParseDailyAt(cfg->backup.daily_at).value(),
-         .environment = cfg->environment,
-         .metrics = &metrics});
-    if (!opened.ok()) {
-      PrintError("cannot start backups: " + opened.status().message());
-      server.Shutdown();
-      return kExitFailure;
-    }
-    backups = std::move(opened).value();
-    backups->Start();
+  // The background work, as jobs of one scheduler: housekeeping, audit checkpoints and
+  // backups; each job's state in /metrics and in <data>/status.json.
+  scheduler::Scheduler jobs(
+      clock, {.metrics = &metrics, .status_file = cfg->data_dir + "/" + kStatusFile});
+  Status added =
+      AddServeJobs(jobs, {.contracts = contracts,
+                          .documents = documents,
+                          .blobs = **blobs,
+                          .orphan_grace = std::chrono::minutes(cfg->documents.orphan_grace_minutes),
+                          .checkpointer = checkpointer});
+  auto backups = OpenBackups(*cfg, *data, clock, metrics, jobs);
+  if (!backups.ok()) {
+    PrintError("cannot start backups: " + backups.status().message());
+    server.Shutdown();
+    return kExitFailure;
+  }
+  if (!added.ok()) {
+    PrintError("cannot schedule the background work: " + added.message());
+    server.Shutdown();
+    return kExitFailure;
+  }
+  jobs.Start();
+  // `pactum` commands reach this server through <data>/control.sock.
+  auto control = StartControl(*cfg, {.backups = backups->get()});
+  // On every way out the jobs stop first: they use the services declared above.
+  const struct StopJobs {
+    scheduler::Scheduler& jobs;
+    ~StopJobs() { jobs.Stop(); }
+  } stop_jobs{jobs};
+  if (!control.ok()) {
+    PrintError("cannot open the control socket: " + control.status().message());
+    server.Shutdown();
+    return kExitFailure;
   }
   // Last: whoever waits for the ready file finds everything above already printed.
   if (!cfg->server.ready_file.empty()) {
@@ -347,9 +331,13 @@ int Serve(const ServeFlags& flags) {
                    {{"error", s.ToString()}});
       }
     }
-    checkpoints.reset();
-    checkpoint(true);
-    if (backups) backups->Stop();  // ships what the last requests committed
+    if (*control) (*control)->Stop();  // commands waiting for an answer are told
+    jobs.Stop();
+    if (auto n = checkpointer.Run(/*force=*/true); !n.ok()) {
+      log::Error(kComponent, "signing audit checkpoints failed",
+                 {{"error", n.status().ToString()}});
+    }
+    if (*backups) (*backups)->Finish();  // ships what the last requests committed
     log::Info(kComponent, "stopped", {{"drained", drained}});
     log::Flush();
     return kExitOk;

@@ -64,6 +64,8 @@ void ForEachField(Config& c, Visit&& visit) {
   visit("backup.targets", FieldRef(&c.backup.targets));
   visit("backup.interval_ms", FieldRef(&c.backup.interval_ms));
   visit("backup.daily_at", FieldRef(&c.backup.daily_at));
+  visit("backup.snapshot_after_bytes", FieldRef(&c.backup.snapshot_after_bytes));
+  visit("backup.snapshot_after_transactions", FieldRef(&c.backup.snapshot_after_transactions));
 }
 
 std::map<std::string, FieldRef> FieldMap(Config& c) {
@@ -367,6 +369,16 @@ Status ValidateBackup(const Config& c) {
   }
   RETURN_IF_ERROR(CheckRange("backup.interval_ms", b.interval_ms, 100, 60'000));
   if (!ParseDailyAt(b.daily_at).ok()) return KeyError("backup.daily_at", "must be HH:MM (UTC)");
+  // 0 turns one off; anything else small enough to mean a snapshot every few writes is
+  // a mistake (each snapshot reads the whole database).
+  if (b.snapshot_after_bytes != 0) {
+    RETURN_IF_ERROR(
+        CheckRange("backup.snapshot_after_bytes", b.snapshot_after_bytes, 1LL << 20, 1LL << 40));
+  }
+  if (b.snapshot_after_transactions != 0) {
+    RETURN_IF_ERROR(CheckRange("backup.snapshot_after_transactions", b.snapshot_after_transactions,
+                               1000, 1'000'000'000));
+  }
   return Status::Ok();
 }
 

@@ -93,6 +93,11 @@ struct BackupConfig {
   std::vector<std::string> targets = {"site-a", "site-b"};  // every artefact goes to each
   int64_t interval_ms = 1000;                               // change-log shipping interval
   std::string daily_at = "02:00";  // UTC time of the daily full snapshot (HH:MM)
+  // A snapshot also once the change log since the last one holds this many bytes of pages
+  // or this many transactions, so a restore replays at most that much (0: off; the
+  // defaults and the restore time they bound are in docs/operations.md).
+  int64_t snapshot_after_bytes = 1LL << 30;
+  int64_t snapshot_after_transactions = 1'000'000;
 };
 
 struct Config {

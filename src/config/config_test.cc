@@ -230,6 +230,20 @@ TEST(Config, BackupSettingsThatCannotWorkAreRefusedByKey) {
   EXPECT_NE(refused([](Config& c) { c.backup.mode = "maybe"; }).find("backup.mode"),
             std::string::npos);
   EXPECT_EQ(ParseDailyAt("02:30").value(), 150);
+  EXPECT_NE(refused([](Config& c) {
+              c.backup.snapshot_after_bytes = 4096;
+            }).find("backup.snapshot_after_bytes"),
+            std::string::npos);
+  EXPECT_NE(refused([](Config& c) {
+              c.backup.snapshot_after_transactions = -1;
+            }).find("backup.snapshot_after_transactions"),
+            std::string::npos);
+  EXPECT_EQ(refused([](Config& c) {
+              c.backup.snapshot_after_bytes = 0;
+              c.backup.snapshot_after_transactions = 0;
+            }),
+            "")
+      << "0 turns them off";
 }
 
 }  // namespace
