@@ -10,17 +10,24 @@
 //     the copies and the verification restore of each copy;
 //  3. restores that backup with backup::Restore into a new file;
 //  4. the change-log delay: one thread commits small transactions at a steady rate while
-//     another runs ChangeLog::Capture() + Upload() at a fixed 1 s rate, as
-//     BackupService::Loop does. A transaction's delay is the end of the first successful
+//     another runs ChangeLog::Capture() + Upload() at a fixed 1 s rate, as the server's
+//     backup-changelog job does. A transaction's delay is the end of the first successful
 //     round whose Capture included it minus its commit (the return of Database::Write).
 //     Capture reads with writes paused on the writer's mutex, the one Write's callback
 //     runs under, so a transaction whose callback started before the round's Capture was
 //     called is in it; one whose callback started later is counted in the next round
 //     (at worst an over-estimate for a transaction racing the pause).
+//  5. the replay cost of the change log, which snapshots by growth bound
+//     (backup.snapshot_after_bytes / _transactions): restores of the latest state, first
+//     after --replay-txns more small transactions (one row each, as the delay load), then
+//     after --replay-mib MiB more of large ones (2000 rows each); each restore's time less
+//     the snapshot-only restore of 3 is its replay, and the two give the cost per
+//     transaction and per GiB of page images replayed.
 // Prints one JSON object on stdout; progress on stderr. The page cache is warm (the
 // database was just written), as it is for `restic backup` run after it.
 //
 //   pactum_bench_backup --dir PARENT [--mib N] [--keep] [--write-rate R] [--write-seconds S]
+//                       [--replay-txns T] [--replay-mib M]
 //
 // --keep leaves the run's directory (PARENT/pactum-backup-bench-XXXXXX, holding
 // pactum.db) in place and names it in the JSON ("dir", "db_path"), for scripts/bench-backup
@@ -351,9 +358,11 @@ struct Options {
   std::string parent;
   uint64_t mib = 1024;
   bool keep = false;
-  int write_rate = 200;    // transactions per second
-  int write_seconds = 20;  // of steady load
-  int interval_ms = 1000;  // the change-log rate (BackupServiceOptions::interval_ms)
+  int write_rate = 200;       // transactions per second
+  int write_seconds = 20;     // of steady load
+  int interval_ms = 1000;     // the change-log rate (BackupServiceOptions::interval_ms)
+  int replay_txns = 20000;    // small transactions added before the first replay restore
+  uint64_t replay_mib = 256;  // MiB of large transactions added before the second
 };
 
 Options ParseArgs(int argc, char** argv) {
@@ -374,11 +383,16 @@ Options ParseArgs(int argc, char** argv) {
       o.write_rate = std::stoi(next());
     } else if (a == "--write-seconds") {
       o.write_seconds = std::stoi(next());
+    } else if (a == "--replay-txns") {
+      o.replay_txns = std::stoi(next());
+    } else if (a == "--replay-mib") {
+      o.replay_mib = std::stoull(next());
     } else {
       throw UsageError("unknown argument " + a);
     }
   }
-  if (o.parent.empty() || o.mib == 0 || o.write_rate <= 0 || o.write_seconds <= 0) {
+  if (o.parent.empty() || o.mib == 0 || o.write_rate <= 0 || o.write_seconds <= 0 ||
+      o.replay_txns < 0) {
     throw UsageError("--dir is required; sizes and rates must be positive");
   }
   return o;
@@ -483,6 +497,7 @@ int Run(const Options& opt) {
 
   // 3. Restore of that backup into a new file.
   std::cerr << "restore\n";
+  double snapshot_restore_ms = 0;
   {
     backup::RestoreRequest r;
     r.db_path = dir + "/restored.db";
@@ -499,6 +514,7 @@ int Run(const Options& opt) {
       std::cerr << "backup_bench: restored database: " << report->check.integrity << "\n";
       return 1;
     }
+    snapshot_restore_ms = ms;
     out["restore"] = {{"ms", ms},
                       {"bytes", FileBytes(r.db_path)},
                       {"segments", report->segments},
@@ -597,6 +613,75 @@ int Run(const Options& opt) {
                          {"upload_max_ms", Percentile(upload_ms, 1.0)}};
   }
 
+  // 5. Replay cost: the restore of the latest state less the snapshot-only restore.
+  {
+    const auto ship = [&] {
+      Check("capture", log->Capture());
+      Check("upload", log->Upload());
+    };
+    const auto restore_latest = [&](const char* what) {
+      const backup::LogGrowth g = log->growth();
+      backup::RestoreRequest r;
+      r.db_path = dir + "/replayed.db";
+      r.db_key.resize(32);
+      crypto::RandomBytes(r.db_key);
+      r.targets = {site_b.get()};
+      r.keys = keys;
+      r.environment = "bench";
+      const auto start = Steady::now();
+      auto report = backup::Restore(r);
+      const double ms = Ms(Steady::now() - start);
+      if (!report.ok()) Fail(std::string("restore ") + what, report.status());
+      std::filesystem::remove(r.db_path);
+      std::cerr << "  restore after " << what << ": " << ms << " ms, " << report->commits
+                << " transactions, " << g.page_bytes / kMiB << " MiB of pages replayed\n";
+      return nlohmann::json{{"ms", ms},
+                            {"replay_ms", ms - snapshot_restore_ms},
+                            {"transactions", report->commits},
+                            {"segments", report->segments},
+                            {"page_bytes", g.page_bytes}};
+    };
+    std::cerr << "replay: " << opt.replay_txns << " small transactions\n";
+    ContractText text(11);
+    for (int i = 0; i < opt.replay_txns; ++i) {
+      Check("small write", db->Write([&](store::Session& s) -> Status {
+        return s
+            .Execute("UPDATE bench_contracts SET status = $1, notes = $2 WHERE id = $3",
+                     {std::string("expired"), text.Paragraph().substr(0, 200),
+                      static_cast<int64_t>(1 + i % 100000)})
+            .status();
+      }));
+      if (i % 5000 == 4999) ship();
+    }
+    ship();
+    const nlohmann::json small = restore_latest("small transactions");
+    std::cerr << "replay: " << opt.replay_mib << " MiB of large transactions\n";
+    int64_t id = 10'000'000;
+    const uint64_t target = log->growth().page_bytes + opt.replay_mib * kMiB;
+    while (log->growth().page_bytes < target) {
+      Check("large write", db->Write([&](store::Session& s) -> Status {
+        for (int i = 0; i < 2000; ++i) RETURN_IF_ERROR(InsertContract(s, text, ++id));
+        return Status::Ok();
+      }));
+      ship();
+    }
+    const nlohmann::json large = restore_latest("large transactions");
+    // replay_ms = per_txn * transactions + per_byte * page_bytes, solved for both runs.
+    const double t1 = small["transactions"].get<double>();
+    const double b1 = small["page_bytes"].get<double>();
+    const double m1 = small["replay_ms"].get<double>();
+    const double t2 = large["transactions"].get<double>();
+    const double b2 = large["page_bytes"].get<double>();
+    const double m2 = large["replay_ms"].get<double>();
+    const double det = t1 * b2 - t2 * b1;
+    const double per_txn = det != 0 ? (m1 * b2 - m2 * b1) / det : 0;
+    const double per_byte = det != 0 ? (t1 * m2 - t2 * m1) / det : 0;
+    out["replay"] = {{"after_small", small},
+                     {"after_large", large},
+                     {"ms_per_100k_transactions", per_txn * 100000},
+                     {"ms_per_gib_of_pages", per_byte * static_cast<double>(1024 * kMiB)}};
+  }
+
   log.reset();
   db.reset();
   out["database_bytes_at_end"] = FileBytes(db_path);
@@ -619,7 +704,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& e) {
     std::cerr << "backup_bench: " << e.what()
               << "\nusage: pactum_bench_backup --dir PARENT [--mib N] [--keep] "
-                 "[--write-rate R] [--write-seconds S]\n";
+                 "[--write-rate R] [--write-seconds S] [--replay-txns T] [--replay-mib M]\n";
     return 2;
   }
   try {

@@ -97,7 +97,7 @@ struct BackupConfig {
   // or this many transactions, so a restore replays at most that much (0: off; the
   // defaults and the restore time they bound are in docs/operations.md).
   int64_t snapshot_after_bytes = 1LL << 30;
-  int64_t snapshot_after_transactions = 1'000'000;
+  int64_t snapshot_after_transactions = 100'000;
 };
 
 struct Config {
