@@ -341,7 +341,10 @@ Status BackupService::PruneRun() {
   const BackupKeyLookup keys = KeyLookup();
   Status first;
   for (BackupTarget* t : target_ptrs_) {
-    auto plan = PlanPrune(*t, keys, UnixMillis(clock_.Now()));
+    auto plan = PlanPrune(
+        *t, keys, UnixMillis(clock_.Now()), RetentionPolicy{},
+        ReplayBound{.page_bytes = static_cast<uint64_t>(options_.snapshot_after_bytes),
+                    .transactions = static_cast<uint64_t>(options_.snapshot_after_transactions)});
     Status s = plan.status();
     if (s.ok()) s = ApplyPrune(*t, *plan);
     if (!s.ok()) {

@@ -89,6 +89,8 @@ Status ChangeLog::LoadState() {
     ASSIGN_OR_RETURN(s.position.hash, DigestFromHex(j.at("hash").get<std::string>()));
     s.position.time_ms = j.at("time_ms").get<int64_t>();
     s.checkpoint_offset = j.value("checkpoint_offset", uint64_t{0});
+    s.position.transactions = j.value("transactions", uint64_t{0});  // absent before totals
+    s.position.page_bytes = j.value("page_bytes", uint64_t{0});
     // Absent in the state of an older release: counted from here on.
     if (j.contains("since_snapshot")) {
       const json& g = j.at("since_snapshot");
@@ -128,6 +130,8 @@ Status ChangeLog::SaveState() {
                   {"seq", s.position.seq},
                   {"hash", crypto::HexDigest(s.position.hash)},
                   {"time_ms", s.position.time_ms},
+                  {"transactions", s.position.transactions},
+                  {"page_bytes", s.position.page_bytes},
                   {"log_cursor", s.cursor},
                   {"checkpoint_offset", s.checkpoint_offset},
                   {"since_snapshot",
@@ -195,10 +199,14 @@ Status ChangeLog::Spool(const Segment& segment) {
   state_->position.hash = HashBytes(plain);
   if (!segment.commits.empty()) state_->position.time_ms = segment.commits.back().time_ms;
   state_->checkpoint_offset += segment.checkpoints.size();
+  uint64_t page_bytes = 0;
+  for (const Commit& c : segment.commits) page_bytes += c.pages.size() * kPageBytes;
   LogGrowth& g = state_->growth;
   ++g.segments;
   g.transactions += segment.commits.size();
-  for (const Commit& c : segment.commits) g.page_bytes += c.pages.size() * kPageBytes;
+  g.page_bytes += page_bytes;
+  state_->position.transactions += segment.commits.size();
+  state_->position.page_bytes += page_bytes;
   return Status::Ok();
 }
 

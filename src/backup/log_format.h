@@ -50,6 +50,10 @@ struct LogPosition {
   uint64_t seq = 0;
   crypto::Sha256Digest hash{};
   int64_t time_ms = 0;
+  // What the lineage's change log holds up to here (prune's replay bound); not part of
+  // the segment or snapshot formats.
+  uint64_t transactions = 0;
+  uint64_t page_bytes = 0;
 };
 
 // A fresh random lineage id (32 hex characters).

@@ -1,5 +1,6 @@
 #include "backup/prune.h"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <optional>
@@ -79,10 +80,54 @@ std::optional<SegmentRef> ParseSegmentName(std::string_view name) {
 
 BackupTime AsBackupTime(int64_t ms) { return BackupTime{std::chrono::milliseconds{ms}}; }
 
+// Rule 1's replay bound over `decisions` (one per manifest, in order): per lineage, the
+// verified snapshots taken from `base` on, by position.
+void KeepForReplayBound(const std::vector<Manifest>& manifests,
+                        std::vector<PrunePlan::SnapshotDecision>& decisions, const Manifest& base,
+                        ReplayBound bound) {
+  if (bound.page_bytes == 0 && bound.transactions == 0) return;
+  std::map<std::string, std::vector<size_t>> by_lineage;
+  for (size_t i = 0; i < manifests.size(); ++i) {
+    const Manifest& m = manifests[i];
+    if (m.verification.ok && m.taken_ms >= base.taken_ms) {
+      by_lineage[m.position.lineage].push_back(i);
+    }
+  }
+  const auto beyond = [&bound](const LogPosition& from, const LogPosition& to) {
+    const uint64_t bytes = to.page_bytes >= from.page_bytes ? to.page_bytes - from.page_bytes : 0;
+    const uint64_t txns =
+        to.transactions >= from.transactions ? to.transactions - from.transactions : 0;
+    return (bound.page_bytes > 0 && bytes > bound.page_bytes) ||
+           (bound.transactions > 0 && txns > bound.transactions);
+  };
+  for (auto& [lineage, order] : by_lineage) {
+    std::stable_sort(order.begin(), order.end(), [&manifests](size_t a, size_t b) {
+      return manifests[a].position.seq < manifests[b].position.seq;
+    });
+    std::optional<size_t> kept_before;
+    for (size_t k = 0; k < order.size(); ++k) {
+      const size_t i = order[k];
+      if (decisions[i].keep) {
+        kept_before = i;
+        continue;
+      }
+      if (!kept_before || k + 1 == order.size()) continue;
+      const Manifest& before = manifests[*kept_before];
+      const Manifest& after = manifests[order[k + 1]];
+      if (!before.log_totals || !manifests[i].log_totals || !after.log_totals) continue;
+      if (beyond(before.position, after.position)) {
+        decisions[i].keep = true;
+        decisions[i].reasons.push_back(KeepReason::kBound);
+        kept_before = i;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 Result<PrunePlan> PlanPrune(BackupTarget& target, const BackupKeyLookup& keys, int64_t now_ms,
-                            const RetentionPolicy& policy) {
+                            const RetentionPolicy& policy, ReplayBound bound) {
   // The listing first: a snapshot that appears after it is left for the next prune.
   ASSIGN_OR_RETURN(const std::vector<ObjectInfo> snapshot_objects, target.List(kSnapshotPrefix));
   ASSIGN_OR_RETURN(const std::vector<ObjectInfo> log_objects, target.List(kChangeLogPrefix));
@@ -143,6 +188,7 @@ Result<PrunePlan> PlanPrune(BackupTarget& target, const BackupKeyLookup& keys, i
     if (d.keep && d.verified) kept_verified = true;
     plan.snapshots.push_back(std::move(d));
   }
+  if (base != nullptr) KeepForReplayBound(manifests, plan.snapshots, *base, bound);
   if (!kept_verified || base == nullptr) {
     plan.held_back = "no verified snapshot on target " + target.name() +
                      " is kept by the retention policy: nothing is deleted";

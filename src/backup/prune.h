@@ -8,7 +8,12 @@
 //  1. each snapshot the policy (backup/retention.h, over the target's readable manifests
 //     by taken_ms, verified = the manifest's verification) does not keep, oldest first:
 //     its manifest, then its data, so a prune cut short never leaves a manifest without
-//     its data;
+//     its data. With a replay bound (the server's snapshots by growth), a verified
+//     snapshot taken from the window's base on that the policy drops is kept as well
+//     (reason kBound) when, without it, a restore between the kept snapshot before it and
+//     the snapshot after it (same lineage, by position) would replay more of the change
+//     log than the bound: so every instant of the window restores within it. Manifests
+//     from before positions carried the log's totals are left to the policy;
 //  2. incomplete snapshots: a data object with no manifest (a snapshot killed before its
 //     manifest was written), only once the time in its id is more than 24 h before `now`,
 //     so a snapshot being written right now is never touched;
@@ -60,10 +65,17 @@ struct PrunePlan {
 // An incomplete snapshot is deleted once its id's time is more than this before `now`.
 inline constexpr int64_t kIncompleteSnapshotGraceMs = 24LL * 60 * 60 * 1000;
 
+// The most change log a restore in the point-in-time window should replay (0: no bound
+// of that kind); the server passes backup.snapshot_after_bytes / _transactions.
+struct ReplayBound {
+  uint64_t page_bytes = 0;
+  uint64_t transactions = 0;
+};
+
 // Lists `target` and plans its prune at `now_ms`; deletes nothing. Errors of the target
 // (kUnavailable ...) as they are; kInvalidArgument for a bad policy.
 Result<PrunePlan> PlanPrune(BackupTarget& target, const BackupKeyLookup& keys, int64_t now_ms,
-                            const RetentionPolicy& policy = {});
+                            const RetentionPolicy& policy = {}, ReplayBound bound = {});
 
 // Deletes the plan's objects in its order; an object already gone (kNotFound) counts as
 // deleted, so applying a plan twice, or after a prune that was cut short, is fine. Stops

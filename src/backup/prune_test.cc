@@ -355,5 +355,78 @@ TEST(Prune, RestoreBeforeTheWindowGivesTheKeptSnapshot) {
   EXPECT_EQ(r->second, h.at_snapshot.at(oldest.id));
 }
 
+// Snapshots by growth: each day a snapshot at 02:00 and one after each burst of three
+// transactions (06:00, 10:00, 14:00, 18:00), as a server with a bound of 4 transactions
+// takes them. The policy alone keeps the newest of each day, so an instant early in a day
+// replays from the day before's last; with the bound every growth snapshot of the window
+// stays, and every instant of the window replays at most 4 transactions.
+TEST(Prune, AReplayBoundKeepsTheWindowsGrowthSnapshots) {
+  TempDir dir;
+  Rig rig(dir);
+  const int64_t start = UnixMillis(rig.clock.Now());
+  auto at = [&](int day, int64_t hour) {
+    rig.clock.Advance(std::chrono::milliseconds(start + day * kDayMs + hour * kHourMs -
+                                                UnixMillis(rig.clock.Now())));
+  };
+  int64_t key = 0;
+  for (int day = 0; day < 10; ++day) {
+    at(day, 2);
+    ASSERT_TRUE(rig.Snapshot().ok());
+    for (const int64_t hour : {6, 10, 14, 18}) {
+      for (int i = 0; i < 3; ++i) {
+        at(day, hour);
+        rig.clock.Advance(std::chrono::minutes(i));
+        ASSERT_TRUE(rig.Put(++key, "day " + std::to_string(day)).ok());
+      }
+      ASSERT_TRUE(rig.Ship().ok());
+      rig.clock.Advance(std::chrono::minutes(10));
+      auto snap = rig.Snapshot();
+      ASSERT_TRUE(snap.ok()) << snap.status().ToString();
+      EXPECT_TRUE(snap->manifest.log_totals);
+    }
+  }
+  at(9, 20);
+  const int64_t now = UnixMillis(rig.clock.Now());
+  const ReplayBound bound{.transactions = 4};
+  auto policy_only = PlanPrune(rig.site_a(), rig.Keys(), now);
+  auto bounded = PlanPrune(rig.site_b(), rig.Keys(), now, RetentionPolicy{}, bound);
+  ASSERT_TRUE(policy_only.ok() && bounded.ok());
+  int kept_for_bound = 0;
+  for (size_t i = 0; i < bounded->snapshots.size(); ++i) {
+    const auto& b = bounded->snapshots[i];
+    const auto& p = policy_only->snapshots[i];
+    ASSERT_EQ(b.id, p.id);
+    const bool in_window = b.taken_ms >= now - 7 * kDayMs;
+    const bool for_bound =
+        std::find(b.reasons.begin(), b.reasons.end(), KeepReason::kBound) != b.reasons.end();
+    if (for_bound) {
+      ++kept_for_bound;
+      EXPECT_FALSE(p.keep) << b.id << ": only what the policy drops is kept for the bound";
+    }
+    if (!in_window) EXPECT_FALSE(for_bound) << b.id << ": before the window, the policy alone";
+    if (b.keep != p.keep) EXPECT_TRUE(for_bound) << b.id;
+  }
+  // Each day of the window keeps the 06:00, 10:00 and 14:00 ones; the 02:00 one follows
+  // the day before's last with nothing in between, so dropping it costs no replay.
+  EXPECT_EQ(kept_for_bound, 7 * 3);
+  ASSERT_TRUE(ApplyPrune(rig.site_a(), *policy_only).ok());
+  ASSERT_TRUE(ApplyPrune(rig.site_b(), *bounded).ok());
+
+  // Each hour of the window, restored from each target alone.
+  int64_t most_a = 0;
+  int64_t most_b = 0;
+  for (int64_t t = now - 7 * kDayMs + kHourMs; t <= now; t += kHourMs) {
+    auto a = rig.RestoreAt(t, {&rig.site_a()});
+    auto b = rig.RestoreAt(t, {&rig.site_b()});
+    ASSERT_TRUE(a.ok()) << a.status().ToString();
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    EXPECT_EQ(a->second, b->second) << "the same state at " << t;
+    most_a = std::max(most_a, a->first.commits);
+    most_b = std::max(most_b, b->first.commits);
+  }
+  EXPECT_LE(most_b, 4) << "within the bound everywhere in the window";
+  EXPECT_GT(most_a, 4) << "the policy alone replays more (the test would notice no bound)";
+}
+
 }  // namespace
 }  // namespace pactum::backup

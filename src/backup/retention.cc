@@ -91,6 +91,8 @@ std::string_view KeepReasonName(KeepReason reason) {
       return "yearly";
     case KeepReason::kPitr:
       return "pitr";
+    case KeepReason::kBound:
+      return "bound";
   }
   return "unknown";
 }

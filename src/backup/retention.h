@@ -44,10 +44,11 @@ struct RetentionInput {
   bool verified = true;  // restored and checked; only verified backups count
 };
 
-// In the order reasons are listed.
-enum class KeepReason { kDaily, kWeekly, kMonthly, kYearly, kPitr };
+// In the order reasons are listed. kBound is never the policy's: a prune with a replay
+// bound gives it (backup/prune.h).
+enum class KeepReason { kDaily, kWeekly, kMonthly, kYearly, kPitr, kBound };
 
-// "daily", "weekly", "monthly", "yearly", "pitr".
+// "daily", "weekly", "monthly", "yearly", "pitr", "bound".
 std::string_view KeepReasonName(KeepReason reason);
 
 struct RetentionDecision {

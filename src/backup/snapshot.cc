@@ -200,7 +200,9 @@ json Manifest::ToJson() const {
            {{"lineage", position.lineage},
             {"seq", position.seq},
             {"hash", crypto::HexDigest(position.hash)},
-            {"time_ms", position.time_ms}}},
+            {"time_ms", position.time_ms},
+            {"transactions", position.transactions},
+            {"page_bytes", position.page_bytes}}},
           {"pages", pages},
           {"plain_bytes", plain_bytes},
           {"stored_bytes", stored_bytes},
@@ -241,6 +243,11 @@ Result<Manifest> Manifest::FromJson(const json& j) {
     m.position.seq = p.at("seq").get<uint64_t>();
     const std::string hash = p.at("hash").get<std::string>();
     m.position.time_ms = p.at("time_ms").get<int64_t>();
+    m.log_totals = p.contains("transactions") && p.contains("page_bytes");
+    if (m.log_totals) {
+      m.position.transactions = p.at("transactions").get<uint64_t>();
+      m.position.page_bytes = p.at("page_bytes").get<uint64_t>();
+    }
     if (!IsLineage(m.position.lineage) || !HexDecode(hash, m.position.hash)) {
       return DataLoss("manifest position is malformed");
     }

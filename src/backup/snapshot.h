@@ -44,8 +44,9 @@ struct Manifest {
   std::string id;
   std::string kind = "full";
   std::string environment;
-  int64_t taken_ms = 0;  // when the snapshot was taken
-  LogPosition position;  // the change-log position it holds (its time: position.time_ms)
+  int64_t taken_ms = 0;    // when the snapshot was taken
+  LogPosition position;    // the change-log position it holds (its time: position.time_ms)
+  bool log_totals = true;  // position's transactions/page_bytes recorded (not before them)
   uint32_t pages = 0;
   uint64_t plain_bytes = 0;    // pages * 4096
   uint64_t stored_bytes = 0;   // the sealed artefact

@@ -765,7 +765,12 @@ int PruneCommand(const CommonOptions& options, bool dry_run) {
   nlohmann::json out = nlohmann::json::array();
   bool failed = false;
   for (backup::BackupTarget* t : targets.all) {
-    auto plan = backup::PlanPrune(*t, keys, NowMs());
+    // The server's replay bound, so a manual prune keeps what the server's would.
+    auto plan = backup::PlanPrune(
+        *t, keys, NowMs(), backup::RetentionPolicy{},
+        backup::ReplayBound{
+            .page_bytes = static_cast<uint64_t>(reader->cfg.backup.snapshot_after_bytes),
+            .transactions = static_cast<uint64_t>(reader->cfg.backup.snapshot_after_transactions)});
     Status applied = plan.status();
     if (plan.ok() && !dry_run) applied = backup::ApplyPrune(*t, *plan);
     if (!applied.ok()) {
