@@ -31,7 +31,8 @@ Result<TargetMarker> ReadMarker(BackupTarget& target) {
   }
   const json j = json::parse(bytes->begin(), bytes->end(), nullptr, /*allow_exceptions=*/false);
   TargetMarker m;
-  if (!j.is_object() || j.value("format", 0) != 1 || !j.contains("id") || !j["id"].is_string() ||
+  if (!j.is_object() || !j.contains("format") || !j["format"].is_number_integer() ||
+      j["format"].get<int64_t>() != 1 || !j.contains("id") || !j["id"].is_string() ||
       !IsMarkerId(j["id"].get<std::string>())) {
     return DataLoss("the marker of backup target " + target.name() + " is damaged");
   }

@@ -95,9 +95,12 @@ TEST_F(TargetIdentityTest, EachWayOfLosingBackupsIsLostWithItsReason) {
   EXPECT_EQ(check.state, TargetState::kLost);
   EXPECT_NE(check.reason.find("marker"), std::string::npos) << check.reason;
 
-  // A damaged marker.
+  // A damaged marker, or one of the wrong shape.
   ASSERT_TRUE(PutText(*target, kMarkerObject, "{not json").ok());
   EXPECT_EQ(CheckTarget(*target, &record).state, TargetState::kLost);
+  std::filesystem::remove(Dir() + "/" + std::string(kMarkerObject));
+  ASSERT_TRUE(PutText(*target, kMarkerObject, R"({"format":"1","id":7})").ok());
+  EXPECT_EQ(ReadMarker(*target).status().code(), StatusCode::kDataLoss);
 
   // The whole directory gone.
   std::filesystem::remove_all(Dir());
