@@ -623,8 +623,8 @@ int Run(const Options& opt) {
       const backup::LogGrowth g = log->growth();
       backup::RestoreRequest r;
       r.db_path = dir + "/replayed.db";
-      r.db_key.resize(32);
-      crypto::RandomBytes(r.db_key);
+      r.db_key = crypto::SecretBytes(32);
+      crypto::RandomBytes(r.db_key.span());
       r.targets = {site_b.get()};
       r.keys = keys;
       r.environment = "bench";

@@ -124,8 +124,8 @@ class Service {
     auto t = Target(name);
     RestoreRequest r;
     r.db_path = data_ + "/../restored-" + std::to_string(++restores_) + ".db";
-    r.db_key.resize(32);
-    crypto::RandomBytes(r.db_key);
+    r.db_key = crypto::SecretBytes(32);
+    crypto::RandomBytes(r.db_key.span());
     r.targets = {t.get()};
     r.keys = TargetKeyLookup(*kek_, {t.get()});
     r.environment = "dev";

@@ -380,8 +380,7 @@ Status LocalTarget::Delete(std::string_view name) {
 }  // namespace
 
 Result<std::unique_ptr<BackupTarget>> OpenLocalTarget(FileSystem& fs, std::string name,
-                                                      std::string directory,
-                                                      LocalTargetOpen open) {
+                                                      std::string directory, LocalTargetOpen open) {
   if (open == LocalTargetOpen::kExisting) {
     if (name.empty()) return InvalidArgument("a backup target needs a name");
     if (auto root = fs.OpenDirectory(directory);

@@ -224,9 +224,8 @@ Result<Targets> OpenConfiguredTargets(const config::Config& cfg, const std::stri
   }
   Targets t;
   // Never created here: a target that lost its directory is reported, not made anew.
-  ASSIGN_OR_RETURN(t.owned,
-                   backup::OpenTargets(LocalFileSystem(), config::BackupDirectory(cfg), names,
-                                       backup::LocalTargetOpen::kExisting));
+  ASSIGN_OR_RETURN(t.owned, backup::OpenTargets(LocalFileSystem(), config::BackupDirectory(cfg),
+                                                names, backup::LocalTargetOpen::kExisting));
   for (auto& target : t.owned) t.all.push_back(target.get());
   return t;
 }
