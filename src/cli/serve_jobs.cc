@@ -5,32 +5,32 @@
 namespace pactum::cli {
 namespace {
 
-constexpr std::string_view kComponent = "serve";
+constexpr std::string_view kJobsComponent = "serve";
 
 Status Housekeeping(const ServeJobs& jobs) {
   Status first;
   auto purged = jobs.contracts.PurgeTrash();
   if (!purged.ok()) {
-    log::Error(kComponent, "purging the trash failed", {{"error", purged.status().ToString()}});
+    log::Error(kJobsComponent, "purging the trash failed", {{"error", purged.status().ToString()}});
     first = purged.status();
   } else if (!purged->contract_ids.empty()) {
     jobs.documents.RemoveObjects(purged->blob_ids);
-    log::Info(kComponent, "purged contracts from the trash",
+    log::Info(kJobsComponent, "purged contracts from the trash",
               {{"contracts", purged->contract_ids.size()}, {"documents", purged->blob_ids.size()}});
   }
   if (auto swept = jobs.documents.SweepOrphans(jobs.orphan_grace); !swept.ok()) {
-    log::Error(kComponent, "sweeping orphaned files failed",
+    log::Error(kJobsComponent, "sweeping orphaned files failed",
                {{"error", swept.status().ToString()}});
     if (first.ok()) first = swept.status();
   } else if (*swept > 0) {
-    log::Info(kComponent, "removed orphaned files", {{"count", *swept}});
+    log::Info(kJobsComponent, "removed orphaned files", {{"count", *swept}});
   }
   // A temporary file is written to once per MiB: at the slowest allowed upload rate that
   // is minutes apart, so only day-old ones are certainly abandoned.
   if (auto stale = jobs.blobs.RemoveStaleTemporaries(std::chrono::hours(24)); !stale.ok()) {
     if (first.ok()) first = stale.status();
   } else if (*stale > 0) {
-    log::Info(kComponent, "removed unfinished uploads", {{"count", *stale}});
+    log::Info(kJobsComponent, "removed unfinished uploads", {{"count", *stale}});
   }
   return first;
 }

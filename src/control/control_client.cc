@@ -13,8 +13,6 @@
 namespace pactum::control {
 namespace {
 
-std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
-
 // Closes a descriptor when it goes out of scope.
 class ScopedFd {
  public:

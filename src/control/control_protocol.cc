@@ -36,8 +36,6 @@ constexpr std::array<StatusCode, 18> kCodes = {
     StatusCode::kUnavailable,
 };
 
-std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
-
 // Waits until `fd` is ready for `events` (or `cancel_fd` is readable, or the deadline
 // passes): OK when ready.
 Status WaitReady(int fd, short events, SteadyTime deadline, int cancel_fd) {
@@ -77,6 +75,8 @@ Status ReadExactly(int fd, char* out, size_t n, SteadyTime deadline, int cancel_
 }  // namespace
 
 std::string SocketPath(const std::string& dir) { return dir + "/" + std::string(kSocketName); }
+
+std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
 
 bool ValidVerb(std::string_view verb) {
   if (verb.empty() || verb.size() > kMaxVerbBytes || verb[0] < 'a' || verb[0] > 'z') return false;

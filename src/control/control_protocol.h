@@ -43,6 +43,9 @@ inline constexpr std::string_view kUnknownVerb = "unknown_verb";
 // <dir>/control.sock.
 std::string SocketPath(const std::string& dir);
 
+// The text of errno now, for the detail of an error.
+std::string ErrnoText();
+
 // A verb is 1-64 of [a-z0-9.-], starting with a letter ("backup.run").
 bool ValidVerb(std::string_view verb);
 

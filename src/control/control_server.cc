@@ -29,8 +29,6 @@ namespace {
 constexpr std::string_view kComponent = "control";
 constexpr std::string_view kTmpPrefix = ".control-";
 
-std::string ErrnoText() { return std::error_code(errno, std::generic_category()).message(); }
-
 void CloseFd(int& fd) {
   if (fd >= 0) ::close(std::exchange(fd, -1));
 }

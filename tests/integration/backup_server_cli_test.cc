@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/https_client.h"
+#include "tests/support/lines.h"
 #include "tests/support/pactum_process.h"
 #include "tests/support/temp_dir.h"
 
@@ -25,11 +26,7 @@ namespace {
 
 using namespace testing_support;  // NOLINT(google-build-using-namespace)
 
-constexpr const char* kMasterKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
-
-size_t Lines(const std::string& s) {
-  return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
-}
+constexpr const char* kServerTestMasterKey = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 
 std::string Slurp(const std::string& path) {
   std::ifstream in(path);
@@ -39,7 +36,7 @@ std::string Slurp(const std::string& path) {
 class BackupServerTest : public ::testing::Test {
  protected:
   BackupServerTest() {
-    env_ = {{"PACTUM_MASTER_KEY", kMasterKey},
+    env_ = {{"PACTUM_MASTER_KEY", kServerTestMasterKey},
             {"PACTUM_BACKUP_DIR", dir_.File("backups")},
             {"PACTUM_DATA_DIR", Data()}};
   }
@@ -247,7 +244,7 @@ TEST_F(BackupServerTest, ATargetDeletedUnderTheServerGetsANewSnapshotAndTheLogGo
                           "--target", "site-a", "--json"});
   ASSERT_EQ(restored.exit_code, 0) << restored.err;
   auto tenants =
-      RunPactum({"tenant", "list", "--json"}, {{"PACTUM_MASTER_KEY", kMasterKey},
+      RunPactum({"tenant", "list", "--json"}, {{"PACTUM_MASTER_KEY", kServerTestMasterKey},
                                                {"PACTUM_BACKUP_DIR", dir_.File("backups")},
                                                {"PACTUM_DATA_DIR", dir_.File("restored")}});
   EXPECT_NE(tenants.out.find("\"after\""), std::string::npos) << tenants.out << tenants.err;
