@@ -403,8 +403,12 @@ TEST(Prune, AReplayBoundKeepsTheWindowsGrowthSnapshots) {
       ++kept_for_bound;
       EXPECT_FALSE(p.keep) << b.id << ": only what the policy drops is kept for the bound";
     }
-    if (!in_window) EXPECT_FALSE(for_bound) << b.id << ": before the window, the policy alone";
-    if (b.keep != p.keep) EXPECT_TRUE(for_bound) << b.id;
+    if (!in_window) {
+      EXPECT_FALSE(for_bound) << b.id << ": before the window, the policy alone";
+    }
+    if (b.keep != p.keep) {
+      EXPECT_TRUE(for_bound) << b.id;
+    }
   }
   // Each day of the window keeps the 06:00, 10:00 and 14:00 ones; the 02:00 one follows
   // the day before's last with nothing in between, so dropping it costs no replay.
