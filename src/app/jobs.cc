@@ -1,8 +1,8 @@
-#include "cli/serve_jobs.h"
+#include "app/jobs.h"
 
 #include "common/log.h"
 
-namespace pactum::cli {
+namespace pactum::app {
 namespace {
 
 constexpr std::string_view kJobsComponent = "serve";
@@ -47,4 +47,4 @@ Status AddServeJobs(scheduler::Scheduler& scheduler, const ServeJobs& jobs) {
                        });
 }
 
-}  // namespace pactum::cli
+}  // namespace pactum::app

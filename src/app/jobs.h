@@ -18,7 +18,7 @@
 #include "document/document_service.h"
 #include "scheduler/scheduler.h"
 
-namespace pactum::cli {
+namespace pactum::app {
 
 struct ServeJobs {
   contract::ContractService& contracts;
@@ -30,4 +30,4 @@ struct ServeJobs {
 
 Status AddServeJobs(scheduler::Scheduler& scheduler, const ServeJobs& jobs);
 
-}  // namespace pactum::cli
+}  // namespace pactum::app

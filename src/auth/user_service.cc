@@ -305,7 +305,12 @@ Status UserService::SetPassword(const audit::Actor& by, int64_t user_id,
     e.actor = by;
     return audit_.Append(session, e);
   }));
+  if (on_password_set_) on_password_set_(user_id);
   return Status::Ok();
+}
+
+void UserService::OnPasswordSet(std::function<void(int64_t user_id)> observer) {
+  on_password_set_ = std::move(observer);
 }
 
 Result<std::vector<User>> UserService::List(int64_t tenant_id) {

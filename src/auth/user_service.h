@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -134,6 +135,11 @@ class UserService {
   // Recorded as "auth.password_change".
   Status SetPassword(const audit::Actor& by, int64_t user_id, std::string_view new_password);
 
+  // `observer` is called with the user's id after each SetPassword has committed (the
+  // composition root deletes the first start's password file then). Set it before the
+  // service is shared between threads.
+  void OnPasswordSet(std::function<void(int64_t user_id)> observer);
+
  private:
   const std::string& DummyHash() const;
   Status RecordFailedLogin(int64_t user_id, const audit::Event& refusal);
@@ -141,6 +147,7 @@ class UserService {
   store::Database& db_;
   const Clock& clock_;
   const crypto::PasswordParams params_;
+  std::function<void(int64_t)> on_password_set_;
   audit::AuditSink& audit_;
   mutable std::once_flag dummy_once_;
   mutable std::string dummy_hash_;

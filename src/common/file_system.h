@@ -6,8 +6,8 @@
 // forwarding wrapper that fails one call the way a disk does (EIO, ENOSPC, a short write,
 // a failing fsync or rename: tests/support/fault_file_system.h), with no privileges.
 //
-// The composition root passes LocalFileSystem(); code below cli/ takes a FileSystem& and
-// never calls LocalFileSystem() itself (common/files.h's path-only overloads excepted).
+// `pactum serve` passes LocalFileSystem() to the composition root (app/); what it builds
+// takes a FileSystem& (common/files.h's path-only overloads and commands excepted).
 //
 // Two ways of naming files: FileSystem's methods take paths and resolve them as the OS
 // does, following symbolic links (an operator's data directory may be a link).

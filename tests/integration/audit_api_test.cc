@@ -542,3 +542,44 @@ TEST_F(AuditApiTest, AdminsListFilterPageExportAndVerifyTheirOwnTenantOnly) {
 
 }  // namespace
 }  // namespace pactum
+
+namespace pactum {
+namespace {
+
+using testing_support::ApiTest;
+
+// The server's background work is built by the composition root with the API (app/app.h)
+// and timed by its clock only: with the fake one nothing runs until a test says so.
+class ServerJobsTest : public ApiTest {};
+
+TEST_F(ServerJobsTest, TheCheckpointJobSignsTheTrailOnTheInjectedClock) {
+  std::vector<std::string> names;
+  for (const auto& job : app_->jobs().Jobs()) names.push_back(job.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"housekeeping", "audit-checkpoint"}));
+  const auto session = Ready();  // events in acme's chain
+  EXPECT_TRUE(checkpoints_->ReadAll()->empty());
+  // Both are due at once; a chain never signed is signed at its first run.
+  EXPECT_EQ(app_->jobs().RunDue(), 2);
+  const size_t first = checkpoints_->ReadAll()->size();
+  EXPECT_GE(first, 1U);
+  EXPECT_EQ(app_->jobs().RunDue(), 0) << "nothing is due before the clock moves";
+  // The chain grows; 5 s later the job runs but its last checkpoint is not a minute old.
+  ASSERT_EQ(Call("POST", "/api/v1/contracts", R"({"title":"Lease"})",
+                 {"Cookie: " + session.cookie, "X-CSRF-Token: " + session.csrf})
+                .status,
+            201);
+  clock_.Advance(std::chrono::seconds(5));
+  EXPECT_EQ(app_->jobs().RunDue(), 1);
+  EXPECT_EQ(checkpoints_->ReadAll()->size(), first);
+  clock_.Advance(std::chrono::seconds(60));
+  EXPECT_EQ(app_->jobs().RunDue(), 1);
+  EXPECT_EQ(checkpoints_->ReadAll()->size(), first + 1);
+  const auto job = app_->jobs().Job("audit-checkpoint");
+  ASSERT_TRUE(job.ok());
+  EXPECT_EQ(job->runs_ok, 3U);
+  EXPECT_EQ(job->last_start_ms, UnixMillis(clock_.Now()));
+  EXPECT_GT(job->next_run_ms, job->last_start_ms);
+}
+
+}  // namespace
+}  // namespace pactum

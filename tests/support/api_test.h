@@ -14,12 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "api/request_audit.h"
-#include "api/routes.h"
-#include "audit/checkpoint.h"
-#include "audit/request_recorder.h"
-#include "audit/sql_audit_log.h"
-#include "blob/local_blob_store.h"
+#include "app/app.h"
 #include "crypto/local_key_provider.h"
 #include "crypto/otp.h"
 #include "store/sqlite_database.h"
@@ -46,19 +41,54 @@ class ApiTest : public ::testing::Test {
     db_ = std::move(store::OpenSqliteDatabase(o)).value();
     provider_ =
         std::move(crypto::LocalKeyProvider::Create(srv_.dir.File("master.key"), "dev")).value();
-    keys_ = std::make_unique<tenant::TenantKeys>(*provider_, clock_);
-    signer_ = std::make_unique<audit::AuditSigner>(
-        std::move(audit::OpenAuditSigner(srv_.dir.path(), *provider_, true)).value());
-    audit_log_ =
-        std::make_unique<audit::SqlAuditLog>(*db_, clock_, std::move(signer_->RedactKey()).value());
-    audit_ = std::make_unique<FaultAuditSink>(*audit_log_);
-    tenants_ = std::make_unique<tenant::TenantService>(*db_, clock_, *keys_);
-    users_ = std::make_unique<auth::UserService>(*db_, clock_, crypto::PasswordParams{}, *audit_);
-    settings_ = std::make_unique<tenant::SettingsService>(*db_, clock_, *audit_);
-    sessions_ = std::make_unique<auth::SessionService>(*db_, clock_, *settings_, *audit_);
-    throttle_ = std::make_unique<auth::LoginThrottle>(
-        clock_, auth::ThrottlePolicy{3, std::chrono::minutes(15)},
-        auth::ThrottlePolicy{20, std::chrono::minutes(15)});
+    srv_.config.server.metrics_allowlist = {"127.0.0.1/32"};
+    srv_.config.backup.mode = "off";  // the backup tests have their own rigs
+    Configure(srv_.config);
+    // The request and api streams go through a database handle a test can make fail;
+    // batches are written only when a test calls FlushRequests().
+    request_db_ = std::make_unique<FaultDatabase>(*db_);
+    auto built = app::App::Build(
+        srv_.config,
+        {.db = db_.get(),
+         .keys = provider_.get(),
+         .clock = &clock_,
+         .files = &files_,
+         .router = &srv_.router,
+         .metrics = &srv_.metrics,
+         .request_db = request_db_.get(),
+         .wrap_audit =
+             [this](audit::AuditSink& log) {
+               auto sink = std::make_unique<FaultAuditSink>(log);
+               audit_ = sink.get();
+               return sink;
+             }},
+        std::move(audit::OpenAuditSigner(srv_.dir.path(), *provider_, true)).value(),
+        {.record_requests = RecordsRequests(),
+         .recorder = {.interval = std::chrono::hours(1)},
+         .endpoints = {.strict = true}});
+    ASSERT_TRUE(built.ok()) << built.status().ToString();
+    app_ = std::move(built).value();
+    keys_ = &app_->tenant_keys();
+    signer_ = &app_->signer();
+    audit_log_ = &app_->audit_log();
+    checkpoints_ = &app_->checkpoint_file();
+    tenants_ = &app_->tenants();
+    users_ = &app_->users();
+    settings_ = &app_->settings();
+    sessions_ = &app_->sessions();
+    throttle_ = &app_->throttle();
+    tokens_ = &app_->tokens();
+    two_factor_ = &app_->two_factor();
+    contracts_ = &app_->contracts();
+    custom_fields_ = &app_->custom_fields();
+    blobs_ = &app_->blobs();
+    documents_ = &app_->documents();
+    endpoints_ = &app_->endpoints();
+    request_log_ = app_->request_log();
+    recorder_ = app_->recorder();
+    request_audit_ = app_->request_observer();
+    srv_.observer = request_audit_;
+
     const int64_t acme = tenants_->Create("acme")->id;
     auto ann = users_->Create(testing_support::TestActor(), acme, "ann@example.com", "Ann",
                               auth::Role::kAdmin);
@@ -69,38 +99,6 @@ class ApiTest : public ::testing::Test {
                     ->Create(testing_support::TestActor(), globex, "gus@example.com", "Gus",
                              auth::Role::kAdmin)
                     .ok());
-    tokens_ = std::make_unique<auth::TokenService>(*db_, clock_, *audit_);
-    two_factor_ = std::make_unique<auth::TwoFactorService>(*db_, clock_, *keys_, *audit_);
-    contracts_ = std::make_unique<contract::ContractService>(*db_, clock_, *audit_);
-    custom_fields_ = std::make_unique<contract::CustomFieldService>(*db_, clock_, *audit_);
-    endpoints_ = std::make_unique<api::EndpointTable>(
-        srv_.router,
-        api::AuthDeps{*tenants_, *users_, *sessions_, *throttle_, *tokens_, *two_factor_,
-                      *settings_, *audit_},
-        api::EndpointOptions{.strict = true});
-    blobs_ = std::move(blob::LocalBlobStore::Open(files_, srv_.dir.File("files"))).value();
-    Configure(srv_.config);
-    documents_ = std::make_unique<document::DocumentService>(
-        *db_, clock_, *keys_, *blobs_, srv_.config.documents.allowed_types, *audit_);
-    checkpoints_ =
-        std::make_unique<audit::CheckpointFile>(files_, srv_.dir.File("audit-checkpoints.jsonl"));
-    api::AddAllEndpoints(*endpoints_,
-                         {.contracts = *contracts_,
-                          .custom_fields = *custom_fields_,
-                          .documents = *documents_,
-                          .audit = {*audit_log_, *checkpoints_, signer_->public_key()},
-                          .system = {*db_, srv_.metrics, {*IpNetwork::Parse("127.0.0.1/32")}}});
-    if (RecordsRequests()) {
-      // The request and api streams, over a database handle a test can make fail. Batches
-      // are written only when a test calls recorder_->Flush().
-      request_db_ = std::make_unique<FaultDatabase>(*db_);
-      request_log_ = std::make_unique<audit::SqlAuditLog>(*request_db_, clock_,
-                                                          std::move(signer_->RedactKey()).value());
-      recorder_ = std::make_unique<audit::RequestRecorder>(
-          *request_log_, audit::RecorderOptions{.interval = std::chrono::hours(1)}, &srv_.metrics);
-      request_audit_ = std::make_unique<api::RequestAudit>(*recorder_, *request_log_, srv_.router);
-      srv_.observer = request_audit_.get();
-    }
     srv_.Start();
   }
 
@@ -210,30 +208,32 @@ class ApiTest : public ::testing::Test {
   FaultFileSystem files_{LocalFileSystem()};  // the blob store's and checkpoints' disk
   std::unique_ptr<store::Database> db_;
   std::unique_ptr<crypto::LocalKeyProvider> provider_;
-  std::unique_ptr<tenant::TenantKeys> keys_;
-  std::unique_ptr<audit::AuditSigner> signer_;
-  std::unique_ptr<audit::SqlAuditLog> audit_log_;
-  std::unique_ptr<FaultAuditSink> audit_;  // what the services write to; can be made to fail
-  std::unique_ptr<audit::CheckpointFile> checkpoints_;
-  std::unique_ptr<tenant::TenantService> tenants_;
-  std::unique_ptr<auth::UserService> users_;
-  std::unique_ptr<tenant::SettingsService> settings_;
-  std::unique_ptr<auth::SessionService> sessions_;
-  std::unique_ptr<auth::LoginThrottle> throttle_;
-  std::unique_ptr<auth::TokenService> tokens_;
-  std::unique_ptr<auth::TwoFactorService> two_factor_;
-  std::unique_ptr<contract::ContractService> contracts_;
-  std::unique_ptr<contract::CustomFieldService> custom_fields_;
-  std::unique_ptr<blob::LocalBlobStore> blobs_;
-  std::unique_ptr<document::DocumentService> documents_;
-  std::unique_ptr<api::EndpointTable> endpoints_;  // strict: handlers held to declarations
+  std::unique_ptr<FaultDatabase> request_db_;  // the request streams' database handle
+  std::unique_ptr<app::App> app_;              // the service graph `pactum serve` builds
+  // Parts of app_, by name.
+  tenant::TenantKeys* keys_ = nullptr;
+  audit::AuditSigner* signer_ = nullptr;
+  audit::SqlAuditLog* audit_log_ = nullptr;
+  FaultAuditSink* audit_ = nullptr;  // what the services write to; can be made to fail
+  audit::CheckpointFile* checkpoints_ = nullptr;
+  tenant::TenantService* tenants_ = nullptr;
+  auth::UserService* users_ = nullptr;
+  tenant::SettingsService* settings_ = nullptr;
+  auth::SessionService* sessions_ = nullptr;
+  auth::LoginThrottle* throttle_ = nullptr;
+  auth::TokenService* tokens_ = nullptr;
+  auth::TwoFactorService* two_factor_ = nullptr;
+  contract::ContractService* contracts_ = nullptr;
+  contract::CustomFieldService* custom_fields_ = nullptr;
+  blob::LocalBlobStore* blobs_ = nullptr;
+  document::DocumentService* documents_ = nullptr;
+  api::EndpointTable* endpoints_ = nullptr;  // strict: handlers held to declarations
   int64_t ann_id_ = 0;
   std::string ann_otp_;
   // With RecordsRequests() only.
-  std::unique_ptr<FaultDatabase> request_db_;
-  std::unique_ptr<audit::SqlAuditLog> request_log_;
-  std::unique_ptr<audit::RequestRecorder> recorder_;
-  std::unique_ptr<api::RequestAudit> request_audit_;
+  audit::SqlAuditLog* request_log_ = nullptr;
+  audit::RequestRecorder* recorder_ = nullptr;
+  http::RequestObserver* request_audit_ = nullptr;
 };
 
 }  // namespace pactum::testing_support
