@@ -37,11 +37,13 @@ test: build
 
 bench: build-release
 	@cmake --build build-release -j $(JOBS) --target pactum_bench_server pactum_bench_db pactum_bench_file_cipher \
-		pactum_bench_audit_verify
+		pactum_bench_audit_verify pactum_bench_json_body
 	@echo "== encrypted database vs plain SQLite =="
 	@./build-release/bench/pactum_bench_db
 	@echo "== stored-file encryption: AES-256-GCM STREAM vs libsodium secretstream =="
 	@./build-release/bench/pactum_bench_file_cipher
+	@echo "== JSON request bodies: strict parse vs nlohmann's DOM parse =="
+	@./build-release/bench/pactum_bench_json_body
 	@echo "== HTTPS vs nginx =="
 	@scripts/bench-http
 	@echo "== logins under load =="

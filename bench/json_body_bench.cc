@@ -48,7 +48,9 @@ std::string TypicalBody() {
          "maintains the facade and the roof; tenant the interior. Parking: 4 "
          "spaces in the garage under the building, included."}}}};
   std::string text = body.dump();
-  while (text.size() < 1024) text.insert(text.size() - 2, " ");
+  // Padded to 1 KiB with spaces before the closing brace (the keys come out sorted, so
+  // what precedes it is whichever value is last).
+  if (text.size() < 1024) text.insert(text.size() - 1, 1024 - text.size(), ' ');
   return text;
 }
 
