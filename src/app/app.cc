@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -20,19 +21,25 @@ crypto::PasswordParams PasswordParamsOf(const config::Config& config) {
   return p;
 }
 
-// Removes <data>/initial-admin-password, logging what happened.
-void RemoveInitialPassword(FileSystem& files, const std::string& data_dir, std::string_view why) {
+// Removes <data>/initial-admin-password, logging what happened; true when it is gone.
+bool RemoveInitialPassword(FileSystem& files, const std::string& data_dir, std::string_view why) {
+  const std::string path = data_dir + "/" + std::string(kInitialPasswordFile);
   auto dir = files.OpenDirectory(data_dir);
-  Status s = dir.ok() ? (*dir)->Remove(kInitialPasswordFile) : dir.status();
-  if (s.ok()) s = (*dir)->Sync();
-  if (s.ok()) {
-    log::Info(kComponent, "deleted the initial admin's one-time password file",
-              {{"path", data_dir + "/" + std::string(kInitialPasswordFile)}, {"reason", why}});
-  } else if (s.code() != StatusCode::kNotFound) {
-    log::Error(
-        kComponent, "cannot delete the initial admin's one-time password file",
-        {{"path", data_dir + "/" + std::string(kInitialPasswordFile)}, {"error", s.ToString()}});
+  Status removed = dir.ok() ? (*dir)->Remove(kInitialPasswordFile) : dir.status();
+  if (removed.code() == StatusCode::kNotFound) return true;
+  if (!removed.ok()) {
+    log::Error(kComponent, "cannot delete the initial admin's one-time password file",
+               {{"path", path}, {"error", removed.ToString()}});
+    return false;
   }
+  log::Info(kComponent, "deleted the initial admin's one-time password file",
+            {{"path", path}, {"reason", why}});
+  // Gone for this process either way; a removal lost to a crash is redone at the next start.
+  if (Status synced = (*dir)->Sync(); !synced.ok()) {
+    log::Warn(kComponent, "the deletion of the one-time password file may not be durable yet",
+              {{"path", path}, {"error", synced.ToString()}});
+  }
+  return true;
 }
 
 }  // namespace
@@ -58,8 +65,12 @@ Status App::Wire(const config::Config& config, const Ports& ports, audit::AuditS
   // The audit trail: events in the database, signed checkpoints in a file beside it.
   tenant_keys_ = std::make_unique<tenant::TenantKeys>(*ports.keys, clock);
   signer_ = std::make_unique<audit::AuditSigner>(std::move(signer));
-  ASSIGN_OR_RETURN(crypto::SecretBytes redact_key, signer_->RedactKey());
-  audit_log_ = std::make_unique<audit::SqlAuditLog>(db, clock, std::move(redact_key));
+  auto redact_key = signer_->RedactKey();
+  if (!redact_key.ok()) {
+    return Status(redact_key.status().code(),
+                  "cannot open the audit signing key: " + redact_key.status().message());
+  }
+  audit_log_ = std::make_unique<audit::SqlAuditLog>(db, clock, std::move(redact_key).value());
   if (ports.wrap_audit) audit_wrapper_ = ports.wrap_audit(*audit_log_);
   audit_sink_ = audit_wrapper_ ? audit_wrapper_.get() : audit_log_.get();
   audit::AuditSink& sink = *audit_sink_;
@@ -130,12 +141,15 @@ Status App::Wire(const config::Config& config, const Ports& ports, audit::AuditS
       clock, scheduler::Scheduler::Options{
                  .metrics = ports.metrics,
                  .status_file = config.data_dir + "/" + std::string(kStatusFile)});
-  RETURN_IF_ERROR(AddServeJobs(
-      *jobs_, {.contracts = *contracts_,
-               .documents = *documents_,
-               .blobs = *blobs_,
-               .orphan_grace = std::chrono::minutes(config.documents.orphan_grace_minutes),
-               .checkpointer = *checkpointer_}));
+  if (Status added = AddServeJobs(
+          *jobs_, {.contracts = *contracts_,
+                   .documents = *documents_,
+                   .blobs = *blobs_,
+                   .orphan_grace = std::chrono::minutes(config.documents.orphan_grace_minutes),
+                   .checkpointer = *checkpointer_});
+      !added.ok()) {
+    return Status(added.code(), "cannot schedule the background work: " + added.message());
+  }
   if (config.backup.mode == "on") {
     auto daily_at = config::ParseDailyAt(config.backup.daily_at);
     if (!daily_at.ok()) return daily_at.status();
@@ -166,20 +180,34 @@ Status App::Wire(const config::Config& config, const Ports& ports, audit::AuditS
 Status App::WatchInitialPassword(const config::Config& config, FileSystem& files) {
   auto dir = files.OpenDirectory(config.data_dir);
   if (!dir.ok()) return Status::Ok();  // nothing there to watch (e.g. no data directory yet)
-  if (!(*dir)->Stat(kInitialPasswordFile).ok()) return Status::Ok();
+  if (Status there = (*dir)->Stat(kInitialPasswordFile).status(); !there.ok()) {
+    if (there.code() != StatusCode::kNotFound) {
+      log::Error(kComponent, "cannot look for the initial admin's one-time password file",
+                 {{"error", there.ToString()}});
+    }
+    return Status::Ok();
+  }
+  // A cleanup: a database that cannot answer here is logged, and does not stop a start.
   auto tenant = tenants_->FindBySlug(kInitialTenant);
   auto admin = tenant.ok() ? users_->FindByEmail(tenant->id, kInitialAdminEmail)
                            : Result<auth::User>(tenant.status());
-  if (!admin.ok() && admin.status().code() != StatusCode::kNotFound) return admin.status();
+  if (!admin.ok() && admin.status().code() != StatusCode::kNotFound) {
+    log::Error(kComponent, "cannot tell whether the initial admin still has a one-time password",
+               {{"error", admin.status().ToString()}});
+    return Status::Ok();
+  }
   if (!admin.ok() || !admin->password_change_required) {
     RemoveInitialPassword(files, config.data_dir, "the initial admin's password was changed");
     return Status::Ok();
   }
-  users_->OnPasswordSet([&files, data_dir = config.data_dir, id = admin->id](int64_t user_id) {
-    if (user_id == id) {
-      RemoveInitialPassword(files, data_dir, "the initial admin changed the password");
-    }
-  });
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  users_->OnPasswordSet(
+      [&files, data_dir = config.data_dir, id = admin->id, gone](int64_t user_id) {
+        if (user_id != id || gone->load()) return;
+        if (RemoveInitialPassword(files, data_dir, "the initial admin changed the password")) {
+          gone->store(true);
+        }
+      });
   return Status::Ok();
 }
 

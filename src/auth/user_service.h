@@ -136,8 +136,9 @@ class UserService {
   Status SetPassword(const audit::Actor& by, int64_t user_id, std::string_view new_password);
 
   // `observer` is called with the user's id after each SetPassword has committed (the
-  // composition root deletes the first start's password file then). Set it before the
-  // service is shared between threads.
+  // composition root deletes the first start's password file then), on the caller's
+  // thread. One observer: a second call replaces the first. Set it before the service is
+  // shared between threads.
   void OnPasswordSet(std::function<void(int64_t user_id)> observer);
 
  private:

@@ -233,8 +233,9 @@ int Serve(const ServeFlags& flags) {
     }
     log::Info(kComponent, "shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     const bool drained = server.Shutdown();
-    if (*control) (*control)->Stop();  // commands waiting for an answer are told
-    // The last requests' batch, the jobs, the last checkpoints, the backups' last round.
+    // Commands waiting for an answer are told first (a backup.run waits on a job); then
+    // the last requests' batch, the jobs, the last checkpoints, the backups' last round.
+    if (*control) (*control)->Stop();
     (void)pactum.Finish();  // its failures are logged
     log::Info(kComponent, "stopped", {{"drained", drained}});
     log::Flush();
