@@ -10,6 +10,10 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 JOBS ?= $(shell nproc)
+# ctest runs one test more than there are cores: many of them wait on a socket or a child.
+TEST_JOBS ?= $(shell echo $$(( $$(nproc) + 1 )))
+# The suite's scratch directories on tmpfs when it has room (scripts/test-tmpdir).
+TEST_TMPDIR ?= $(shell scripts/test-tmpdir)
 CMAKE_FLAGS ?=
 
 .PHONY: deps build build-release run install test bench lint format sanitize clean api-docs
@@ -33,7 +37,7 @@ install: build-release
 	@PREFIX="$(PREFIX)" DESTDIR="$(DESTDIR)" scripts/install-pactum build-release
 
 test: build
-	@cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
+	@cd $(BUILD) && TEST_TMPDIR=$(TEST_TMPDIR) ctest --output-on-failure -j $(TEST_JOBS) --timeout 900
 
 bench: build-release
 	@cmake --build build-release -j $(JOBS) --target pactum_bench_server pactum_bench_db pactum_bench_file_cipher \
@@ -73,7 +77,7 @@ sanitize: deps
 	@cmake -S . -B build-sanitize -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPACTUM_SANITIZE=ON >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
 	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=32 UBSAN_OPTIONS=print_stacktrace=1 \
-		ctest --output-on-failure -j 2 --timeout 1800
+		TEST_TMPDIR=$(TEST_TMPDIR) ctest --output-on-failure -j $(TEST_JOBS) --timeout 1800
 
 clean:
 	rm -rf $(BUILD) build-release build-sanitize build-lint build-bench-noaudit
