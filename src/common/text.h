@@ -50,6 +50,8 @@ size_t Utf8Length(std::string_view text);
 struct CodePoint {
   char32_t value = 0;
   size_t bytes = 0;
+  // An invalid sequence (a U+FFFD written out in the text takes 3 bytes).
+  bool invalid() const { return value == 0xfffd && bytes == 1; }
 };
 CodePoint DecodeUtf8(std::string_view text);
 

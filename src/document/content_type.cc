@@ -5,40 +5,10 @@
 #include <algorithm>
 #include <mutex>
 
+#include "common/text.h"
+
 namespace pactum::document {
 namespace {
-
-// Decodes one UTF-8 code point at `s[i]`; returns its length, 0 when invalid. A sequence
-// cut off by the end of `s` counts as invalid.
-size_t DecodeUtf8(std::string_view s, size_t i, char32_t& cp) {
-  const auto b0 = static_cast<unsigned char>(s[i]);
-  size_t len = 0;
-  if (b0 < 0x80) {
-    cp = b0;
-    return 1;
-  }
-  if ((b0 & 0xe0) == 0xc0) {
-    len = 2;
-    cp = b0 & 0x1f;
-  } else if ((b0 & 0xf0) == 0xe0) {
-    len = 3;
-    cp = b0 & 0x0f;
-  } else if ((b0 & 0xf8) == 0xf0) {
-    len = 4;
-    cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const auto b = static_cast<unsigned char>(s[i + k]);
-    if ((b & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (b & 0x3f);
-  }
-  const char32_t min = len == 2 ? 0x80 : len == 3 ? 0x800 : 0x10000;
-  if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return len;
-}
 
 // Controls (C0, DEL, C1) and the invisible direction marks and overrides that can make a
 // name display as another (e.g. "invoice\u202Efdp.exe").
@@ -52,11 +22,11 @@ bool IsControlOrBidi(char32_t cp) {
 // window was cut (`complete` false) a character split by the cut is fine.
 bool LooksLikeText(std::string_view s, bool complete) {
   for (size_t i = 0; i < s.size();) {
-    char32_t cp = 0;
-    const size_t n = DecodeUtf8(s, i, cp);
-    if (n == 0) return !complete && s.size() - i < 4;
-    if (IsControlOrBidi(cp) && cp != '\t' && cp != '\n' && cp != '\r' && cp != '\f') return false;
-    i += n;
+    const CodePoint cp = DecodeUtf8(s.substr(i));
+    if (cp.invalid()) return !complete && s.size() - i < 4;
+    const char32_t c = cp.value;
+    if (IsControlOrBidi(c) && c != '\t' && c != '\n' && c != '\r' && c != '\f') return false;
+    i += cp.bytes;
   }
   return true;
 }
@@ -115,9 +85,10 @@ std::string SanitizeFilename(std::string_view raw) {
   if (slash != std::string_view::npos) raw.remove_prefix(slash + 1);
   std::string out;
   for (size_t i = 0; i < raw.size();) {
-    char32_t cp = 0;
-    const size_t n = DecodeUtf8(raw, i, cp);
-    if (n == 0) return "document";
+    const CodePoint decoded = DecodeUtf8(raw.substr(i));
+    if (decoded.invalid()) return "document";
+    const char32_t cp = decoded.value;
+    const size_t n = decoded.bytes;
     const bool reserved = cp < 0x80 && std::string_view(":*?\"<>|").find(static_cast<char>(cp)) !=
                                            std::string_view::npos;
     if (!IsControlOrBidi(cp) && !reserved) {

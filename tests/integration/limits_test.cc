@@ -20,6 +20,17 @@ using std::chrono::seconds;
 
 http::Response Ok(http::Request&) { return http::Response::Json(200, {{"ok", true}}); }
 
+// A streamed route's handler: reads the body to its end, then answers Ok (or the read's
+// error, e.g. the body timeout).
+http::Response ReadWholeBody(http::Request& req) {
+  char buf[1024];
+  for (;;) {
+    auto n = req.body_reader->Read(buf);
+    if (!n.ok()) return http::Response::Error(n.status());
+    if (*n == 0) return Ok(req);
+  }
+}
+
 class LimitsTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -77,15 +88,7 @@ TEST_F(LimitsTest, ASlowBufferedBodyGets408AtTheBodyTimeout) {
 TEST_F(LimitsTest, AStreamedBodyThatStallsGets408) {
   srv_.config.limits.body_timeout_ms = 300;
   srv_.config.limits.min_body_bytes_per_second = 0;
-  srv_.router.Add(http::Method::kPost, "/stream",
-                  [](http::Request& req) {
-                    char buf[1024];
-                    for (;;) {
-                      auto n = req.body_reader->Read(buf);
-                      if (!n.ok()) return http::Response::Error(n.status());
-                      if (*n == 0) return Ok(req);
-                    }
-                  },
+  srv_.router.Add(http::Method::kPost, "/stream", ReadWholeBody,
                   {.body = http::BodyMode::kStreamed});
   srv_.Start();
   TlsClient c;
@@ -100,15 +103,7 @@ TEST_F(LimitsTest, StreamedBodyBelowTheMinimumRateIsCutOff) {
   // Each byte arrives well inside the per-read timeout; only the rate rule drops it.
   srv_.config.limits.body_timeout_ms = 400;
   srv_.config.limits.min_body_bytes_per_second = 1000;
-  srv_.router.Add(http::Method::kPost, "/stream",
-                  [](http::Request& req) {
-                    char buf[1024];
-                    for (;;) {
-                      auto n = req.body_reader->Read(buf);
-                      if (!n.ok()) return http::Response::Error(n.status());
-                      if (*n == 0) return Ok(req);
-                    }
-                  },
+  srv_.router.Add(http::Method::kPost, "/stream", ReadWholeBody,
                   {.body = http::BodyMode::kStreamed});
   srv_.Start();
   TlsClient c;
